@@ -1,0 +1,100 @@
+//! Owns the JSON API under `/api/v1` (SPEC §6) and its OpenAPI document: one file per
+//! resource with its DTOs (`…Body` in, `…View` out) and their conversion to domain
+//! values. Handlers extract, call one [`crate::service`] function, and respond.
+
+pub mod actions;
+pub mod auth;
+pub mod collectivites;
+pub mod openapi;
+
+use axum::Router;
+use axum::extract::FromRequest;
+use axum::extract::rejection::JsonRejection;
+
+use crate::error::{AppError, FieldError};
+use crate::state::AppState;
+
+/// Every API route, plus `/api/openapi.json`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(collectivites::router())
+        .merge(actions::router())
+        .merge(openapi::router())
+}
+
+/// `Json` whose rejections are problem+json (400 malformed, 415 wrong type, 422 wrong
+/// shape with the field path, 413 too large).
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(error) => {
+                // axum's message is "Failed to deserialize the JSON body into the target
+                // type: <path>: <serde message>"; keep the path and the serde message.
+                let text = error.body_text();
+                let detail = text
+                    .split_once("target type: ")
+                    .map(|(_, rest)| rest.to_string())
+                    .unwrap_or(text);
+                let (field, message) = match detail.split_once(": ") {
+                    Some((path, message)) if !path.contains(' ') => {
+                        (path.to_string(), message.to_string())
+                    }
+                    _ => ("body".to_string(), detail.clone()),
+                };
+                AppError::Validation(vec![FieldError::new(field, message)])
+            }
+            JsonRejection::JsonSyntaxError(error) => {
+                AppError::BadRequest(format!("JSON invalide : {}", error.body_text()))
+            }
+            JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType(
+                "le corps doit être du JSON (Content-Type: application/json)".into(),
+            ),
+            JsonRejection::BytesRejection(error) => {
+                if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::BadRequest(error.body_text())
+                }
+            }
+            other => AppError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+/// Applies an RFC 7396 JSON merge patch: objects merge, `null` removes, the rest replaces.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    match patch {
+        Value::Object(patch) => {
+            if !target.is_object() {
+                *target = Value::Object(Default::default());
+            }
+            let target = target.as_object_mut().expect("BUG: just made an object");
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_patch;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc7396() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut target, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(target, json!({"a": "z", "c": {"d": "e"}}));
+    }
+}

@@ -1,0 +1,61 @@
+//! The OpenAPI 3.1 document of the JSON API, generated from the handlers' annotations
+//! and the DTOs (utoipa), served at `GET /api/openapi.json`.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::state::AppState;
+
+/// The API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Maillage API",
+        description = "API JSON d'un nœud Maillage : collectivités et actions numériques publiques. Errors are RFC 9457 problem+json.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later"),
+    ),
+    paths(
+        super::collectivites::create_collectivite,
+        super::collectivites::list_collectivites,
+        super::collectivites::get_collectivite,
+        super::collectivites::update_collectivite,
+        super::actions::create_action,
+        super::actions::list_actions,
+        super::actions::get_action,
+        super::actions::update_action,
+        super::actions::delete_action,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "collectivites", description = "Collectivités hosted on this node"),
+        (name = "actions", description = "Digital public actions"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Token from `maillage token create`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/api/openapi.json",
+        get(|| async { Json(ApiDoc::openapi()) }),
+    )
+}

@@ -1,0 +1,126 @@
+//! Owns the `maillage` command line (SPEC §7): parsing with clap, one file per command
+//! family, readable errors (field by field for invalid data) and exit codes
+//! (0 ok, 1 failure, 2 usage).
+
+mod action;
+mod collectivite;
+mod token;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::startup::{App, prepare, shutdown_signal};
+use crate::telemetry;
+
+/// Maillage: the federated directory of the digital public actions of French local
+/// authorities.
+#[derive(Debug, Parser)]
+#[command(name = "maillage", version, about)]
+pub struct Cli {
+    /// Configuration file (default: maillage.toml when it exists).
+    #[arg(long, global = true, env = "MAILLAGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage the collectivités hosted on this node.
+    #[command(subcommand)]
+    Collectivite(collectivite::CollectiviteCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Publish and manage actions.
+    #[command(subcommand)]
+    Action(action::ActionCommand),
+}
+
+/// A CLI failure: a message for the operator.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl From<anyhow::Error> for CliError {
+    fn from(error: anyhow::Error) -> Self {
+        CliError(format!("{error:#}"))
+    }
+}
+
+impl From<AppError> for CliError {
+    fn from(error: AppError) -> Self {
+        let problem = error.problem();
+        let mut text = if let AppError::Internal(inner) = &error {
+            format!("{inner:#}")
+        } else {
+            problem.detail.clone()
+        };
+        for field in &problem.errors {
+            text.push_str(&format!("\n  - {} : {}", field.field, field.message));
+        }
+        CliError(text)
+    }
+}
+
+impl From<crate::db::StoreError> for CliError {
+    fn from(error: crate::db::StoreError) -> Self {
+        AppError::from(error).into()
+    }
+}
+
+type CliResult = Result<(), CliError>;
+
+/// Entry point of the binary.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(message)) => {
+            eprintln!("erreur : {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// A readable message for the operator.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => {
+            let app = App::build(settings).await?;
+            let state = app.state();
+            tracing::info!(
+                address = %app.address(),
+                url = %state.url("/"),
+                database = %crate::config::redact(&state.settings.database.url),
+                "Maillage is listening"
+            );
+            app.run_until_stopped(shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let state = prepare(settings).await?;
+            println!("base de données à jour ({:?})", state.store.engine());
+            Ok(())
+        }
+        Command::Collectivite(command) => {
+            collectivite::run(prepare(settings).await?, command).await
+        }
+        Command::Token(command) => token::run(prepare(settings).await?, command).await,
+        Command::Action(command) => action::run(prepare(settings).await?, command).await,
+    }
+}

@@ -1,0 +1,284 @@
+//! Owns configuration: defaults, then a TOML file (`--config`, default `maillage.toml`),
+//! then `MAILLAGE_<SECTION>__<KEY>` environment variables (SPEC §7). Checked once at
+//! load so that the rest of the code can trust it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Every setting of a node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Public domain of the node, with a port if not the default (`localhost:8080`).
+    pub domain: String,
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Federation.
+    pub federation: FederationSettings,
+    /// How the node presents itself (NodeInfo, pages).
+    pub node: NodeSettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// `sqlite://maillage.db` (created if missing) or `postgres://…`.
+    pub url: String,
+    /// Maximum pool connections.
+    pub max_connections: u32,
+}
+
+/// `[federation]`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct FederationSettings {
+    /// Development mode: plain http ids and loopback peers. Refused for a public domain.
+    pub debug: bool,
+    /// Allow fetching private, loopback and link-local addresses (development and tests).
+    pub allow_private_addresses: bool,
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeSettings {
+    /// Node name shown in pages and NodeInfo.
+    pub name: String,
+    /// One sentence about the node.
+    pub description: String,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter (`info`, `maillage=debug,info`); `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            domain: "localhost:8080".into(),
+            bind: "127.0.0.1:8080".into(),
+            database: DatabaseSettings::default(),
+            federation: FederationSettings::default(),
+            node: NodeSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://maillage.db".into(),
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        Self {
+            name: "Maillage".into(),
+            description:
+                "Un nœud de Maillage, l'annuaire fédéré des actions numériques des collectivités"
+                    .into(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// The default configuration file, read when it exists and `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "maillage.toml";
+
+impl Settings {
+    /// Loads defaults, the file and the environment, then checks the result.
+    ///
+    /// `path` must exist when given; without it, `maillage.toml` is read if present.
+    ///
+    /// # Errors
+    /// A readable message for a missing file, a TOML or type error, or an invalid value.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let file: Option<PathBuf> = match path {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("configuration file {} not found", path.display());
+                }
+                Some(path.to_path_buf())
+            }
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = &file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // MAILLAGE_TEST_* variables belong to the test suite, not to a node.
+        figment = figment.merge(
+            Env::prefixed("MAILLAGE_")
+                .filter(|key| !key.as_str().starts_with("test_"))
+                .split("__"),
+        );
+        let settings: Settings = figment.extract().map_err(|error| {
+            anyhow::anyhow!(
+                "invalid configuration{}: {error}",
+                file.as_ref()
+                    .map(|f| format!(" in {}", f.display()))
+                    .unwrap_or_default()
+            )
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks values that types cannot.
+    ///
+    /// # Errors
+    /// What is wrong and how to fix it.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let parsed = Url::parse(&format!("http://{}/", self.domain))
+            .ok()
+            .filter(|url| {
+                url.host_str().is_some()
+                    && url.path() == "/"
+                    && url.username().is_empty()
+                    && !self.domain.contains('/')
+            });
+        let Some(parsed) = parsed else {
+            bail!(
+                "domain « {} » is not a host name: write it without scheme or path, e.g. `annuaire.example.fr` or `localhost:8080`",
+                self.domain
+            );
+        };
+        if self.federation.debug && !is_local_host(parsed.host_str().unwrap_or_default()) {
+            bail!(
+                "federation.debug is for development only (plain http, loopback peers) and is refused for the public domain « {} »; remove it, or use a localhost domain",
+                self.domain
+            );
+        }
+        self.bind.parse::<std::net::SocketAddr>().with_context(|| {
+            format!(
+                "bind « {} » is not an address like 127.0.0.1:8080",
+                self.bind
+            )
+        })?;
+        if !(self.database.url.starts_with("sqlite:")
+            || self.database.url.starts_with("postgres:")
+            || self.database.url.starts_with("postgresql:"))
+        {
+            bail!(
+                "database.url must start with sqlite:// or postgres:// (got « {} »)",
+                redact(&self.database.url)
+            );
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            bail!("log.format must be `text` or `json`");
+        }
+        Ok(())
+    }
+
+    /// `http` in debug mode, `https` otherwise.
+    pub fn scheme(&self) -> &'static str {
+        if self.federation.debug {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    /// The node's base URL (`https://annuaire.example.fr`), without a trailing slash.
+    pub fn base_url(&self) -> Url {
+        Url::parse(&format!("{}://{}", self.scheme(), self.domain))
+            .expect("BUG: the domain was checked by validate()")
+    }
+
+    /// True when peers on private addresses may be contacted.
+    pub fn allows_private_addresses(&self) -> bool {
+        self.federation.debug || self.federation.allow_private_addresses
+    }
+}
+
+fn is_local_host(host: &str) -> bool {
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host.ends_with(".test")
+        || host.starts_with("127.")
+        || host == "[::1]"
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let settings = Settings::default();
+        settings.validate().unwrap();
+        assert_eq!(settings.base_url().as_str(), "https://localhost:8080/");
+    }
+
+    #[test]
+    fn debug_is_refused_for_public_domains() {
+        let mut settings = Settings {
+            domain: "annuaire.example.fr".into(),
+            ..Settings::default()
+        };
+        settings.federation.debug = true;
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("development only"), "{error}");
+        settings.domain = "localhost:9000".into();
+        settings.validate().unwrap();
+        assert_eq!(settings.base_url().as_str(), "http://localhost:9000/");
+    }
+
+    #[test]
+    fn bad_domains_are_refused() {
+        for domain in ["https://ex.fr", "ex.fr/path", "", "user@ex.fr"] {
+            let settings = Settings {
+                domain: domain.into(),
+                ..Settings::default()
+            };
+            assert!(settings.validate().is_err(), "{domain}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://u:secret@db/maillage"),
+            "postgres://u:***@db/maillage"
+        );
+    }
+}

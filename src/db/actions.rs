@@ -1,0 +1,341 @@
+//! Actions: insert, update and tombstone, each in one transaction with the activity it
+//! publishes; reads joined with the owner; outbox pages.
+
+use chrono::{DateTime, Utc};
+use url::Url;
+use uuid::Uuid;
+
+use super::activities::{INSERT_ACTIVITY, NewActivity, bind_activity};
+use super::rows::{ActionRow, to_json};
+use super::{Store, StoreResult, on_pool};
+use crate::domain::{Action, ActionId, NewAction};
+
+/// The select list of an action joined with its owner, as a literal so that queries
+/// built with `concat!` stay `&'static str` (sqlx refuses runtime-built SQL).
+macro_rules! select_action {
+    () => {
+        "SELECT a.*, o.ap_id AS owner_ap_id, o.username AS owner_username, \
+         o.domain AS owner_domain, o.name AS owner_name, o.local AS owner_local \
+         FROM actions a JOIN actors o ON o.id = a.actor_id"
+    };
+}
+
+/// Binds the content columns of an action, in the order of the `$1…$24` placeholders
+/// used by the insert and update statements below.
+macro_rules! bind_action_data {
+    ($query:expr, $data:expr) => {{
+        let d: &NewAction = $data;
+        let themes: Vec<&str> = d.themes.iter().map(|t| t.as_ref()).collect();
+        $query
+            .bind(d.name.clone())
+            .bind(d.summary.clone())
+            .bind(d.content.html.as_str().to_string())
+            .bind(d.content.source.clone())
+            .bind(d.results.as_ref().map(|r| r.html.as_str().to_string()))
+            .bind(d.results.as_ref().and_then(|r| r.source.clone()))
+            .bind(
+                d.recommendations
+                    .as_ref()
+                    .map(|r| r.html.as_str().to_string()),
+            )
+            .bind(d.recommendations.as_ref().and_then(|r| r.source.clone()))
+            .bind(d.phase.as_str())
+            .bind(d.status.as_str())
+            .bind(to_json(&themes))
+            .bind(to_json(&d.locations))
+            .bind(d.start_date)
+            .bind(d.end_date)
+            .bind(d.budget_eur)
+            .bind(d.open_to_partners)
+            .bind(to_json(&d.software))
+            .bind(to_json(&d.providers))
+            .bind(to_json(&d.links))
+            .bind(to_json(&d.images))
+            .bind(to_json(&d.contacts))
+            .bind(d.contacts_public)
+    }};
+}
+
+/// Where a new action comes from and who owns it.
+#[derive(Debug, Clone)]
+pub struct ActionIdentity {
+    /// Public id.
+    pub id: ActionId,
+    /// ActivityPub id.
+    pub ap_id: Url,
+    /// HTML page.
+    pub url: Url,
+    /// Owner's database id.
+    pub owner_id: i64,
+    /// Hosted here?
+    pub local: bool,
+}
+
+/// One item of an outbox page: the `Create` activity id and the action it created.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    /// Database id of the activity (the page cursor).
+    pub activity_id: i64,
+    /// ActivityPub id of the `Create`.
+    pub activity_ap_id: Url,
+    /// The action, as it is now.
+    pub action: Action,
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    activity_id: i64,
+    activity_ap_id: String,
+    #[sqlx(flatten)]
+    action: ActionRow,
+}
+
+impl Store {
+    /// Inserts an action and, in the same transaction, the activity `publish` builds
+    /// from the stored action (its `Create`).
+    pub async fn insert_action(
+        &self,
+        identity: &ActionIdentity,
+        data: &NewAction,
+        publish: impl FnOnce(&Action) -> NewActivity,
+    ) -> StoreResult<(Action, NewActivity)> {
+        const SQL: &str = "INSERT INTO actions (name, summary, content_html, content_source, \
+             results_html, results_source, recommendations_html, recommendations_source, phase, \
+             status, themes, locations, start_date, end_date, budget_eur, open_to_partners, \
+             software, providers, links, images, contacts, contacts_public, \
+             uuid, ap_id, url, actor_id, local, published, updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $28) RETURNING id";
+        let now = Utc::now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: i64 = bind_action_data!(sqlx::query_scalar(SQL), data)
+                .bind(identity.id.0)
+                .bind(identity.ap_id.as_str())
+                .bind(identity.url.as_str())
+                .bind(identity.owner_id)
+                .bind(identity.local)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            for theme in &data.themes {
+                sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(theme.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let action = Action::try_from(row)?;
+            let activity = publish(&action);
+            bind_activity!(sqlx::query(INSERT_ACTIVITY), &activity)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok((action, activity))
+        })
+    }
+
+    /// Replaces the content of an action and stores the activity `publish` builds from
+    /// the updated action (its `Update`), in one transaction.
+    pub async fn update_action(
+        &self,
+        db_id: i64,
+        data: &NewAction,
+        publish: impl FnOnce(&Action) -> NewActivity,
+    ) -> StoreResult<(Action, NewActivity)> {
+        const SQL: &str = "UPDATE actions SET name = $1, summary = $2, content_html = $3, \
+             content_source = $4, results_html = $5, results_source = $6, \
+             recommendations_html = $7, recommendations_source = $8, phase = $9, status = $10, \
+             themes = $11, locations = $12, start_date = $13, end_date = $14, budget_eur = $15, \
+             open_to_partners = $16, software = $17, providers = $18, links = $19, images = $20, \
+             contacts = $21, contacts_public = $22, updated = $23 \
+             WHERE id = $24 AND deleted_at IS NULL";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            bind_action_data!(sqlx::query(SQL), data)
+                .bind(Utc::now())
+                .bind(db_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM action_themes WHERE action_id = $1")
+                .bind(db_id)
+                .execute(&mut *tx)
+                .await?;
+            for theme in &data.themes {
+                sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
+                    .bind(db_id)
+                    .bind(theme.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
+                .bind(db_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let action = Action::try_from(row)?;
+            let activity = publish(&action);
+            bind_activity!(sqlx::query(INSERT_ACTIVITY), &activity)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok((action, activity))
+        })
+    }
+
+    /// Tombstones an action (it then answers `410 Gone`) and stores its `Delete`.
+    pub async fn delete_action(
+        &self,
+        db_id: i64,
+        publish: impl FnOnce(&Action) -> NewActivity,
+    ) -> StoreResult<(Action, NewActivity)> {
+        let now: DateTime<Utc> = Utc::now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE actions SET deleted_at = $1, updated = $1 WHERE id = $2 AND deleted_at IS NULL",
+            )
+            .bind(now)
+            .bind(db_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM action_themes WHERE action_id = $1")
+                .bind(db_id)
+                .execute(&mut *tx)
+                .await?;
+            let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
+                .bind(db_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let action = Action::try_from(row)?;
+            let activity = publish(&action);
+            bind_activity!(sqlx::query(INSERT_ACTIVITY), &activity)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok((action, activity))
+        })
+    }
+
+    /// The action with this public id, tombstoned or not.
+    pub async fn action(&self, id: Uuid) -> StoreResult<Option<Action>> {
+        let sql = concat!(select_action!(), " WHERE a.uuid = $1");
+        let row: Option<ActionRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(Action::try_from).transpose()
+    }
+
+    /// The action with this ActivityPub id, tombstoned or not.
+    pub async fn action_by_ap_id(&self, ap_id: &Url) -> StoreResult<Option<Action>> {
+        let sql = concat!(select_action!(), " WHERE a.ap_id = $1");
+        let row: Option<ActionRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(ap_id.as_str()).fetch_optional(pool).await?
+        });
+        row.map(Action::try_from).transpose()
+    }
+
+    /// Live actions of an actor, newest first, `limit` of them below the cursor `before`.
+    pub async fn actions_of(
+        &self,
+        actor_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<Action>> {
+        let sql = concat!(
+            select_action!(),
+            " WHERE a.actor_id = $1 AND a.deleted_at IS NULL AND a.id < $2 \
+             ORDER BY a.id DESC LIMIT $3"
+        );
+        let rows: Vec<ActionRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(actor_id)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(Action::try_from).collect()
+    }
+
+    /// Latest live actions of local collectivités, newest first.
+    pub async fn recent_local_actions(&self, limit: i64) -> StoreResult<Vec<Action>> {
+        let sql = concat!(
+            select_action!(),
+            " WHERE a.local = TRUE AND a.deleted_at IS NULL \
+             ORDER BY a.id DESC LIMIT $1"
+        );
+        let rows: Vec<ActionRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(limit).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Action::try_from).collect()
+    }
+
+    /// Latest live local actions on a theme, newest first.
+    pub async fn local_actions_with_theme(
+        &self,
+        theme: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<Action>> {
+        let sql = concat!(
+            select_action!(),
+            " WHERE a.local = TRUE AND a.deleted_at IS NULL AND a.id IN \
+             (SELECT action_id FROM action_themes WHERE theme = $1) ORDER BY a.id DESC LIMIT $2"
+        );
+        let rows: Vec<ActionRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(theme).bind(limit).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Action::try_from).collect()
+    }
+
+    /// Number of live actions of an actor.
+    pub async fn count_actions_of(&self, actor_id: i64) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM actions WHERE actor_id = $1 AND deleted_at IS NULL";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).bind(actor_id).fetch_one(pool).await?))
+    }
+
+    /// Number of live local actions.
+    pub async fn count_local_actions(&self) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM actions WHERE local = TRUE AND deleted_at IS NULL";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?))
+    }
+
+    /// A page of an actor's outbox: its `Create`s of live actions, newest first,
+    /// below the activity cursor `before`.
+    pub async fn outbox_page(
+        &self,
+        actor_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<OutboxItem>> {
+        let sql = "SELECT v.id AS activity_id, v.ap_id AS activity_ap_id, a.*, \
+             o.ap_id AS owner_ap_id, o.username AS owner_username, o.domain AS owner_domain, \
+             o.name AS owner_name, o.local AS owner_local \
+             FROM activities v JOIN actions a ON a.ap_id = v.object_ap_id \
+             JOIN actors o ON o.id = a.actor_id \
+             WHERE v.actor_id = $1 AND v.kind = 'Create' AND a.deleted_at IS NULL AND v.id < $2 \
+             ORDER BY v.id DESC LIMIT $3";
+        let rows: Vec<OutboxRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(actor_id)
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok(OutboxItem {
+                    activity_id: row.activity_id,
+                    activity_ap_id: Url::parse(&row.activity_ap_id).map_err(|e| {
+                        super::StoreError::Corrupt(format!("activities.ap_id: {e}"))
+                    })?,
+                    action: Action::try_from(row.action)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,283 @@
+//! Actors: local and remote collectivités, and the instance actor.
+
+use chrono::Utc;
+use url::Url;
+
+use super::rows::{ActorRow, to_json};
+use super::{Store, StoreResult, on_pool};
+use crate::domain::{Collectivite, NewCollectivite};
+
+/// Keys and endpoints of a local actor being created.
+#[derive(Debug, Clone)]
+pub struct NewLocalActor<'a> {
+    /// ActivityPub id.
+    pub ap_id: &'a Url,
+    /// Node domain.
+    pub domain: &'a str,
+    /// Inbox.
+    pub inbox: &'a Url,
+    /// Shared inbox.
+    pub shared_inbox: &'a Url,
+    /// Public key, PEM.
+    pub public_key_pem: &'a str,
+    /// Private key, PEM.
+    pub private_key_pem: &'a str,
+}
+
+/// Identity of a remote actor being stored.
+#[derive(Debug, Clone)]
+pub struct RemoteActor<'a> {
+    /// ActivityPub id.
+    pub ap_id: &'a Url,
+    /// Its node's domain (with port if any).
+    pub domain: &'a str,
+    /// Inbox.
+    pub inbox: &'a Url,
+    /// Shared inbox.
+    pub shared_inbox: Option<&'a Url>,
+    /// Public key, PEM.
+    pub public_key_pem: &'a str,
+}
+
+/// The stored instance actor (`Application`, SPEC §3).
+#[derive(Debug, Clone)]
+pub struct InstanceActorRecord {
+    /// Database id.
+    pub id: i64,
+    /// ActivityPub id (`https://<domain>/actor`).
+    pub ap_id: Url,
+    /// Public key, PEM.
+    pub public_key_pem: String,
+    /// Private key, PEM.
+    pub private_key_pem: String,
+    /// Created.
+    pub published: chrono::DateTime<Utc>,
+}
+
+/// Binds the profile columns, in the order of `PROFILE_COLUMNS`.
+macro_rules! bind_profile {
+    ($query:expr, $profile:expr) => {{
+        let p: &NewCollectivite = $profile;
+        $query
+            .bind(p.name.clone())
+            .bind(p.summary.clone())
+            .bind(p.kind.as_str())
+            .bind(p.insee.as_ref().map(|v| v.to_string()))
+            .bind(p.siren.as_ref().map(|v| v.to_string()))
+            .bind(p.epci_siren.as_ref().map(|v| v.to_string()))
+            .bind(p.departement.clone())
+            .bind(p.region.clone())
+            .bind(p.population)
+            .bind(p.location.map(|l| l.lat))
+            .bind(p.location.map(|l| l.lon))
+            .bind(p.address.as_ref().map(to_json))
+            .bind(p.website.as_ref().map(|u| u.to_string()))
+            .bind(p.icon.as_ref().map(|u| u.to_string()))
+            .bind(to_json(&p.labels))
+    }};
+}
+
+impl Store {
+    /// Inserts a local collectivité with its keys.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Conflict`] when the username is taken.
+    pub async fn insert_local_collectivite(
+        &self,
+        actor: NewLocalActor<'_>,
+        profile: &NewCollectivite,
+    ) -> StoreResult<Collectivite> {
+        const SQL: &str = "INSERT INTO actors (name, summary, kind, insee, siren, epci_siren, \
+             departement, region, population, lat, lon, address, website, icon, labels, \
+             ap_id, actor_type, local, username, domain, inbox, shared_inbox, public_key_pem, \
+             private_key_pem, published, updated, last_refreshed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, 'Organization', TRUE, $17, $18, $19, $20, $21, $22, $23, $23, $23) RETURNING *";
+        let now = Utc::now();
+        let row: ActorRow = on_pool!(self, pool => {
+            bind_profile!(sqlx::query_as::<_, ActorRow>(SQL), profile)
+                .bind(actor.ap_id.as_str())
+                .bind(profile.username.as_ref())
+                .bind(actor.domain)
+                .bind(actor.inbox.as_str())
+                .bind(actor.shared_inbox.as_str())
+                .bind(actor.public_key_pem)
+                .bind(actor.private_key_pem)
+                .bind(now)
+                .fetch_one(pool)
+                .await?
+        });
+        Collectivite::try_from(row)
+    }
+
+    /// Inserts or refreshes a remote collectivité fetched or received from its node.
+    pub async fn upsert_remote_collectivite(
+        &self,
+        actor: RemoteActor<'_>,
+        profile: &NewCollectivite,
+    ) -> StoreResult<Collectivite> {
+        const SQL: &str = "INSERT INTO actors (name, summary, kind, insee, siren, epci_siren, \
+             departement, region, population, lat, lon, address, website, icon, labels, \
+             ap_id, actor_type, local, username, domain, inbox, shared_inbox, public_key_pem, \
+             published, updated, last_refreshed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+             $16, 'Organization', FALSE, $17, $18, $19, $20, $21, $22, $22, $22) \
+             ON CONFLICT (ap_id) DO UPDATE SET name = excluded.name, summary = excluded.summary, \
+             kind = excluded.kind, insee = excluded.insee, siren = excluded.siren, \
+             epci_siren = excluded.epci_siren, departement = excluded.departement, \
+             region = excluded.region, population = excluded.population, lat = excluded.lat, \
+             lon = excluded.lon, address = excluded.address, website = excluded.website, \
+             icon = excluded.icon, labels = excluded.labels, inbox = excluded.inbox, \
+             shared_inbox = excluded.shared_inbox, public_key_pem = excluded.public_key_pem, \
+             updated = excluded.updated, last_refreshed_at = excluded.last_refreshed_at \
+             WHERE actors.local = FALSE RETURNING *";
+        let now = Utc::now();
+        let row: Option<ActorRow> = on_pool!(self, pool => {
+            bind_profile!(sqlx::query_as::<_, ActorRow>(SQL), profile)
+                .bind(actor.ap_id.as_str())
+                .bind(profile.username.as_ref())
+                .bind(actor.domain)
+                .bind(actor.inbox.as_str())
+                .bind(actor.shared_inbox.map(|u| u.as_str()))
+                .bind(actor.public_key_pem)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        });
+        let row = row.ok_or_else(|| {
+            super::StoreError::Conflict(format!("{} is a local actor", actor.ap_id))
+        })?;
+        Collectivite::try_from(row)
+    }
+
+    /// Replaces the profile of a collectivité.
+    pub async fn update_collectivite_profile(
+        &self,
+        id: i64,
+        profile: &NewCollectivite,
+    ) -> StoreResult<Collectivite> {
+        const SQL: &str = "UPDATE actors SET name = $1, summary = $2, kind = $3, insee = $4, \
+             siren = $5, epci_siren = $6, departement = $7, region = $8, population = $9, \
+             lat = $10, lon = $11, address = $12, website = $13, icon = $14, labels = $15, \
+             updated = $16 WHERE id = $17 RETURNING *";
+        let row: ActorRow = on_pool!(self, pool => {
+            bind_profile!(sqlx::query_as::<_, ActorRow>(SQL), profile)
+                .bind(Utc::now())
+                .bind(id)
+                .fetch_one(pool)
+                .await?
+        });
+        Collectivite::try_from(row)
+    }
+
+    /// The local collectivité named `username`.
+    pub async fn local_collectivite(&self, username: &str) -> StoreResult<Option<Collectivite>> {
+        let sql = concat!(
+            "SELECT * FROM actors",
+            " WHERE username = $1 AND local = TRUE AND actor_type = 'Organization'"
+        );
+        let row: Option<ActorRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(username).fetch_optional(pool).await?
+        });
+        row.map(Collectivite::try_from).transpose()
+    }
+
+    /// The collectivité (local or remote) with this database id.
+    pub async fn collectivite_by_id(&self, id: i64) -> StoreResult<Option<Collectivite>> {
+        let sql = concat!(
+            "SELECT * FROM actors",
+            " WHERE id = $1 AND actor_type = 'Organization'"
+        );
+        let row: Option<ActorRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(Collectivite::try_from).transpose()
+    }
+
+    /// The collectivité (local or remote) with this ActivityPub id.
+    pub async fn collectivite_by_ap_id(&self, ap_id: &Url) -> StoreResult<Option<Collectivite>> {
+        let sql = concat!(
+            "SELECT * FROM actors",
+            " WHERE ap_id = $1 AND actor_type = 'Organization'"
+        );
+        let row: Option<ActorRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).bind(ap_id.as_str()).fetch_optional(pool).await?
+        });
+        row.map(Collectivite::try_from).transpose()
+    }
+
+    /// Every local collectivité, by name.
+    pub async fn local_collectivites(&self) -> StoreResult<Vec<Collectivite>> {
+        let sql = concat!(
+            "SELECT * FROM actors",
+            " WHERE local = TRUE AND actor_type = 'Organization' ORDER BY name, id"
+        );
+        let rows: Vec<ActorRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Collectivite::try_from).collect()
+    }
+
+    /// Number of local collectivités.
+    pub async fn count_local_collectivites(&self) -> StoreResult<i64> {
+        const SQL: &str =
+            "SELECT COUNT(*) FROM actors WHERE local = TRUE AND actor_type = 'Organization'";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?))
+    }
+
+    /// The instance actor, if created.
+    pub async fn instance_actor(&self) -> StoreResult<Option<InstanceActorRecord>> {
+        let sql = concat!(
+            "SELECT * FROM actors",
+            " WHERE local = TRUE AND actor_type = 'Application'"
+        );
+        let row: Option<ActorRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql).fetch_optional(pool).await?
+        });
+        row.map(InstanceActorRecord::try_from).transpose()
+    }
+
+    /// Creates the instance actor; if another process created it first, returns that one.
+    pub async fn insert_instance_actor(
+        &self,
+        actor: NewLocalActor<'_>,
+    ) -> StoreResult<InstanceActorRecord> {
+        const SQL: &str = "INSERT INTO actors (ap_id, actor_type, local, username, domain, \
+             name, labels, inbox, shared_inbox, public_key_pem, private_key_pem, published, \
+             updated, last_refreshed_at) \
+             VALUES ($1, 'Application', TRUE, $2, $2, $2, '[]', $3, $4, $5, $6, $7, $7, $7) \
+             ON CONFLICT (ap_id) DO NOTHING";
+        on_pool!(self, pool => {
+            sqlx::query(SQL)
+                .bind(actor.ap_id.as_str())
+                .bind(actor.domain)
+                .bind(actor.inbox.as_str())
+                .bind(actor.shared_inbox.as_str())
+                .bind(actor.public_key_pem)
+                .bind(actor.private_key_pem)
+                .bind(Utc::now())
+                .execute(pool)
+                .await?;
+        });
+        self.instance_actor()
+            .await?
+            .ok_or_else(|| super::StoreError::Corrupt("instance actor missing after insert".into()))
+    }
+}
+
+impl TryFrom<ActorRow> for InstanceActorRecord {
+    type Error = super::StoreError;
+
+    fn try_from(row: ActorRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: row.id,
+            ap_id: Url::parse(&row.ap_id)
+                .map_err(|e| super::StoreError::Corrupt(format!("actors.ap_id: {e}")))?,
+            public_key_pem: row.public_key_pem,
+            private_key_pem: row.private_key_pem.ok_or_else(|| {
+                super::StoreError::Corrupt("instance actor without private key".into())
+            })?,
+            published: row.published,
+        })
+    }
+}

@@ -1,0 +1,65 @@
+//! Wraps objects into the activities a local actor publishes (`Create`, `Update`,
+//! `Delete`), with their ids under `/activities/<uuid>`. Storing and delivering them is
+//! the caller's business.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::context::with_context;
+use super::objects::PUBLIC;
+use super::objects::action::action_to_as;
+use crate::db::activities::NewActivity;
+use crate::domain::Action;
+use crate::state::AppState;
+
+/// The kinds of activity published about an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionActivity {
+    /// First publication.
+    Create,
+    /// A change.
+    Update,
+    /// Deletion (the object becomes a `Tombstone`).
+    Delete,
+}
+
+impl ActionActivity {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "Create",
+            Self::Update => "Update",
+            Self::Delete => "Delete",
+        }
+    }
+}
+
+/// Builds the activity `kind` of `action`, signed later by its owner.
+pub fn wrap_action(state: &AppState, kind: ActionActivity, action: &Action) -> NewActivity {
+    let ap_id = state.url(&format!("/activities/{}", Uuid::now_v7()));
+    let article = action_to_as(action, state);
+    let object = match kind {
+        ActionActivity::Delete => json!({
+            "id": action.ap_id,
+            "type": "Tombstone",
+            "formerType": "Article",
+            "deleted": action.deleted.unwrap_or(action.updated),
+        }),
+        _ => serde_json::to_value(&article).expect("BUG: wire structs always serialise"),
+    };
+    let payload = with_context(json!({
+        "id": ap_id,
+        "type": kind.as_str(),
+        "actor": action.owner.ap_id,
+        "published": action.updated,
+        "to": [PUBLIC],
+        "cc": article.cc,
+        "object": object,
+    }));
+    NewActivity {
+        ap_id,
+        actor_id: action.owner.id,
+        kind: kind.as_str(),
+        object_ap_id: action.ap_id.clone(),
+        payload,
+    }
+}

@@ -1,0 +1,243 @@
+//! An action as an AS2 `Article` with the `mai:` terms (SPEC §3 "Action object").
+//! Mastodon shows an Article as `name` + `summary` + a link to `url`, so all three are
+//! always set; `summary` falls back to the start of the content.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::place::PlaceJson;
+use super::{PUBLIC, one_or_many};
+use crate::domain::{Action, Contact, Provider, Software};
+use crate::state::AppState;
+
+/// `source` of a text written in Markdown.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceJson {
+    /// The Markdown.
+    pub content: String,
+    /// `text/markdown`.
+    pub media_type: String,
+}
+
+/// A `Hashtag` (one per theme).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TagJson {
+    /// `Hashtag`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `#education`.
+    pub name: String,
+    /// The theme page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<Url>,
+}
+
+/// A `Link` or an `Image` attachment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AttachmentJson {
+    /// `Link` or `Image`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Target of a `Link`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<Url>,
+    /// Location of an `Image`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The `Article` document of an action.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticleJson {
+    /// `Article`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Object id.
+    pub id: Url,
+    /// Owner actor id.
+    pub attributed_to: Url,
+    /// Title.
+    pub name: String,
+    /// One or two sentences: what it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Sanitised HTML.
+    pub content: String,
+    /// `text/html`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Markdown source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceJson>,
+    /// HTML page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
+    /// Published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
+    /// Updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+    /// Audience.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub to: Vec<Url>,
+    /// Secondary audience.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub cc: Vec<Url>,
+    /// Hashtags.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub tag: Vec<TagJson>,
+    /// Places.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub location: Vec<PlaceJson>,
+    /// Start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<DateTime<Utc>>,
+    /// End.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<DateTime<Utc>>,
+    /// Replies collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replies: Option<Url>,
+    /// Links and images.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub attachment: Vec<AttachmentJson>,
+    /// `mai:phase`.
+    #[serde(rename = "mai:phase", default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// `mai:status`.
+    #[serde(
+        rename = "mai:status",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub status: Option<String>,
+    /// `mai:themes` (slugs).
+    #[serde(rename = "mai:themes", default, deserialize_with = "one_or_many")]
+    pub themes: Vec<String>,
+    /// `mai:partners` (actor ids).
+    #[serde(rename = "mai:partners", default, deserialize_with = "one_or_many")]
+    pub partners: Vec<Url>,
+    /// `mai:openToPartners`.
+    #[serde(rename = "mai:openToPartners", default)]
+    pub open_to_partners: bool,
+    /// `mai:budget` (euros).
+    #[serde(
+        rename = "mai:budget",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub budget: Option<i64>,
+    /// `mai:results` (HTML).
+    #[serde(
+        rename = "mai:results",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub results: Option<String>,
+    /// `mai:recommendations` (HTML).
+    #[serde(
+        rename = "mai:recommendations",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recommendations: Option<String>,
+    /// `mai:software`.
+    #[serde(rename = "mai:software", default, deserialize_with = "one_or_many")]
+    pub software: Vec<Software>,
+    /// `mai:providers`.
+    #[serde(rename = "mai:providers", default, deserialize_with = "one_or_many")]
+    pub providers: Vec<Provider>,
+    /// `mai:contacts`, only when the editor consented to publishing them.
+    #[serde(
+        rename = "mai:contacts",
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub contacts: Vec<Contact>,
+}
+
+fn day_start(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Domain → AS2: the `Article` of an action (local or remote, as we know it).
+pub fn action_to_as(action: &Action, state: &AppState) -> ArticleJson {
+    let data = &action.data;
+    let followers = if action.owner.local {
+        state.url(&format!("/actors/{}/followers", action.owner.username))
+    } else {
+        Url::parse(&format!("{}/followers", action.owner.ap_id))
+            .unwrap_or_else(|_| action.owner.ap_id.clone())
+    };
+    let mut attachment: Vec<AttachmentJson> = data
+        .links
+        .iter()
+        .map(|l| AttachmentJson {
+            kind: "Link".into(),
+            href: Some(l.url.clone()),
+            url: None,
+            name: l.description.clone(),
+        })
+        .collect();
+    attachment.extend(data.images.iter().map(|i| AttachmentJson {
+        kind: "Image".into(),
+        href: None,
+        url: Some(i.url.clone()),
+        name: i.description.clone(),
+    }));
+    ArticleJson {
+        kind: "Article".into(),
+        id: action.ap_id.clone(),
+        attributed_to: action.owner.ap_id.clone(),
+        name: data.name.clone(),
+        summary: Some(action.display_summary()),
+        content: data.content.html.to_string(),
+        media_type: Some("text/html".into()),
+        source: data.content.source.as_ref().map(|source| SourceJson {
+            content: source.clone(),
+            media_type: "text/markdown".into(),
+        }),
+        url: Some(action.url.clone()),
+        published: Some(action.published),
+        updated: Some(action.updated),
+        to: vec![Url::parse(PUBLIC).expect("BUG: constant URL")],
+        cc: vec![followers],
+        tag: data
+            .themes
+            .iter()
+            .map(|theme| TagJson {
+                kind: "Hashtag".into(),
+                name: theme.hashtag(),
+                href: Some(state.url(&format!("/themes/{theme}"))),
+            })
+            .collect(),
+        location: data.locations.iter().map(PlaceJson::from).collect(),
+        start_time: data.start_date.map(day_start),
+        end_time: data.end_date.map(day_start),
+        replies: Some(state.url(&format!("/actions/{}/replies", action.id))),
+        attachment,
+        phase: Some(data.phase.as_str().into()),
+        status: Some(data.status.as_str().into()),
+        themes: data.themes.iter().map(|t| t.to_string()).collect(),
+        partners: action.partners.clone(),
+        open_to_partners: data.open_to_partners,
+        budget: data.budget_eur,
+        results: data.results.as_ref().map(|r| r.html.to_string()),
+        recommendations: data.recommendations.as_ref().map(|r| r.html.to_string()),
+        software: data.software.clone(),
+        providers: data.providers.clone(),
+        contacts: if data.contacts_public {
+            data.contacts.clone()
+        } else {
+            Vec::new()
+        },
+    }
+}

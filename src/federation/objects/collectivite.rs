@@ -1,0 +1,413 @@
+//! A collectivité as an AS2 `Organization` actor (SPEC §3 "Actor document"), and the
+//! `Object`/`Actor` traits that let the federation library fetch, sign and verify.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::protocol::public_key::PublicKey;
+use activitypub_federation::protocol::verification::verify_domains_match;
+use activitypub_federation::traits::{Actor, Object};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::one_or_many;
+use super::place::{PlaceJson, PostalAddressJson};
+use crate::domain::html::escape;
+use crate::domain::{
+    Collectivite, CollectiviteKind, GeoPoint, InseeCode, Label, NewCollectivite, Siren, Username,
+};
+use crate::federation::FederationError;
+use crate::state::AppState;
+
+/// Endpoints of an actor.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointsJson {
+    /// Shared inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_inbox: Option<Url>,
+}
+
+/// An `Image` (icon).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageJson {
+    /// Always `Image`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where it is.
+    pub url: Url,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A profile field (`PropertyValue`), shown by Mastodon under the bio.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PropertyValueJson {
+    /// Always `PropertyValue`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Label.
+    pub name: String,
+    /// Value (HTML allowed).
+    pub value: String,
+}
+
+/// The `Organization` document of a collectivité.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationJson {
+    /// `Organization`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Actor id.
+    pub id: Url,
+    /// Username.
+    pub preferred_username: String,
+    /// Display name.
+    pub name: String,
+    /// Presentation (HTML).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// HTML page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<Url>,
+    /// Inbox.
+    pub inbox: Url,
+    /// Outbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<Url>,
+    /// Followers collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<Url>,
+    /// Following collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub following: Option<Url>,
+    /// Shared inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<EndpointsJson>,
+    /// Signing key.
+    pub public_key: PublicKey,
+    /// Logo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<ImageJson>,
+    /// Listed in directories.
+    #[serde(default)]
+    pub discoverable: bool,
+    /// Its posts may be indexed (FEP-5feb; absent means no).
+    #[serde(default)]
+    pub indexable: bool,
+    /// Follow requests are accepted automatically.
+    #[serde(default)]
+    pub manually_approves_followers: bool,
+    /// Town hall.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<PlaceJson>,
+    /// Profile fields.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub attachment: Vec<PropertyValueJson>,
+    /// Created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
+    /// Updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+    /// `mai:kind`.
+    #[serde(rename = "mai:kind", default, skip_serializing_if = "Option::is_none")]
+    pub mai_kind: Option<String>,
+    /// `mai:insee`.
+    #[serde(rename = "mai:insee", default, skip_serializing_if = "Option::is_none")]
+    pub insee: Option<String>,
+    /// `mai:siren`.
+    #[serde(rename = "mai:siren", default, skip_serializing_if = "Option::is_none")]
+    pub siren: Option<String>,
+    /// `mai:epci` (SIREN of the EPCI).
+    #[serde(rename = "mai:epci", default, skip_serializing_if = "Option::is_none")]
+    pub epci: Option<String>,
+    /// `mai:departement`.
+    #[serde(
+        rename = "mai:departement",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub departement: Option<String>,
+    /// `mai:region`.
+    #[serde(
+        rename = "mai:region",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub region: Option<String>,
+    /// `mai:population`.
+    #[serde(
+        rename = "mai:population",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub population: Option<i64>,
+    /// `mai:labels`.
+    #[serde(rename = "mai:labels", default, deserialize_with = "one_or_many")]
+    pub labels: Vec<Label>,
+}
+
+/// URLs of a local actor, by username.
+pub struct ActorUrls {
+    /// Actor id (and HTML page).
+    pub id: Url,
+    /// Inbox.
+    pub inbox: Url,
+    /// Outbox.
+    pub outbox: Url,
+    /// Followers.
+    pub followers: Url,
+    /// Following.
+    pub following: Url,
+    /// Shared inbox of the node.
+    pub shared_inbox: Url,
+}
+
+impl ActorUrls {
+    /// The URLs of the local actor `username`.
+    pub fn local(state: &AppState, username: &str) -> Self {
+        let base = format!("/actors/{username}");
+        Self {
+            id: state.url(&base),
+            inbox: state.url(&format!("{base}/inbox")),
+            outbox: state.url(&format!("{base}/outbox")),
+            followers: state.url(&format!("{base}/followers")),
+            following: state.url(&format!("{base}/following")),
+            shared_inbox: state.url("/inbox"),
+        }
+    }
+}
+
+fn property(name: &str, value: String) -> PropertyValueJson {
+    PropertyValueJson {
+        kind: "PropertyValue".into(),
+        name: name.into(),
+        value,
+    }
+}
+
+/// Domain → AS2: the actor document of a local collectivité.
+pub fn collectivite_to_as(collectivite: &Collectivite, state: &AppState) -> OrganizationJson {
+    let profile = &collectivite.profile;
+    let urls = ActorUrls::local(state, profile.username.as_ref());
+    let referential = crate::referential::Referential::global();
+    let mut attachment = Vec::new();
+    if let Some(insee) = &profile.insee {
+        attachment.push(property("Code INSEE", insee.to_string()));
+    }
+    if let Some(siren) = &profile.siren {
+        attachment.push(property("SIREN", siren.to_string()));
+    }
+    if let Some(dep) = profile.departement.as_deref() {
+        let name = referential
+            .departement(dep)
+            .map(|d| format!("{} ({dep})", d.nom))
+            .unwrap_or_else(|| dep.to_string());
+        attachment.push(property("Département", escape(&name)));
+    }
+    if let Some(website) = &profile.website {
+        let shown = website.host_str().unwrap_or(website.as_str());
+        attachment.push(property(
+            "Site web",
+            format!(
+                r#"<a href="{}" rel="me nofollow noopener noreferrer" target="_blank">{}</a>"#,
+                escape(website.as_str()),
+                escape(shown)
+            ),
+        ));
+    }
+    let location = profile.location.map(|point| PlaceJson {
+        kind: "Place".into(),
+        name: Some(format!("Mairie de {}", profile.name)),
+        latitude: Some(point.lat),
+        longitude: Some(point.lon),
+        insee: profile.insee.as_ref().map(|i| i.to_string()),
+        address: profile.address.as_ref().map(PostalAddressJson::from),
+    });
+    OrganizationJson {
+        kind: "Organization".into(),
+        id: collectivite.ap_id.clone(),
+        preferred_username: profile.username.to_string(),
+        name: profile.name.clone(),
+        summary: profile
+            .summary
+            .as_deref()
+            .map(|s| format!("<p>{}</p>", escape(s))),
+        url: Some(urls.id.clone()),
+        inbox: urls.inbox,
+        outbox: Some(urls.outbox),
+        followers: Some(urls.followers),
+        following: Some(urls.following),
+        endpoints: Some(EndpointsJson {
+            shared_inbox: Some(urls.shared_inbox),
+        }),
+        public_key: PublicKey {
+            id: format!("{}#main-key", collectivite.ap_id),
+            owner: collectivite.ap_id.clone(),
+            public_key_pem: collectivite.public_key_pem.clone(),
+        },
+        icon: profile.icon.clone().map(|url| ImageJson {
+            kind: "Image".into(),
+            url,
+            name: None,
+        }),
+        discoverable: true,
+        indexable: true,
+        manually_approves_followers: false,
+        location,
+        attachment,
+        published: Some(collectivite.published),
+        updated: Some(collectivite.updated),
+        mai_kind: Some(profile.kind.as_str().into()),
+        insee: profile.insee.as_ref().map(|v| v.to_string()),
+        siren: profile.siren.as_ref().map(|v| v.to_string()),
+        epci: profile.epci_siren.as_ref().map(|v| v.to_string()),
+        departement: profile.departement.clone(),
+        region: profile.region.clone(),
+        population: profile.population,
+        labels: profile.labels.clone(),
+    }
+}
+
+/// AS2 → domain: the profile of a remote collectivité. Fields that do not validate
+/// are dropped (and logged), never fatal, except a missing or invalid username.
+///
+/// # Errors
+/// [`FederationError::Invalid`] when `preferredUsername` is unusable.
+pub fn as_to_profile(json: &OrganizationJson) -> Result<NewCollectivite, FederationError> {
+    fn keep<T>(what: &str, value: Option<Result<T, String>>) -> Option<T> {
+        match value {
+            Some(Ok(v)) => Some(v),
+            Some(Err(error)) => {
+                tracing::debug!(field = what, %error, "remote field dropped");
+                None
+            }
+            None => None,
+        }
+    }
+    let username = Username::parse(&json.preferred_username.to_lowercase())
+        .map_err(FederationError::Invalid)?;
+    let location = json
+        .location
+        .as_ref()
+        .and_then(|place| GeoPoint::new(place.latitude?, place.longitude?).ok());
+    Ok(NewCollectivite {
+        username,
+        name: json.name.chars().take(200).collect(),
+        summary: json
+            .summary
+            .as_deref()
+            .map(|s| crate::domain::SafeHtml::sanitize(s).to_plain_text()),
+        kind: json
+            .mai_kind
+            .as_deref()
+            .and_then(|k| CollectiviteKind::parse(k).ok())
+            .unwrap_or(CollectiviteKind::Autre),
+        insee: keep("mai:insee", json.insee.as_deref().map(InseeCode::parse)),
+        siren: keep("mai:siren", json.siren.as_deref().map(Siren::parse)),
+        epci_siren: keep("mai:epci", json.epci.as_deref().map(Siren::parse)),
+        departement: json.departement.clone().filter(|d| d.len() <= 3),
+        region: json.region.clone().filter(|r| r.len() <= 3),
+        population: json.population.filter(|p| *p >= 0),
+        location,
+        address: json
+            .location
+            .as_ref()
+            .and_then(|p| p.address.clone())
+            .map(Into::into),
+        website: None,
+        icon: json.icon.as_ref().map(|i| i.url.clone()),
+        labels: json
+            .labels
+            .iter()
+            .filter(|l| l.validate().is_ok())
+            .cloned()
+            .collect(),
+    })
+}
+
+#[async_trait]
+impl Object for Collectivite {
+    type DataType = AppState;
+    type Kind = OrganizationJson;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.ap_id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        Some(self.updated)
+    }
+
+    async fn read_from_id(
+        object_id: Url,
+        data: &Data<Self::DataType>,
+    ) -> Result<Option<Self>, Self::Error> {
+        Ok(data.store.collectivite_by_ap_id(&object_id).await?)
+    }
+
+    async fn into_json(self, data: &Data<Self::DataType>) -> Result<Self::Kind, Self::Error> {
+        Ok(collectivite_to_as(&self, data))
+    }
+
+    async fn verify(
+        json: &Self::Kind,
+        expected_domain: &Url,
+        _data: &Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        verify_domains_match(&json.id, expected_domain)?;
+        verify_domains_match(&json.inbox, expected_domain)?;
+        if json.public_key.owner != json.id {
+            return Err(FederationError::Invalid(
+                "publicKey.owner differs from the actor id".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: Self::Kind, data: &Data<Self::DataType>) -> Result<Self, Self::Error> {
+        let profile = as_to_profile(&json)?;
+        let domain = match (json.id.host_str(), json.id.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            _ => return Err(FederationError::Invalid("actor id without host".into())),
+        };
+        let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
+        Ok(data
+            .store
+            .upsert_remote_collectivite(
+                crate::db::actors::RemoteActor {
+                    ap_id: &json.id,
+                    domain: &domain,
+                    inbox: &json.inbox,
+                    shared_inbox: shared_inbox.as_ref(),
+                    public_key_pem: &json.public_key.public_key_pem,
+                },
+                &profile,
+            )
+            .await?)
+    }
+}
+
+impl Actor for Collectivite {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.private_key_pem.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.shared_inbox.clone()
+    }
+}

@@ -1,0 +1,31 @@
+//! Maillage: a federated, contributive directory of the digital public actions of French
+//! local authorities (collectivités).
+//!
+//! Where things live (see `docs/architecture.md` for the diagram):
+//! - [`domain`]: validated value types (INSEE code, SIREN, theme, phase…) and the domain
+//!   records (`Collectivite`, `Action`). Everything coming from outside is parsed here.
+//! - [`referential`] and [`taxonomy`]: the embedded French referential and the theme list.
+//! - [`db`]: the `Store`, one interface over SQLite and PostgreSQL, sharing SQL text.
+//! - [`service`]: business operations used by the API, the CLI and the web pages alike.
+//! - [`federation`]: the ActivityPub side: wire structs, `@context`, actor/object documents,
+//!   WebFinger, NodeInfo, collections.
+//! - [`api`]: the JSON API under `/api/v1` and its OpenAPI document.
+//! - [`web`]: server-rendered HTML pages.
+//! - [`cli`]: the `maillage` command line.
+//! - [`startup`]: builds the application and runs the HTTP server.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod federation;
+pub mod referential;
+pub mod service;
+pub mod startup;
+pub mod state;
+pub mod taxonomy;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,92 @@
+//! Actions (SPEC §2, §3): create, update and delete a local action; each change stores
+//! its `Create`/`Update`/`Delete` activity in the same transaction, so federation never
+//! misses one.
+
+use crate::db::actions::ActionIdentity;
+use crate::domain::{Action, ActionId, Collectivite, NewAction, Place};
+use crate::error::{AppError, AppResult};
+use crate::federation::activities::{ActionActivity, wrap_action};
+use crate::state::AppState;
+
+/// The collectivité's town hall as a place, used when an action names none.
+fn default_place(owner: &Collectivite) -> Option<Place> {
+    let profile = &owner.profile;
+    profile.location.map(|point| Place {
+        name: profile.name.clone(),
+        point: Some(point),
+        insee: profile.insee.clone(),
+        address: profile.address.clone(),
+    })
+}
+
+/// Publishes a new action of a local collectivité.
+pub async fn create_action(
+    state: &AppState,
+    owner: &Collectivite,
+    mut data: NewAction,
+) -> AppResult<Action> {
+    if data.locations.is_empty() {
+        data.locations.extend(default_place(owner));
+    }
+    let id = ActionId::generate();
+    let ap_id = state.url(&format!("/actions/{id}"));
+    let identity = ActionIdentity {
+        id,
+        url: ap_id.clone(),
+        ap_id,
+        owner_id: owner.id,
+        local: true,
+    };
+    let (action, _activity) = state
+        .store
+        .insert_action(&identity, &data, |action| {
+            wrap_action(state, ActionActivity::Create, action)
+        })
+        .await?;
+    Ok(action)
+}
+
+/// Replaces the content of a local action.
+///
+/// # Errors
+/// [`AppError::Gone`] for a deleted action.
+pub async fn update_action(
+    state: &AppState,
+    action: &Action,
+    data: NewAction,
+) -> AppResult<Action> {
+    ensure_live(action)?;
+    let (action, _activity) = state
+        .store
+        .update_action(action.db_id, &data, |action| {
+            wrap_action(state, ActionActivity::Update, action)
+        })
+        .await?;
+    Ok(action)
+}
+
+/// Deletes a local action: it becomes a `Tombstone` (`410 Gone`).
+///
+/// # Errors
+/// [`AppError::Gone`] when already deleted.
+pub async fn delete_action(state: &AppState, action: &Action) -> AppResult<Action> {
+    ensure_live(action)?;
+    let (action, _activity) = state
+        .store
+        .delete_action(action.db_id, |action| {
+            wrap_action(state, ActionActivity::Delete, action)
+        })
+        .await?;
+    Ok(action)
+}
+
+fn ensure_live(action: &Action) -> AppResult<()> {
+    match action.deleted {
+        Some(when) => Err(AppError::Gone(format!(
+            "l'action {} a été supprimée le {}",
+            action.id,
+            when.format("%d/%m/%Y")
+        ))),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,75 @@
+//! Collectivités (SPEC §2): creating a local one with its keys, and replacing its profile.
+
+use crate::db::StoreError;
+use crate::db::actors::NewLocalActor;
+use crate::domain::{Collectivite, NewCollectivite};
+use crate::error::{AppError, AppResult};
+use crate::federation::objects::collectivite::ActorUrls;
+use crate::service::keys::generate_keypair;
+use crate::state::AppState;
+
+fn username_taken(error: StoreError, username: &str) -> AppError {
+    match error {
+        StoreError::Conflict(_) => AppError::Conflict {
+            field: Some("username".into()),
+            message: format!("l'identifiant « {username} » est déjà pris sur ce nœud"),
+        },
+        other => other.into(),
+    }
+}
+
+/// Creates a local collectivité with a fresh RSA-2048 key pair.
+///
+/// # Errors
+/// [`AppError::Conflict`] on `username` when it is taken.
+pub async fn create_collectivite(
+    state: &AppState,
+    profile: NewCollectivite,
+) -> AppResult<Collectivite> {
+    let username = profile.username.to_string();
+    if state.store.local_collectivite(&username).await?.is_some() {
+        return Err(username_taken(
+            StoreError::Conflict(username.clone()),
+            &username,
+        ));
+    }
+    let keys = generate_keypair().await?;
+    let urls = ActorUrls::local(state, &username);
+    state
+        .store
+        .insert_local_collectivite(
+            NewLocalActor {
+                ap_id: &urls.id,
+                domain: &state.settings.domain,
+                inbox: &urls.inbox,
+                shared_inbox: &urls.shared_inbox,
+                public_key_pem: &keys.public_key,
+                private_key_pem: &keys.private_key,
+            },
+            &profile,
+        )
+        .await
+        .map_err(|e| username_taken(e, &username))
+}
+
+/// Replaces the profile of a local collectivité (the username cannot change: it is part
+/// of the actor id).
+///
+/// # Errors
+/// [`AppError::Validation`] when the patch tries to change the username.
+pub async fn update_collectivite(
+    state: &AppState,
+    collectivite: &Collectivite,
+    profile: NewCollectivite,
+) -> AppResult<Collectivite> {
+    if profile.username != collectivite.profile.username {
+        return Err(AppError::Validation(vec![crate::error::FieldError::new(
+            "username",
+            "l'identifiant ne peut pas changer : il fait partie de l'adresse fédérée de la collectivité",
+        )]));
+    }
+    Ok(state
+        .store
+        .update_collectivite_profile(collectivite.id, &profile)
+        .await?)
+}

@@ -1,0 +1,8 @@
+//! Owns the business operations, shared by the JSON API, the CLI and the web pages:
+//! a handler extracts, calls one function here, and responds. Permission checks,
+//! multi-table writes and publishing activities live here, not in handlers.
+
+pub mod actions;
+pub mod collectivites;
+pub mod keys;
+pub mod tokens;

@@ -1,0 +1,180 @@
+//! Owns start-up: open and migrate the database, make sure the instance actor exists,
+//! assemble the router, bind the listener (port 0 works: the bound address is kept),
+//! then serve until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use activitypub_federation::config::FederationMiddleware;
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::db::Store;
+use crate::db::actors::NewLocalActor;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::{api, federation, service, web};
+
+/// Largest request body accepted (SPEC §9: 1 MiB on inboxes; the same for the API).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Opens the database, migrates it and loads (or creates) the instance actor: what
+/// every command needs before it can act.
+///
+/// # Errors
+/// The database cannot be opened or migrated.
+pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+    let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
+    store.migrate().await.context("database migration failed")?;
+    let instance = match store.instance_actor().await? {
+        Some(actor) => actor,
+        None => {
+            let keys = service::keys::generate_keypair().await?;
+            let base = settings.base_url();
+            let url = |path: &str| base.join(path).expect("BUG: valid path");
+            store
+                .insert_instance_actor(NewLocalActor {
+                    ap_id: &url("/actor"),
+                    domain: &settings.domain,
+                    inbox: &url("/actor/inbox"),
+                    shared_inbox: &url("/inbox"),
+                    public_key_pem: &keys.public_key,
+                    private_key_pem: &keys.private_key,
+                })
+                .await?
+        }
+    };
+    let expected = settings.base_url().join("/actor").expect("BUG: valid path");
+    if instance.ap_id != expected {
+        tracing::warn!(
+            stored = %instance.ap_id,
+            configured = %expected,
+            "the database was created for another domain; ids already published keep their old domain"
+        );
+    }
+    Ok(AppState::new(settings, store, instance))
+}
+
+/// The whole HTTP application.
+pub async fn router(state: AppState) -> anyhow::Result<Router> {
+    let federation_config = federation::federation_config(state.clone()).await?;
+    Ok(Router::new()
+        .merge(api::router())
+        .merge(federation::routes::router())
+        .merge(web::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(web::html_errors))
+        .layer(FederationMiddleware::new(federation_config))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.store.is_ready().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database not ready")
+    }
+}
+
+async fn not_found(uri: axum::http::Uri) -> AppError {
+    AppError::NotFound(format!("rien à l'adresse « {} »", uri.path()))
+}
+
+/// A built application, bound to its address, not yet serving.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl App {
+    /// Prepares the state, builds the router and binds `settings.bind`.
+    ///
+    /// # Errors
+    /// Database, migration or bind failure.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let bind = settings.bind.clone();
+        let state = prepare(settings).await?;
+        let router = router(state.clone()).await?;
+        let listener = TcpListener::bind(&bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("BUG: a bound listener has an address")
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    ///
+    /// # Errors
+    /// The server failed.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server failed")?;
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received, finishing in-flight requests");
+}

@@ -1,0 +1,64 @@
+//! Owns the server-rendered HTML pages (French, accessible, no JavaScript): view structs
+//! built from domain values (`…Page`), askama templates in `templates/`, and the HTML
+//! rendering of errors. ActivityPub URLs hand over here when a browser asks for HTML.
+
+pub mod pages;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::state::AppState;
+
+/// Page routes (the rest are negotiated from [`crate::federation::routes`]).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home_page))
+        .route("/themes/{slug}", get(pages::theme_page))
+        .route("/static/maillage.css", get(stylesheet))
+}
+
+async fn stylesheet() -> Response {
+    let mut response = include_str!("../../static/maillage.css").into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}
+
+/// Renders problem+json errors as an HTML page, same status, for clients asking for HTML
+/// (browsers following a link to a missing actor or action).
+pub async fn html_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let wants_html = crate::federation::routes::wants_html(request.headers());
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !wants_html || !is_problem {
+        return response;
+    }
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let text = |key: &str| {
+        problem
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    pages::message_response(status, text("title"), text("detail"))
+}

@@ -1,0 +1,421 @@
+//! Page handlers and their view structs. Templates never see rows or wire structs.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Action, Collectivite};
+use crate::error::{AppError, AppResult};
+use crate::federation::vocabulary::{TERMS, Term};
+use crate::referential::Referential;
+use crate::state::AppState;
+use crate::taxonomy::Taxonomy;
+
+fn french_date(date: DateTime<Utc>) -> String {
+    date.format("%d/%m/%Y").to_string()
+}
+
+fn html(status: StatusCode, template: &impl Template) -> AppResult<Response> {
+    let body = template
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
+/// An action in a list.
+pub struct ActionCard {
+    url: String,
+    name: String,
+    summary: String,
+    owner_name: String,
+    owner_url: String,
+    phase: &'static str,
+    updated: String,
+    themes: Vec<(String, String)>,
+}
+
+fn theme_pairs(action: &Action) -> Vec<(String, String)> {
+    action
+        .data
+        .themes
+        .iter()
+        .map(|t| (t.to_string(), t.theme().label.clone()))
+        .collect()
+}
+
+impl From<&Action> for ActionCard {
+    fn from(action: &Action) -> Self {
+        Self {
+            url: action.url.to_string(),
+            name: action.data.name.clone(),
+            summary: action.display_summary(),
+            owner_name: action.owner.name.clone(),
+            owner_url: action.owner.ap_id.to_string(),
+            phase: action.data.phase.label(),
+            updated: french_date(action.updated),
+            themes: theme_pairs(action),
+        }
+    }
+}
+
+/// A collectivité in a list.
+pub struct CollectiviteLink {
+    url: String,
+    name: String,
+    handle: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    node_name: String,
+    description: String,
+    collectivites: Vec<CollectiviteLink>,
+    actions: Vec<ActionCard>,
+}
+
+/// `GET /`: the node's collectivités and latest actions.
+pub async fn home_page(State(state): State<AppState>) -> AppResult<Response> {
+    let collectivites = state.store.local_collectivites().await?;
+    let actions = state.store.recent_local_actions(20).await?;
+    html(
+        StatusCode::OK,
+        &HomePage {
+            node_name: state.settings.node.name.clone(),
+            description: state.settings.node.description.clone(),
+            collectivites: collectivites
+                .iter()
+                .map(|c| CollectiviteLink {
+                    url: c.ap_id.to_string(),
+                    name: c.profile.name.clone(),
+                    handle: c.handle(),
+                })
+                .collect(),
+            actions: actions.iter().map(ActionCard::from).collect(),
+        },
+    )
+}
+
+struct CollectiviteView {
+    name: String,
+    url: String,
+    handle: String,
+    kind: &'static str,
+    summary: Option<String>,
+    insee: Option<String>,
+    siren: Option<String>,
+    epci: Option<String>,
+    departement: Option<String>,
+    region: Option<String>,
+    population: Option<i64>,
+    website: Option<String>,
+    point: Option<String>,
+    labels: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "collectivite.html")]
+struct CollectivitePage {
+    node_name: String,
+    c: CollectiviteView,
+    actions: Vec<ActionCard>,
+}
+
+/// The page of a collectivité with its actions.
+pub async fn collectivite_page(
+    state: &AppState,
+    collectivite: &Collectivite,
+) -> AppResult<Response> {
+    let referential = Referential::global();
+    let p = &collectivite.profile;
+    let actions = state.store.actions_of(collectivite.id, None, 100).await?;
+    let view = CollectiviteView {
+        name: p.name.clone(),
+        url: collectivite.ap_id.to_string(),
+        handle: collectivite.handle(),
+        kind: p.kind.label(),
+        summary: p.summary.clone(),
+        insee: p.insee.as_ref().map(|v| v.to_string()),
+        siren: p.siren.as_ref().map(|v| v.to_string()),
+        epci: p.epci_siren.as_ref().map(|s| {
+            referential
+                .epci(s.as_ref())
+                .map(|e| e.nom.clone())
+                .unwrap_or_else(|| s.to_string())
+        }),
+        departement: p.departement.as_deref().map(|d| {
+            referential
+                .departement(d)
+                .map(|x| format!("{} ({d})", x.nom))
+                .unwrap_or_else(|| d.to_string())
+        }),
+        region: p.region.as_deref().map(|r| {
+            referential
+                .region(r)
+                .map(|x| x.nom.clone())
+                .unwrap_or_else(|| r.to_string())
+        }),
+        population: p.population,
+        website: p.website.as_ref().map(|u| u.to_string()),
+        point: p.location.map(|l| format!("{:.5}, {:.5}", l.lat, l.lon)),
+        labels: p
+            .labels
+            .iter()
+            .map(|l| {
+                let mut text = format!("{} : {} @", l.year, l.arobases);
+                if !l.mentions.is_empty() {
+                    text.push_str(&format!(" (mentions : {})", l.mentions.join(", ")));
+                }
+                text
+            })
+            .collect(),
+    };
+    html(
+        StatusCode::OK,
+        &CollectivitePage {
+            node_name: state.settings.node.name.clone(),
+            c: view,
+            actions: actions.iter().map(ActionCard::from).collect(),
+        },
+    )
+}
+
+struct ActionView {
+    id: String,
+    name: String,
+    summary: Option<String>,
+    owner_name: String,
+    owner_url: String,
+    owner_handle: String,
+    phase: &'static str,
+    status: &'static str,
+    published: String,
+    updated: String,
+    themes: Vec<(String, String)>,
+    open_to_partners: bool,
+    content: String,
+    results: Option<String>,
+    recommendations: Option<String>,
+    dates: Option<String>,
+    budget: Option<String>,
+    places: Vec<String>,
+    software: Vec<String>,
+    providers: Vec<String>,
+    partners: Vec<String>,
+    links: Vec<(String, String)>,
+    contacts: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "action.html")]
+struct ActionPage {
+    node_name: String,
+    a: ActionView,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    node_name: String,
+    title: String,
+    message: String,
+}
+
+fn euros(amount: i64) -> String {
+    let digits = amount.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    format!("{out} €")
+}
+
+/// A page with a title and a message, e.g. for errors.
+pub fn message_response(status: StatusCode, title: String, message: String) -> Response {
+    html(
+        status,
+        &MessagePage {
+            node_name: "Maillage".into(),
+            title,
+            message,
+        },
+    )
+    .into_response()
+}
+
+/// The page of an action (a `410` page once deleted).
+pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Response> {
+    let node_name = state.settings.node.name.clone();
+    if let Some(deleted) = action.deleted {
+        return html(
+            StatusCode::GONE,
+            &MessagePage {
+                node_name,
+                title: "Action supprimée".into(),
+                message: format!(
+                    "Cette action de {} a été supprimée le {}.",
+                    action.owner.name,
+                    french_date(deleted)
+                ),
+            },
+        );
+    }
+    let d = &action.data;
+    let dates = match (d.start_date, d.end_date) {
+        (Some(s), Some(e)) => Some(format!(
+            "du {} au {}",
+            s.format("%d/%m/%Y"),
+            e.format("%d/%m/%Y")
+        )),
+        (Some(s), None) => Some(format!("depuis le {}", s.format("%d/%m/%Y"))),
+        (None, Some(e)) => Some(format!("jusqu'au {}", e.format("%d/%m/%Y"))),
+        (None, None) => None,
+    };
+    let view = ActionView {
+        id: action.ap_id.to_string(),
+        name: d.name.clone(),
+        summary: d.summary.clone(),
+        owner_name: action.owner.name.clone(),
+        owner_url: action.owner.ap_id.to_string(),
+        owner_handle: format!("{}@{}", action.owner.username, action.owner.domain),
+        phase: d.phase.label(),
+        status: d.status.label(),
+        published: french_date(action.published),
+        updated: french_date(action.updated),
+        themes: theme_pairs(action),
+        open_to_partners: d.open_to_partners,
+        content: d.content.html.to_string(),
+        results: d.results.as_ref().map(|r| r.html.to_string()),
+        recommendations: d.recommendations.as_ref().map(|r| r.html.to_string()),
+        dates,
+        budget: d.budget_eur.map(euros),
+        places: d
+            .locations
+            .iter()
+            .map(|p| match &p.insee {
+                Some(insee) => format!("{} (INSEE {insee})", p.name),
+                None => p.name.clone(),
+            })
+            .collect(),
+        software: d
+            .software
+            .iter()
+            .map(|s| match &s.licence {
+                Some(licence) => format!("{} ({licence})", s.name),
+                None => s.name.clone(),
+            })
+            .collect(),
+        providers: d
+            .providers
+            .iter()
+            .map(|p| match &p.siren {
+                Some(siren) => format!("{} (SIREN {siren})", p.name),
+                None => p.name.clone(),
+            })
+            .collect(),
+        partners: action.partners.iter().map(|p| p.to_string()).collect(),
+        links: d
+            .links
+            .iter()
+            .map(|l| {
+                (
+                    l.url.to_string(),
+                    l.description.clone().unwrap_or_else(|| l.url.to_string()),
+                )
+            })
+            .collect(),
+        contacts: if d.contacts_public {
+            d.contacts
+                .iter()
+                .map(|c| {
+                    [Some(c.name.clone()), c.role.clone(), c.email.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" — ")
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+    };
+    html(StatusCode::OK, &ActionPage { node_name, a: view })
+}
+
+#[derive(Template)]
+#[template(path = "theme.html")]
+struct ThemePage {
+    node_name: String,
+    label: String,
+    axe: String,
+    description: String,
+    actions: Vec<ActionCard>,
+}
+
+/// `GET /themes/{slug}`: a theme and this node's actions on it.
+pub async fn theme_page(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let node_name = state.settings.node.name.clone();
+    let taxonomy = Taxonomy::global();
+    let Some(theme) = taxonomy.theme(&slug) else {
+        return html(
+            StatusCode::NOT_FOUND,
+            &MessagePage {
+                node_name,
+                title: "Thème inconnu".into(),
+                message: format!("Le thème « {slug} » n'existe pas."),
+            },
+        )
+        .into_response();
+    };
+    let result = async {
+        let actions = state
+            .store
+            .local_actions_with_theme(&theme.slug, 100)
+            .await?;
+        html(
+            StatusCode::OK,
+            &ThemePage {
+                node_name: node_name.clone(),
+                label: theme.label.clone(),
+                axe: taxonomy
+                    .axe(&theme.axe)
+                    .map(|a| a.label.clone())
+                    .unwrap_or_default(),
+                description: theme.description.clone(),
+                actions: actions.iter().map(ActionCard::from).collect(),
+            },
+        )
+    }
+    .await;
+    result.into_response()
+}
+
+#[derive(Template)]
+#[template(path = "vocabulary.html")]
+struct VocabularyPage {
+    node_name: String,
+    terms: &'static [Term],
+}
+
+/// The HTML table of the `mai:` vocabulary.
+pub fn vocabulary_page() -> AppResult<Response> {
+    html(
+        StatusCode::OK,
+        &VocabularyPage {
+            node_name: "Maillage".into(),
+            terms: TERMS,
+        },
+    )
+}
