@@ -148,7 +148,10 @@ impl Settings {
                     .unwrap_or_default()
             )
         })?;
-        settings.validate()?;
+        settings.validate().map_err(|error| match &file {
+            Some(file) => error.context(format!("in {} or MAILLAGE_* variables", file.display())),
+            None => error,
+        })?;
         Ok(settings)
     }
 

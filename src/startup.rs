@@ -111,11 +111,23 @@ impl App {
     /// Database, migration or bind failure.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let bind = settings.bind.clone();
-        let state = prepare(settings).await?;
-        let router = router(state.clone()).await?;
         let listener = TcpListener::bind(&bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    /// Like [`App::build`] on a listener bound by the caller (tests bind port 0 first,
+    /// so that the domain can name the port).
+    ///
+    /// # Errors
+    /// Database or migration failure.
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let state = prepare(settings).await?;
+        let router = router(state.clone()).await?;
         Ok(Self {
             listener,
             router,

@@ -1,0 +1,350 @@
+//! Spawning real nodes for tests, one fresh database each, and typed request helpers.
+
+#![allow(dead_code)]
+
+use maillage::config::Settings;
+use maillage::service::tokens::create_token;
+use maillage::startup::App;
+use maillage::state::AppState;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// The database engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A SQLite file in a temporary folder.
+    Sqlite,
+    /// A fresh schema in the database named by `MAILLAGE_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// The PostgreSQL URL for tests, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("MAILLAGE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A running node.
+pub struct TestApp {
+    /// `http://localhost:PORT`.
+    pub base: String,
+    /// `localhost:PORT`.
+    pub domain: String,
+    /// Plain HTTP client.
+    pub client: reqwest::Client,
+    /// The node's state (store, settings).
+    pub state: AppState,
+    /// A node-admin token.
+    pub admin_token: String,
+    /// Engine used.
+    pub engine: Engine,
+    _dir: TempDir,
+    schema: Option<(String, String)>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        maillage::telemetry::init(&maillage::config::LogSettings {
+            format: "text".into(),
+            level: "debug".into(),
+        });
+    }
+}
+
+/// Starts a node on a free port with a fresh database; `None` when the engine is
+/// PostgreSQL and no database URL is configured.
+pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
+    init_logs();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, schema) = match engine {
+        Engine::Sqlite => (
+            format!("sqlite://{}", dir.path().join("maillage.db").display()),
+            None,
+        ),
+        Engine::Postgres => {
+            let url = postgres_url()?;
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let pool = sqlx::PgPool::connect(&url)
+                .await
+                .expect("connect to PostgreSQL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                .execute(&pool)
+                .await
+                .expect("create schema");
+            pool.close().await;
+            let separator = if url.contains('?') { '&' } else { '?' };
+            (
+                format!("{url}{separator}options=-c%20search_path%3D{schema}"),
+                Some((url, schema)),
+            )
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let mut settings = Settings {
+        domain: format!("localhost:{port}"),
+        bind: format!("127.0.0.1:{port}"),
+        ..Settings::default()
+    };
+    settings.database.url = database_url;
+    settings.database.max_connections = 4;
+    settings.federation.debug = true;
+    settings.node.name = "Nœud de test".into();
+    settings.validate().expect("valid test settings");
+    let app = App::build_with_listener(settings, listener)
+        .await
+        .expect("build app");
+    let state = app.state();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(std::future::pending())
+            .await
+            .expect("server");
+    });
+    let admin_token = create_token(&state.store, None, Some("tests"))
+        .await
+        .expect("admin token");
+    Some(TestApp {
+        base: format!("http://localhost:{port}"),
+        domain: format!("localhost:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state,
+        admin_token,
+        engine,
+        _dir: dir,
+        schema,
+        server,
+    })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Some((url, schema)) = self.schema.take() {
+            // Best effort: CI drops the whole database after the run anyway.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                        )))
+                        .execute(&pool)
+                        .await;
+                        pool.close().await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+/// Says on the real stderr (not captured by the test harness) that a PostgreSQL case
+/// was skipped, so a run without a database URL cannot pass for a full one.
+pub fn say_skipped(name: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {name} on PostgreSQL (set MAILLAGE_TEST_DATABASE_URL to run it)"
+    );
+}
+
+/// Runs an async test body on SQLite, and on PostgreSQL when configured.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Engine::Sqlite)
+                        .await
+                        .expect("SQLite app");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::helpers::spawn_app($crate::helpers::Engine::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => $crate::helpers::say_skipped(stringify!($name)),
+                    }
+                }
+            }
+        )*
+    };
+}
+
+impl TestApp {
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a collectivité through the API with the admin token.
+    pub async fn create_collectivite(&self, username: &str, insee: &str) -> Value {
+        let response = self
+            .client
+            .post(self.url("/api/v1/collectivites"))
+            .bearer_auth(&self.admin_token)
+            .json(&json!({ "username": username, "insee": insee }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "create {username}");
+        response.json().await.unwrap()
+    }
+
+    /// A token for the collectivité `username`.
+    pub async fn token_for(&self, username: &str) -> String {
+        let collectivite = self
+            .state
+            .store
+            .local_collectivite(username)
+            .await
+            .unwrap()
+            .expect("collectivité exists");
+        create_token(&self.state.store, Some(&collectivite), None)
+            .await
+            .unwrap()
+    }
+
+    /// A collectivité and its token.
+    pub async fn collectivite_with_token(&self, username: &str, insee: &str) -> String {
+        self.create_collectivite(username, insee).await;
+        self.token_for(username).await
+    }
+
+    /// `POST /api/v1/collectivites/{username}/actions`.
+    pub async fn post_action(&self, username: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/collectivites/{username}/actions")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Publishes a valid action and returns its API view.
+    pub async fn publish(&self, username: &str, token: &str, body: &Value) -> Value {
+        let response = self.post_action(username, token, body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// GET with `Accept: application/activity+json`.
+    pub async fn get_as(&self, url: &str) -> Response {
+        self.client
+            .get(url)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET an AS2 document that must exist; checks the content type.
+    pub async fn get_as_ok(&self, url: &str) -> Value {
+        let response = self.get_as(url).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {url}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/activity+json",
+            "GET {url}"
+        );
+        response.json().await.unwrap()
+    }
+
+    /// GET with `Accept: text/html`, returning status and body.
+    pub async fn get_html(&self, path_or_url: &str) -> (StatusCode, String) {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            self.url(path_or_url)
+        };
+        let response = self
+            .client
+            .get(url)
+            .header("accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        (status, response.text().await.unwrap())
+    }
+}
+
+/// A complete, valid action body with two themes and a location.
+pub fn sample_action() -> Value {
+    json!({
+        "name": "Guichet numérique des démarches",
+        "summary": "Toutes les démarches de la mairie en ligne, accessibles et accompagnées.",
+        "content": "La ville ouvre un **guichet numérique** pour les démarches d'état civil.\n\n- prise de rendez-vous\n- suivi des demandes",
+        "results": "3 200 démarches en ligne la première année.",
+        "recommendations": "Former les agents d'accueil *avant* l'ouverture.",
+        "phase": "service",
+        "status": "en-cours",
+        "themes": ["services-publics", "solidarites"],
+        "location": [{ "name": "Hôtel de ville", "lat": 50.672, "lon": 3.0970, "insee": "59378",
+                       "address": { "street": "88 place du Général de Gaulle", "postal_code": "59700", "locality": "Marcq-en-Barœul" } }],
+        "start_date": "2023-01-09",
+        "end_date": "2025-12-31",
+        "budget_eur": 45000,
+        "open_to_partners": true,
+        "software": [{ "name": "Publik", "url": "https://publik.entrouvert.com", "licence": "AGPL-3.0-or-later", "sill_id": "185" }],
+        "providers": [{ "name": "Entr'ouvert", "siren": "443170139", "url": "https://www.entrouvert.com" }],
+        "links": [{ "url": "https://www.marcq-en-baroeul.org", "description": "Site de la ville" }],
+        "contacts": [{ "name": "Camille Martin", "role": "chargée de mission numérique", "email": "camille.martin@example.fr" }],
+        "contacts_public": false
+    })
+}
+
+/// Asserts a problem+json response with `status`, and returns its body.
+pub async fn assert_problem(response: Response, status: StatusCode) -> Value {
+    let got = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let text = response.text().await.unwrap();
+    assert_eq!(got, status, "{text}");
+    assert_eq!(content_type, "application/problem+json", "{text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    body
+}
+
+/// The field names of a validation problem.
+pub fn problem_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,13 @@
+//! Black-box tests of a real Maillage node: real server on a free port, real HTTP,
+//! real SQLite and PostgreSQL. PostgreSQL cases run when `MAILLAGE_TEST_DATABASE_URL`
+//! is set (CI sets it) and say so when skipped. `TEST_LOG=1` shows the logs.
+
+mod helpers;
+
+mod actions;
+mod activitypub;
+mod cli;
+mod collectivites;
+mod jsonld;
+mod pages;
+mod validation;

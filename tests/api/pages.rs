@@ -1,0 +1,52 @@
+//! HTML pages: French, server-rendered, escaped, linked to each other.
+
+use reqwest::StatusCode;
+
+use crate::both_engines;
+use crate::helpers::{TestApp, sample_action};
+
+both_engines!(pages_show_collectivites_and_actions);
+
+async fn pages_show_collectivites_and_actions(app: TestApp) {
+    let token = app.collectivite_with_token("marcq", "59378").await;
+    let created = app.publish("marcq", &token, &sample_action()).await;
+
+    let (status, home) = app.get_html("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains("<html lang=\"fr\">"));
+    assert!(home.contains("Marcq-en-Barœul"));
+    assert!(home.contains("Guichet numérique des démarches"));
+
+    let (_, collectivite) = app.get_html("/actors/marcq").await;
+    assert!(collectivite.contains("215903782"));
+    assert!(collectivite.contains("Métropole Européenne de Lille"));
+    assert!(collectivite.contains(&format!("@marcq@{}", app.domain)));
+    assert!(collectivite.contains(created["id"].as_str().unwrap()));
+
+    let (_, action) = app.get_html(created["id"].as_str().unwrap()).await;
+    assert!(action.contains("<strong>guichet numérique</strong>"));
+    assert!(action.contains("Résultats"));
+    assert!(action.contains("Efficacité des services publics"));
+    assert!(action.contains("Appel à mutualisation"));
+    assert!(action.contains("Publik (AGPL-3.0-or-later)"));
+    assert!(action.contains("45\u{202f}000 €"));
+    assert!(action.contains("du 09/01/2023 au 31/12/2025"));
+
+    let (status, theme) = app.get_html("/themes/solidarites").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(theme.contains("Guichet numérique des démarches"));
+    let (status, _) = app.get_html("/themes/cuisine").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let css = app
+        .client
+        .get(app.url("/static/maillage.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+}
