@@ -50,3 +50,43 @@ async fn pages_show_collectivites_and_actions(app: TestApp) {
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
 }
+
+both_engines!(openapi_describes_the_api);
+
+async fn openapi_describes_the_api(app: TestApp) {
+    let document: serde_json::Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = document["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/v1/collectivites", &["get", "post"][..]),
+        ("/api/v1/collectivites/{username}", &["get", "patch"]),
+        ("/api/v1/collectivites/{username}/actions", &["get", "post"]),
+        ("/api/v1/actions/{id}", &["get", "patch", "delete"]),
+    ] {
+        for method in methods {
+            assert!(paths[path].get(*method).is_some(), "{method} {path}");
+        }
+    }
+    let schemas = document["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "ActionBody",
+        "ActionView",
+        "CollectiviteBody",
+        "CollectiviteView",
+        "Problem",
+    ] {
+        assert!(schemas.contains_key(schema), "{schema}");
+    }
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
