@@ -22,6 +22,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Federation.
     pub federation: FederationSettings,
+    /// Outbound delivery.
+    pub delivery: DeliverySettings,
     /// How the node presents itself (NodeInfo, pages).
     pub node: NodeSettings,
     /// Logging.
@@ -46,6 +48,40 @@ pub struct FederationSettings {
     pub debug: bool,
     /// Allow fetching private, loopback and link-local addresses (development and tests).
     pub allow_private_addresses: bool,
+    /// Domains refused everywhere: their activities get `403`, nothing is sent or
+    /// fetched there (a domain blocks its subdomains too).
+    pub blocked_domains: Vec<String>,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeliverySettings {
+    /// Run delivery workers inside `maillage serve`.
+    pub workers: bool,
+    /// Concurrent requests to one remote domain.
+    pub per_host: usize,
+    /// Deliveries claimed at once by a worker.
+    pub batch: usize,
+    /// Idle poll interval, in milliseconds (new activities wake the worker at once).
+    pub poll_interval_ms: u64,
+    /// A domain failing for this long (seconds) is marked unreachable.
+    pub unreachable_after_secs: u64,
+    /// An unreachable domain is probed this often (seconds).
+    pub probe_interval_secs: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            workers: true,
+            per_host: 4,
+            batch: 64,
+            poll_interval_ms: 1000,
+            unreachable_after_secs: 3 * 24 * 3600,
+            probe_interval_secs: 6 * 3600,
+        }
+    }
 }
 
 /// `[node]`.
@@ -75,6 +111,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             database: DatabaseSettings::default(),
             federation: FederationSettings::default(),
+            delivery: DeliverySettings::default(),
             node: NodeSettings::default(),
             log: LogSettings::default(),
         }
@@ -216,6 +253,20 @@ impl Settings {
             .expect("BUG: the domain was checked by validate()")
     }
 
+    /// True when `domain` (or a parent domain) is in `federation.blocked_domains`.
+    pub fn is_blocked(&self, domain: &str) -> bool {
+        let host = domain
+            .split(':')
+            .next()
+            .unwrap_or(domain)
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        self.federation.blocked_domains.iter().any(|blocked| {
+            let blocked = blocked.trim().trim_end_matches('.').to_ascii_lowercase();
+            !blocked.is_empty() && (host == blocked || host.ends_with(&format!(".{blocked}")))
+        })
+    }
+
     /// True when peers on private addresses may be contacted.
     pub fn allows_private_addresses(&self) -> bool {
         self.federation.debug || self.federation.allow_private_addresses
@@ -275,6 +326,16 @@ mod tests {
             };
             assert!(settings.validate().is_err(), "{domain}");
         }
+    }
+
+    #[test]
+    fn blocked_domains_cover_subdomains() {
+        let mut settings = Settings::default();
+        settings.federation.blocked_domains = vec!["spam.example".into()];
+        assert!(settings.is_blocked("spam.example"));
+        assert!(settings.is_blocked("a.spam.example:8443"));
+        assert!(settings.is_blocked("SPAM.example."));
+        assert!(!settings.is_blocked("notspam.example"));
     }
 
     #[test]

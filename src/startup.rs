@@ -21,6 +21,7 @@ use crate::config::Settings;
 use crate::db::Store;
 use crate::db::actors::NewLocalActor;
 use crate::error::AppError;
+use crate::federation::delivery::DeliveryWorker;
 use crate::state::AppState;
 use crate::{api, federation, service, web};
 
@@ -61,7 +62,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
             "the database was created for another domain; ids already published keep their old domain"
         );
     }
-    Ok(AppState::new(settings, store, instance))
+    AppState::new(settings, store, instance)
 }
 
 /// The whole HTTP application.
@@ -70,6 +71,7 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
     Ok(Router::new()
         .merge(api::router())
         .merge(federation::routes::router())
+        .merge(federation::inbox::router())
         .merge(web::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -147,7 +149,9 @@ impl App {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes, then lets in-flight requests finish. Delivery
+    /// workers run beside the server when `delivery.workers` is on; they stop with it,
+    /// and what they had not sent stays queued.
     ///
     /// # Errors
     /// The server failed.
@@ -155,17 +159,51 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = self.state.settings.delivery.workers.then(|| {
+            let worker = DeliveryWorker::new(self.state.clone());
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                worker
+                    .run(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await
+            })
+        });
+        let stopping = stop.clone();
         axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        })
         .await
         .context("HTTP server failed")?;
-        self.state.store.close().await;
+        let _ = stop.send(true);
+        if let Some(worker) = worker {
+            // In-flight deliveries finish within the request timeout; the rest stays queued.
+            let _ = tokio::time::timeout(Duration::from_secs(15), worker).await;
+        }
         Ok(())
     }
+}
+
+/// Runs delivery workers only, until `shutdown` (`maillage worker`).
+///
+/// # Errors
+/// Database failure at start.
+pub async fn run_workers(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = prepare(settings).await?;
+    DeliveryWorker::new(state.clone()).run(shutdown).await;
+    state.store.close().await;
+    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -24,6 +24,12 @@ pub struct Inner {
     pub instance_actor: InstanceActorRecord,
     /// `https://<domain>`, no trailing slash.
     pub base: String,
+    /// HTTP client for deliveries and fetches: no redirects, timeouts, and (unless
+    /// private addresses are allowed) a resolver refusing private, loopback and
+    /// link-local addresses (SSRF guard).
+    pub http: reqwest::Client,
+    /// Wakes delivery workers when activities are queued.
+    pub delivery_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl std::ops::Deref for AppState {
@@ -33,20 +39,47 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// Timeout of every outbound request (SPEC §3: 10 s).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn http_client(settings: &Settings, base: &str) -> anyhow::Result<reqwest::Client> {
+    let resolver = activitypub_federation::resolver::ValidatingDnsResolver::new(
+        Vec::new(),
+        !settings.allows_private_addresses(),
+    );
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(REQUEST_TIMEOUT)
+        .user_agent(format!("Maillage/{} (+{base}/)", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(resolver))
+        .build()?)
+}
+
 impl AppState {
-    /// Wraps the parts.
-    pub fn new(settings: Settings, store: Store, instance_actor: InstanceActorRecord) -> Self {
+    /// Wraps the parts and builds the outbound HTTP client.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built (TLS back-end failure).
+    pub fn new(
+        settings: Settings,
+        store: Store,
+        instance_actor: InstanceActorRecord,
+    ) -> anyhow::Result<Self> {
         let base = settings
             .base_url()
             .as_str()
             .trim_end_matches('/')
             .to_string();
-        Self(Arc::new(Inner {
+        let http = http_client(&settings, &base)?;
+        Ok(Self(Arc::new(Inner {
             settings,
             store,
             instance_actor,
             base,
-        }))
+            http,
+            delivery_wakeup: Arc::default(),
+        })))
     }
 
     /// An absolute URL on this node for `path` (which starts with `/`).

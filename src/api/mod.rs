@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod auth;
 pub mod collectivites;
+pub mod follows;
 pub mod openapi;
 
 use axum::Router;
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(collectivites::router())
         .merge(actions::router())
+        .merge(follows::router())
         .merge(openapi::router())
 }
 

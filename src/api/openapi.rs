@@ -26,11 +26,16 @@ use crate::state::AppState;
         super::actions::get_action,
         super::actions::update_action,
         super::actions::delete_action,
+        super::follows::create_follow,
+        super::follows::list_follows,
+        super::follows::delete_follow,
+        super::follows::list_followers,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "collectivites", description = "Collectivités hosted on this node"),
         (name = "actions", description = "Digital public actions"),
+        (name = "follows", description = "Follows and followers across the fediverse"),
     )
 )]
 pub struct ApiDoc;

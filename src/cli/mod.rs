@@ -4,6 +4,7 @@
 
 mod action;
 mod collectivite;
+mod follow;
 mod token;
 
 use std::path::PathBuf;
@@ -32,8 +33,12 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server (migrates the database first).
-    Serve,
+    /// Run the HTTP server and delivery workers (migrates the database first).
+    Serve {
+        /// HTTP only: leave deliveries to `maillage worker` processes.
+        #[arg(long)]
+        no_workers: bool,
+    },
     /// Apply database migrations and exit.
     Migrate,
     /// Manage the collectivités hosted on this node.
@@ -45,6 +50,21 @@ pub enum Command {
     /// Publish and manage actions.
     #[command(subcommand)]
     Action(action::ActionCommand),
+    /// Follow a remote actor (acct:user@host or its URL), as a collectivité or, without
+    /// --collectivite, as the instance actor (aggregators).
+    Follow {
+        /// The local collectivité that follows.
+        #[arg(long)]
+        collectivite: Option<String>,
+        /// acct:user@host, user@host or the actor URL.
+        target: String,
+    },
+    /// Run delivery workers only (scale-out beside `serve --no-workers`).
+    Worker {
+        /// Deliver what is due now, then exit.
+        #[arg(long)]
+        once: bool,
+    },
 }
 
 /// A CLI failure: a message for the operator.
@@ -100,7 +120,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings.log);
     match cli.command {
-        Command::Serve => {
+        Command::Follow {
+            collectivite,
+            target,
+        } => follow::run(prepare(settings).await?, collectivite, target).await,
+        Command::Worker { once: true } => {
+            let state = prepare(settings).await?;
+            let sent = crate::federation::delivery::DeliveryWorker::new(state)
+                .drain()
+                .await?;
+            println!("{sent} livraison(s) traitée(s)");
+            Ok(())
+        }
+        Command::Worker { once: false } => {
+            crate::startup::run_workers(settings, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Serve { no_workers } => {
+            let mut settings = settings;
+            if no_workers {
+                settings.delivery.workers = false;
+            }
             let app = App::build(settings).await?;
             let state = app.state();
             tracing::info!(
@@ -110,6 +150,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 "Maillage is listening"
             );
             app.run_until_stopped(shutdown_signal()).await?;
+            state.store.close().await;
             Ok(())
         }
         Command::Migrate => {

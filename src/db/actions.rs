@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use super::activities::{INSERT_ACTIVITY, NewActivity, bind_activity};
+use super::activities::{NewActivity, store_activity_in_tx};
 use super::rows::{ActionRow, to_json};
 use super::{Store, StoreResult, on_pool};
 use crate::domain::{Action, ActionId, NewAction};
@@ -131,9 +131,7 @@ impl Store {
                 .await?;
             let action = Action::try_from(row)?;
             let activity = publish(&action);
-            bind_activity!(sqlx::query(INSERT_ACTIVITY), &activity)
-                .execute(&mut *tx)
-                .await?;
+            store_activity_in_tx!(tx, &activity);
             tx.commit().await?;
             Ok((action, activity))
         })
@@ -178,9 +176,7 @@ impl Store {
                 .await?;
             let action = Action::try_from(row)?;
             let activity = publish(&action);
-            bind_activity!(sqlx::query(INSERT_ACTIVITY), &activity)
-                .execute(&mut *tx)
-                .await?;
+            store_activity_in_tx!(tx, &activity);
             tx.commit().await?;
             Ok((action, activity))
         })
@@ -212,11 +208,104 @@ impl Store {
                 .await?;
             let action = Action::try_from(row)?;
             let activity = publish(&action);
-            bind_activity!(sqlx::query(INSERT_ACTIVITY), &activity)
+            store_activity_in_tx!(tx, &activity);
+            tx.commit().await?;
+            Ok((action, activity))
+        })
+    }
+
+    /// Inserts or updates an action received from its owner's node. An older version
+    /// (by `updated`) never overwrites a newer one; a tombstoned action stays deleted.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upsert_remote_action(
+        &self,
+        ap_id: &Url,
+        url: &Url,
+        owner_id: i64,
+        data: &NewAction,
+        partners: &[Url],
+        published: DateTime<Utc>,
+        updated: DateTime<Utc>,
+    ) -> StoreResult<Option<Action>> {
+        const SQL: &str = "INSERT INTO actions (name, summary, content_html, content_source, \
+             results_html, results_source, recommendations_html, recommendations_source, phase, \
+             status, themes, locations, start_date, end_date, budget_eur, open_to_partners, \
+             software, providers, links, images, contacts, contacts_public, \
+             uuid, ap_id, url, actor_id, local, published, updated, partners) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, FALSE, $27, $28, $29) \
+             ON CONFLICT (ap_id) DO UPDATE SET name = excluded.name, summary = excluded.summary, \
+             content_html = excluded.content_html, content_source = excluded.content_source, \
+             results_html = excluded.results_html, results_source = excluded.results_source, \
+             recommendations_html = excluded.recommendations_html, \
+             recommendations_source = excluded.recommendations_source, phase = excluded.phase, \
+             status = excluded.status, themes = excluded.themes, locations = excluded.locations, \
+             start_date = excluded.start_date, end_date = excluded.end_date, \
+             budget_eur = excluded.budget_eur, open_to_partners = excluded.open_to_partners, \
+             software = excluded.software, providers = excluded.providers, links = excluded.links, \
+             images = excluded.images, contacts = excluded.contacts, \
+             contacts_public = excluded.contacts_public, url = excluded.url, \
+             updated = excluded.updated, partners = excluded.partners \
+             WHERE actions.local = FALSE AND actions.actor_id = excluded.actor_id \
+             AND actions.deleted_at IS NULL AND actions.updated <= excluded.updated \
+             RETURNING id";
+        let uuid = Uuid::new_v5(&Uuid::NAMESPACE_URL, ap_id.as_str().as_bytes());
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: Option<i64> = bind_action_data!(sqlx::query_scalar(SQL), data)
+                .bind(uuid)
+                .bind(ap_id.as_str())
+                .bind(url.as_str())
+                .bind(owner_id)
+                .bind(published)
+                .bind(updated)
+                .bind(to_json(&partners))
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(id) = id else {
+                tx.commit().await?;
+                return Ok(None);
+            };
+            sqlx::query("DELETE FROM action_themes WHERE action_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            for theme in &data.themes {
+                sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(theme.as_ref())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(Action::try_from(row)?))
+        })
+    }
+
+    /// Tombstones a remote action on its owner's `Delete`; false when there was none.
+    pub async fn tombstone_remote_action(&self, ap_id: &Url, owner_id: i64) -> StoreResult<bool> {
+        const SQL: &str = "UPDATE actions SET deleted_at = $1, updated = $1 \
+             WHERE ap_id = $2 AND actor_id = $3 AND local = FALSE AND deleted_at IS NULL";
+        let now = Utc::now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(SQL)
+                .bind(now)
+                .bind(ap_id.as_str())
+                .bind(owner_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM action_themes WHERE action_id IN (SELECT id FROM actions WHERE ap_id = $1 AND local = FALSE)")
+                .bind(ap_id.as_str())
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok((action, activity))
+            Ok(n > 0)
         })
     }
 
@@ -295,6 +384,14 @@ impl Store {
     pub async fn count_actions_of(&self, actor_id: i64) -> StoreResult<i64> {
         const SQL: &str = "SELECT COUNT(*) FROM actions WHERE actor_id = $1 AND deleted_at IS NULL";
         Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).bind(actor_id).fetch_one(pool).await?))
+    }
+
+    /// Local collectivités that published or changed an action since `since`
+    /// (NodeInfo's active users).
+    pub async fn count_active_collectivites(&self, since: DateTime<Utc>) -> StoreResult<i64> {
+        const SQL: &str =
+            "SELECT COUNT(DISTINCT actor_id) FROM actions WHERE local = TRUE AND updated >= $1";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).bind(since).fetch_one(pool).await?))
     }
 
     /// Number of live local actions.

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
+use super::deliveries::Audience;
 use super::{Store, StoreResult, on_pool};
 
 /// An activity to store with the change that caused it.
@@ -19,6 +20,8 @@ pub struct NewActivity {
     pub object_ap_id: Url,
     /// The full JSON document, `@context` included.
     pub payload: serde_json::Value,
+    /// Who it is delivered to (queued in the same transaction).
+    pub audience: Audience,
 }
 
 /// A stored activity.
@@ -39,7 +42,7 @@ pub struct ActivityRecord {
 /// SQL inserting a [`NewActivity`]; bind with [`bind_activity!`].
 pub(crate) const INSERT_ACTIVITY: &str = "INSERT INTO activities \
      (ap_id, actor_id, kind, object_ap_id, payload, local, published) \
-     VALUES ($1, $2, $3, $4, $5, TRUE, $6)";
+     VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id";
 
 /// Binds a [`NewActivity`] to [`INSERT_ACTIVITY`].
 macro_rules! bind_activity {
@@ -56,7 +59,33 @@ macro_rules! bind_activity {
 }
 pub(crate) use bind_activity;
 
+/// Stores a [`NewActivity`] and queues its deliveries inside the transaction `$tx`.
+macro_rules! store_activity_in_tx {
+    ($tx:expr, $activity:expr) => {{
+        let activity: &$crate::db::activities::NewActivity = $activity;
+        let id: i64 = $crate::db::activities::bind_activity!(
+            sqlx::query_scalar($crate::db::activities::INSERT_ACTIVITY),
+            activity
+        )
+        .fetch_one(&mut *$tx)
+        .await?;
+        $crate::db::deliveries::enqueue_in_tx!($tx, id, &activity.audience);
+        id
+    }};
+}
+pub(crate) use store_activity_in_tx;
+
 impl Store {
+    /// Stores an activity on its own and queues its deliveries, in one transaction.
+    pub async fn insert_activity(&self, activity: &NewActivity) -> StoreResult<i64> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let id = store_activity_in_tx!(tx, activity);
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
     /// The local activity with this ActivityPub id.
     pub async fn local_activity(&self, ap_id: &Url) -> StoreResult<Option<ActivityRecord>> {
         const SQL: &str = "SELECT id, ap_id, kind, payload, published FROM activities \

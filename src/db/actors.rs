@@ -24,9 +24,75 @@ pub struct NewLocalActor<'a> {
     pub private_key_pem: &'a str,
 }
 
+/// Any actor as federation needs it: identity, endpoints and keys.
+#[derive(Debug, Clone)]
+pub struct ActorRecord {
+    /// Database id.
+    pub id: i64,
+    /// ActivityPub id.
+    pub ap_id: Url,
+    /// `Organization`, `Application`, `Person`…
+    pub actor_type: String,
+    /// Hosted here?
+    pub local: bool,
+    /// `preferredUsername`.
+    pub username: String,
+    /// Domain of its node.
+    pub domain: String,
+    /// Display name.
+    pub name: String,
+    /// Inbox.
+    pub inbox: Url,
+    /// Shared inbox.
+    pub shared_inbox: Option<Url>,
+    /// Public key, PEM.
+    pub public_key_pem: String,
+    /// Private key, PEM (local actors only).
+    pub private_key_pem: Option<String>,
+    /// Last fetched or changed.
+    pub last_refreshed_at: chrono::DateTime<Utc>,
+}
+
+impl ActorRecord {
+    /// The inbox deliveries go to: the shared one when the actor has one.
+    pub fn delivery_inbox(&self) -> &Url {
+        self.shared_inbox.as_ref().unwrap_or(&self.inbox)
+    }
+}
+
+impl TryFrom<ActorRow> for ActorRecord {
+    type Error = super::StoreError;
+
+    fn try_from(row: ActorRow) -> Result<Self, Self::Error> {
+        let url = |what: &str, v: &str| {
+            Url::parse(v).map_err(|e| super::StoreError::Corrupt(format!("actors.{what}: {e}")))
+        };
+        Ok(Self {
+            id: row.id,
+            ap_id: url("ap_id", &row.ap_id)?,
+            actor_type: row.actor_type,
+            local: row.local,
+            username: row.username,
+            domain: row.domain,
+            name: row.name,
+            inbox: url("inbox", &row.inbox)?,
+            shared_inbox: row
+                .shared_inbox
+                .as_deref()
+                .map(|v| url("shared_inbox", v))
+                .transpose()?,
+            public_key_pem: row.public_key_pem,
+            private_key_pem: row.private_key_pem,
+            last_refreshed_at: row.last_refreshed_at,
+        })
+    }
+}
+
 /// Identity of a remote actor being stored.
 #[derive(Debug, Clone)]
 pub struct RemoteActor<'a> {
+    /// `Organization`, `Person`, `Application`…
+    pub actor_type: &'a str,
     /// ActivityPub id.
     pub ap_id: &'a Url,
     /// Its node's domain (with port if any).
@@ -110,19 +176,20 @@ impl Store {
         Collectivite::try_from(row)
     }
 
-    /// Inserts or refreshes a remote collectivité fetched or received from its node.
-    pub async fn upsert_remote_collectivite(
+    /// Inserts or refreshes a remote actor fetched or received from its node
+    /// (`actor_type` as sent: `Organization`, `Person`, `Application`…).
+    pub async fn upsert_remote_actor(
         &self,
         actor: RemoteActor<'_>,
         profile: &NewCollectivite,
-    ) -> StoreResult<Collectivite> {
+    ) -> StoreResult<ActorRecord> {
         const SQL: &str = "INSERT INTO actors (name, summary, kind, insee, siren, epci_siren, \
              departement, region, population, lat, lon, address, website, icon, labels, \
              ap_id, actor_type, local, username, domain, inbox, shared_inbox, public_key_pem, \
              published, updated, last_refreshed_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, 'Organization', FALSE, $17, $18, $19, $20, $21, $22, $22, $22) \
-             ON CONFLICT (ap_id) DO UPDATE SET name = excluded.name, summary = excluded.summary, \
+             $16, $23, FALSE, $17, $18, $19, $20, $21, $22, $22, $22) \
+             ON CONFLICT (ap_id) DO UPDATE SET actor_type = excluded.actor_type, name = excluded.name, summary = excluded.summary, \
              kind = excluded.kind, insee = excluded.insee, siren = excluded.siren, \
              epci_siren = excluded.epci_siren, departement = excluded.departement, \
              region = excluded.region, population = excluded.population, lat = excluded.lat, \
@@ -141,13 +208,40 @@ impl Store {
                 .bind(actor.shared_inbox.map(|u| u.as_str()))
                 .bind(actor.public_key_pem)
                 .bind(now)
+                .bind(actor.actor_type)
                 .fetch_optional(pool)
                 .await?
         });
         let row = row.ok_or_else(|| {
             super::StoreError::Conflict(format!("{} is a local actor", actor.ap_id))
         })?;
-        Collectivite::try_from(row)
+        ActorRecord::try_from(row)
+    }
+
+    /// Any actor, local or remote, by ActivityPub id.
+    pub async fn actor_by_ap_id(&self, ap_id: &Url) -> StoreResult<Option<ActorRecord>> {
+        const SQL: &str = "SELECT * FROM actors WHERE ap_id = $1";
+        let row: Option<ActorRow> = on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(ap_id.as_str()).fetch_optional(pool).await?
+        });
+        row.map(ActorRecord::try_from).transpose()
+    }
+
+    /// Any actor by database id.
+    pub async fn actor_by_id(&self, id: i64) -> StoreResult<Option<ActorRecord>> {
+        const SQL: &str = "SELECT * FROM actors WHERE id = $1";
+        let row: Option<ActorRow> = on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?
+        });
+        row.map(ActorRecord::try_from).transpose()
+    }
+
+    /// Removes a remote actor with its follows and actions (`Delete{actor}`).
+    pub async fn delete_remote_actor(&self, ap_id: &Url) -> StoreResult<bool> {
+        const SQL: &str = "DELETE FROM actors WHERE ap_id = $1 AND local = FALSE";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(SQL).bind(ap_id.as_str()).execute(pool).await?.rows_affected() > 0
+        }))
     }
 
     /// Replaces the profile of a collectivité.

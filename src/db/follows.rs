@@ -1,9 +1,166 @@
-//! Follows between actors. Only counted for now; the follow lifecycle (inbox, `Accept`,
-//! `Undo`) fills this table.
+//! Follows between actors (SPEC §3 "Follow lifecycle"): remote followers of local
+//! actors, and local actors' follows of remote ones, each with its `Follow` id and
+//! state (`pending`, `accepted`, `rejected`).
 
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use super::activities::{NewActivity, store_activity_in_tx};
 use super::{Store, StoreResult, on_pool};
 
+/// A follow.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FollowRecord {
+    /// Database id.
+    pub id: i64,
+    /// Id of the `Follow` activity.
+    pub ap_id: Option<String>,
+    /// Who follows.
+    pub follower_id: i64,
+    /// Who is followed.
+    pub followed_id: i64,
+    /// `pending`, `accepted` or `rejected`.
+    pub state: String,
+    /// When.
+    pub published: DateTime<Utc>,
+}
+
+/// A follow with the other actor's identity, for listings.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FollowListing {
+    /// Database id of the follow.
+    pub id: i64,
+    /// `pending`, `accepted` or `rejected`.
+    pub state: String,
+    /// When.
+    pub published: DateTime<Utc>,
+    /// The other actor's id.
+    pub actor_ap_id: String,
+    /// Its username.
+    pub actor_username: String,
+    /// Its domain.
+    pub actor_domain: String,
+    /// Its name.
+    pub actor_name: String,
+}
+
+const UPSERT: &str = "INSERT INTO follows (ap_id, follower_id, followed_id, state, published) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (follower_id, followed_id) DO UPDATE \
+     SET ap_id = excluded.ap_id, state = excluded.state RETURNING *";
+
 impl Store {
+    /// Records a follow and, in the same transaction, the activity answering or asking
+    /// it (`Accept` for a remote follower, `Follow` for ours).
+    pub async fn upsert_follow_with_activity(
+        &self,
+        ap_id: &Url,
+        follower_id: i64,
+        followed_id: i64,
+        state: &str,
+        activity: &NewActivity,
+    ) -> StoreResult<FollowRecord> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let follow: FollowRecord = sqlx::query_as(UPSERT)
+                .bind(ap_id.as_str())
+                .bind(follower_id)
+                .bind(followed_id)
+                .bind(state)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await?;
+            store_activity_in_tx!(tx, activity);
+            tx.commit().await?;
+            Ok(follow)
+        })
+    }
+
+    /// Removes a follow and stores the activity saying so (`Undo{Follow}`), if any.
+    pub async fn delete_follow_with_activity(
+        &self,
+        follow_id: i64,
+        activity: Option<&NewActivity>,
+    ) -> StoreResult<bool> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let removed = sqlx::query("DELETE FROM follows WHERE id = $1")
+                .bind(follow_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if let Some(activity) = activity {
+                store_activity_in_tx!(tx, activity);
+            }
+            tx.commit().await?;
+            Ok(removed > 0)
+        })
+    }
+
+    /// The follow with this `Follow` activity id.
+    pub async fn follow_by_ap_id(&self, ap_id: &str) -> StoreResult<Option<FollowRecord>> {
+        const SQL: &str = "SELECT * FROM follows WHERE ap_id = $1";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).bind(ap_id).fetch_optional(pool).await?))
+    }
+
+    /// The follow of `follower_id` to `followed_id`.
+    pub async fn follow_between(
+        &self,
+        follower_id: i64,
+        followed_id: i64,
+    ) -> StoreResult<Option<FollowRecord>> {
+        const SQL: &str = "SELECT * FROM follows WHERE follower_id = $1 AND followed_id = $2";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(follower_id).bind(followed_id).fetch_optional(pool).await?
+        }))
+    }
+
+    /// The follow with this database id.
+    pub async fn follow_by_id(&self, id: i64) -> StoreResult<Option<FollowRecord>> {
+        const SQL: &str = "SELECT * FROM follows WHERE id = $1";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// Sets the state of a follow.
+    pub async fn set_follow_state(&self, id: i64, state: &str) -> StoreResult<()> {
+        const SQL: &str = "UPDATE follows SET state = $1 WHERE id = $2";
+        on_pool!(self, pool => {
+            sqlx::query(SQL).bind(state).bind(id).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Removes a follow without telling anyone (the follower undid it).
+    pub async fn delete_follow(&self, id: i64) -> StoreResult<bool> {
+        self.delete_follow_with_activity(id, None).await
+    }
+
+    /// True when some local actor follows `actor_id` and was accepted.
+    pub async fn is_followed_locally(&self, actor_id: i64) -> StoreResult<bool> {
+        const SQL: &str = "SELECT COUNT(*) FROM follows f JOIN actors a ON a.id = f.follower_id \
+             WHERE f.followed_id = $1 AND f.state = 'accepted' AND a.local = TRUE";
+        let n: i64 =
+            on_pool!(self, pool => sqlx::query_scalar(SQL).bind(actor_id).fetch_one(pool).await?);
+        Ok(n > 0)
+    }
+
+    /// What `actor_id` follows, newest first.
+    pub async fn following_of(&self, actor_id: i64) -> StoreResult<Vec<FollowListing>> {
+        const SQL: &str = "SELECT f.id, f.state, f.published, a.ap_id AS actor_ap_id, \
+             a.username AS actor_username, a.domain AS actor_domain, a.name AS actor_name \
+             FROM follows f JOIN actors a ON a.id = f.followed_id WHERE f.follower_id = $1 \
+             ORDER BY f.id DESC";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).bind(actor_id).fetch_all(pool).await?))
+    }
+
+    /// Who follows `actor_id`, newest first.
+    pub async fn followers_of(&self, actor_id: i64) -> StoreResult<Vec<FollowListing>> {
+        const SQL: &str = "SELECT f.id, f.state, f.published, a.ap_id AS actor_ap_id, \
+             a.username AS actor_username, a.domain AS actor_domain, a.name AS actor_name \
+             FROM follows f JOIN actors a ON a.id = f.follower_id WHERE f.followed_id = $1 \
+             ORDER BY f.id DESC";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).bind(actor_id).fetch_all(pool).await?))
+    }
+
     /// Number of accepted followers of an actor.
     pub async fn count_followers(&self, actor_id: i64) -> StoreResult<i64> {
         const SQL: &str =
@@ -16,5 +173,23 @@ impl Store {
         const SQL: &str =
             "SELECT COUNT(*) FROM follows WHERE follower_id = $1 AND state = 'accepted'";
         Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).bind(actor_id).fetch_one(pool).await?))
+    }
+
+    /// True when the inbound activity `ap_id` was already applied.
+    pub async fn was_received(&self, ap_id: &str) -> StoreResult<bool> {
+        const SQL: &str = "SELECT COUNT(*) FROM received_activities WHERE ap_id = $1";
+        let n: i64 =
+            on_pool!(self, pool => sqlx::query_scalar(SQL).bind(ap_id).fetch_one(pool).await?);
+        Ok(n > 0)
+    }
+
+    /// Records that the inbound activity `ap_id` was applied.
+    pub async fn mark_received(&self, ap_id: &str) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO received_activities (ap_id, received_at) VALUES ($1, $2) \
+             ON CONFLICT (ap_id) DO NOTHING";
+        on_pool!(self, pool => {
+            sqlx::query(SQL).bind(ap_id).bind(Utc::now()).execute(pool).await?;
+        });
+        Ok(())
     }
 }

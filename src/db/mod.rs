@@ -13,7 +13,9 @@
 pub mod actions;
 pub mod activities;
 pub mod actors;
+pub mod deliveries;
 pub mod follows;
+pub mod posts;
 pub mod rows;
 pub mod tokens;
 

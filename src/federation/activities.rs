@@ -9,6 +9,7 @@ use super::context::with_context;
 use super::objects::PUBLIC;
 use super::objects::action::action_to_as;
 use crate::db::activities::NewActivity;
+use crate::db::deliveries::Audience;
 use crate::domain::Action;
 use crate::state::AppState;
 
@@ -61,5 +62,6 @@ pub fn wrap_action(state: &AppState, kind: ActionActivity, action: &Action) -> N
         kind: kind.as_str(),
         object_ap_id: action.ap_id.clone(),
         payload,
+        audience: Audience::Followers(action.owner.id),
     }
 }

@@ -153,6 +153,15 @@ pub async fn nodeinfo(State(state): State<AppState>) -> AppResult<Response> {
     let collectivites = state.store.local_collectivites().await?;
     let actions = state.store.count_local_actions().await?;
     let users = collectivites.len() as i64;
+    let now = chrono::Utc::now();
+    let active_month = state
+        .store
+        .count_active_collectivites(now - chrono::Duration::days(30))
+        .await?;
+    let active_halfyear = state
+        .store
+        .count_active_collectivites(now - chrono::Duration::days(180))
+        .await?;
     let hosted: Vec<Value> = collectivites
         .iter()
         .map(|c| {
@@ -175,7 +184,7 @@ pub async fn nodeinfo(State(state): State<AppState>) -> AppResult<Response> {
         "services": { "inbound": [], "outbound": [] },
         "openRegistrations": false,
         "usage": {
-            "users": { "total": users, "activeMonth": users, "activeHalfyear": users },
+            "users": { "total": users, "activeMonth": active_month, "activeHalfyear": active_halfyear },
             "localPosts": actions,
         },
         "metadata": {

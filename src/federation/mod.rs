@@ -5,11 +5,16 @@
 //! Inbound traffic (inbox, signatures) and delivery build on this.
 
 pub mod activities;
+pub mod backfill;
 pub mod collections;
 pub mod context;
+pub mod delivery;
 pub mod discovery;
+pub mod inbox;
 pub mod objects;
+pub mod receive;
 pub mod routes;
+pub mod signatures;
 pub mod vocabulary;
 
 use activitypub_federation::config::FederationConfig;
@@ -41,12 +46,23 @@ pub enum FederationError {
 pub async fn federation_config(state: AppState) -> anyhow::Result<FederationConfig<AppState>> {
     let domain = state.settings.domain.clone();
     let debug = state.settings.federation.debug;
+    let client = reqwest_middleware::ClientWithMiddleware::from(state.http.clone());
+    let instance = state
+        .store
+        .actor_by_id(state.instance_actor.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("instance actor missing"))?;
     let config = FederationConfig::builder()
         .domain(domain)
         .app_data(state)
         .debug(debug)
         .allow_http_urls(debug)
         .http_fetch_limit(20)
+        .request_timeout(crate::state::REQUEST_TIMEOUT)
+        .client(client)
+        // Every remote fetch is signed by the instance actor, so servers in
+        // authorized-fetch mode (Mastodon secure mode, GoToSocial) answer.
+        .signed_fetch_actor(&instance)
         .build()
         .await?;
     Ok(config)

@@ -253,7 +253,9 @@ async fn get_replies(State(state): State<AppState>, Path(id): Path<String>) -> A
     ))
 }
 
-/// `GET /activities/{id}`: an activity published here.
+/// `GET /activities/{id}`: an activity published here. The object of a `Create` or
+/// `Update` is shown as it is now (as in the outbox), and only by id once deleted, so
+/// an old activity never serves content its author has since changed or removed.
 async fn get_activity(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -265,8 +267,25 @@ async fn get_activity(
         .local_activity(&url)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("aucune activité « {id} » sur ce nœud")))?;
-    let payload: Value = serde_json::from_str(&activity.payload)
+    let mut payload: Value = serde_json::from_str(&activity.payload)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored activity {id}: {e}")))?;
+    if matches!(activity.kind.as_str(), "Create" | "Update") {
+        let object_id = payload
+            .get("object")
+            .and_then(|o| o.get("id"))
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok());
+        if let Some(object_id) = object_id {
+            let current = state.store.action_by_ap_id(&object_id).await?;
+            payload["object"] = match current {
+                Some(action) if action.deleted.is_none() => {
+                    serde_json::to_value(action_to_as(&action, &state))
+                        .map_err(|e| AppError::Internal(e.into()))?
+                }
+                _ => Value::String(object_id.to_string()),
+            };
+        }
+    }
     Ok(as2_response(StatusCode::OK, payload))
 }
 
@@ -289,9 +308,11 @@ async fn get_vocabulary(headers: HeaderMap) -> AppResult<Response> {
         return web::pages::vocabulary_page();
     }
     let mut response = axum::Json(vocabulary_document()).into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/ld+json"),
     );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     Ok(response)
 }

@@ -43,6 +43,7 @@ pub async fn create_action(
             wrap_action(state, ActionActivity::Create, action)
         })
         .await?;
+    state.delivery_wakeup.notify_one();
     Ok(action)
 }
 
@@ -62,6 +63,7 @@ pub async fn update_action(
             wrap_action(state, ActionActivity::Update, action)
         })
         .await?;
+    state.delivery_wakeup.notify_one();
     Ok(action)
 }
 
@@ -77,6 +79,7 @@ pub async fn delete_action(state: &AppState, action: &Action) -> AppResult<Actio
             wrap_action(state, ActionActivity::Delete, action)
         })
         .await?;
+    state.delivery_wakeup.notify_one();
     Ok(action)
 }
 

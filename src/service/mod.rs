@@ -4,5 +4,6 @@
 
 pub mod actions;
 pub mod collectivites;
+pub mod follows;
 pub mod keys;
 pub mod tokens;

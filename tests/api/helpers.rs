@@ -28,6 +28,8 @@ pub fn postgres_url() -> Option<String> {
 
 /// A running node.
 pub struct TestApp {
+    /// The port it listens on.
+    pub port: u16,
     /// `http://localhost:PORT`.
     pub base: String,
     /// `localhost:PORT`.
@@ -43,6 +45,7 @@ pub struct TestApp {
     _dir: TempDir,
     schema: Option<(String, String)>,
     server: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 fn init_logs() {
@@ -94,21 +97,28 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     settings.database.url = database_url;
     settings.database.max_connections = 4;
     settings.federation.debug = true;
+    // Tests drive deliveries with `drain()`: no background worker.
+    settings.delivery.workers = false;
     settings.node.name = "Nœud de test".into();
     settings.validate().expect("valid test settings");
     let app = App::build_with_listener(settings, listener)
         .await
         .expect("build app");
     let state = app.state();
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        app.run_until_stopped(std::future::pending())
-            .await
-            .expect("server");
+        app.run_until_stopped(async move {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server");
     });
+    let port_ = port;
     let admin_token = create_token(&state.store, None, Some("tests"))
         .await
         .expect("admin token");
     Some(TestApp {
+        port: port_,
         base: format!("http://localhost:{port}"),
         domain: format!("localhost:{port}"),
         client: reqwest::Client::builder()
@@ -121,6 +131,7 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
         _dir: dir,
         schema,
         server,
+        shutdown: Some(shutdown),
     })
 }
 
@@ -188,6 +199,60 @@ macro_rules! both_engines {
 }
 
 impl TestApp {
+    /// Runs this node's delivery worker until nothing is due; returns how many
+    /// deliveries were processed.
+    pub async fn drain(&self) -> usize {
+        maillage::federation::delivery::DeliveryWorker::new(self.state.clone())
+            .drain()
+            .await
+            .expect("drain deliveries")
+    }
+
+    /// Stops answering HTTP (graceful shutdown closes kept-alive connections too, then
+    /// the port is closed), as an unreachable server.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+            let _ = (&mut self.server).await;
+        }
+    }
+
+    /// Serves again on the same port, same database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("rebind the same port");
+        let router = maillage::startup::router(self.state.clone()).await.unwrap();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        self.shutdown = Some(shutdown);
+        self.server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server");
+        });
+    }
+
+    /// A local actor record (for signing in tests).
+    pub async fn actor(&self, username: &str) -> maillage::db::actors::ActorRecord {
+        let collectivite = self
+            .state
+            .store
+            .local_collectivite(username)
+            .await
+            .unwrap()
+            .unwrap();
+        self.state
+            .store
+            .actor_by_id(collectivite.id)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -290,6 +355,23 @@ impl TestApp {
             .to_string();
         assert!(content_type.starts_with("text/html"), "{content_type}");
         (status, response.text().await.unwrap())
+    }
+}
+
+/// Polls `check` every 20 ms until it holds, for at most 20 s (background work such as
+/// backfill); panics with `what` otherwise.
+pub async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

@@ -8,6 +8,7 @@ mod actions;
 mod activitypub;
 mod cli;
 mod collectivites;
+mod federation;
 mod jsonld;
 mod pages;
 mod validation;

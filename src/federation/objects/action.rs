@@ -8,7 +8,10 @@ use url::Url;
 
 use super::place::PlaceJson;
 use super::{PUBLIC, one_or_many};
-use crate::domain::{Action, Contact, Provider, Software};
+use crate::domain::{
+    Action, Contact, LinkRef, NewAction, Phase, Provider, RichText, SafeHtml, Software, Status,
+    ThemeSlug,
+};
 use crate::state::AppState;
 
 /// `source` of a text written in Markdown.
@@ -239,5 +242,108 @@ pub fn action_to_as(action: &Action, state: &AppState) -> ArticleJson {
         } else {
             Vec::new()
         },
+    }
+}
+
+/// True when a JSON object carries `mai:` terms (a Maillage action, not a plain post).
+pub fn has_mai_terms(object: &serde_json::Value) -> bool {
+    object
+        .as_object()
+        .is_some_and(|fields| fields.keys().any(|k| k.starts_with("mai:")))
+}
+
+/// AS2 → domain: the content of a remote action. Lenient: unknown themes, bad places,
+/// bad links are dropped (and logged), HTML is sanitised again, lengths are capped.
+pub fn as_to_action(json: &ArticleJson) -> NewAction {
+    fn capped(text: &str, max: usize) -> String {
+        text.chars().take(max).collect()
+    }
+    let sanitize = |html: &str| SafeHtml::sanitize(&capped(html, 200_000));
+    let themes = json
+        .themes
+        .iter()
+        .filter_map(|slug| match ThemeSlug::parse(slug) {
+            Ok(theme) => Some(theme),
+            Err(error) => {
+                tracing::debug!(%error, object = %json.id, "remote theme dropped");
+                None
+            }
+        })
+        .fold(Vec::new(), |mut acc, theme| {
+            if !acc.contains(&theme) {
+                acc.push(theme);
+            }
+            acc
+        });
+    let links = json
+        .attachment
+        .iter()
+        .filter(|a| a.kind == "Link")
+        .filter_map(|a| {
+            Some(LinkRef {
+                url: a.href.clone()?,
+                description: a.name.clone(),
+            })
+        })
+        .take(50)
+        .collect();
+    let images = json
+        .attachment
+        .iter()
+        .filter(|a| a.kind == "Image")
+        .filter_map(|a| {
+            Some(LinkRef {
+                url: a.url.clone().or_else(|| a.href.clone())?,
+                description: a.name.clone(),
+            })
+        })
+        .take(50)
+        .collect();
+    NewAction {
+        name: capped(json.name.trim(), 200),
+        summary: json
+            .summary
+            .as_deref()
+            .map(|s| capped(&SafeHtml::sanitize(s).to_plain_text(), 1000))
+            .filter(|s| !s.is_empty()),
+        content: RichText {
+            html: sanitize(&json.content),
+            source: json.source.as_ref().map(|s| capped(&s.content, 100_000)),
+        },
+        results: json.results.as_deref().map(|html| RichText {
+            html: sanitize(html),
+            source: None,
+        }),
+        recommendations: json.recommendations.as_deref().map(|html| RichText {
+            html: sanitize(html),
+            source: None,
+        }),
+        phase: json
+            .phase
+            .as_deref()
+            .and_then(|p| Phase::parse(p).ok())
+            .unwrap_or(Phase::Realisation),
+        status: json
+            .status
+            .as_deref()
+            .and_then(|s| Status::parse(s).ok())
+            .unwrap_or(Status::EnCours),
+        themes,
+        locations: json
+            .location
+            .iter()
+            .take(50)
+            .map(PlaceJson::to_place)
+            .collect(),
+        start_date: json.start_time.map(|t| t.date_naive()),
+        end_date: json.end_time.map(|t| t.date_naive()),
+        budget_eur: json.budget.filter(|b| *b >= 0),
+        open_to_partners: json.open_to_partners,
+        software: json.software.iter().take(50).cloned().collect(),
+        providers: json.providers.iter().take(50).cloned().collect(),
+        links,
+        images,
+        contacts_public: !json.contacts.is_empty(),
+        contacts: json.contacts.iter().take(50).cloned().collect(),
     }
 }

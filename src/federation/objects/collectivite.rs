@@ -12,6 +12,7 @@ use url::Url;
 
 use super::one_or_many;
 use super::place::{PlaceJson, PostalAddressJson};
+use crate::db::actors::{ActorRecord, RemoteActor};
 use crate::domain::html::escape;
 use crate::domain::{
     Collectivite, CollectiviteKind, GeoPoint, InseeCode, Label, NewCollectivite, Siren, Username,
@@ -54,18 +55,21 @@ pub struct PropertyValueJson {
     pub value: String,
 }
 
-/// The `Organization` document of a collectivité.
+/// An actor document: the `Organization` of a collectivité as we send it, and any
+/// actor (`Person`, `Application`, `Group`…) as we read it, leniently.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OrganizationJson {
-    /// `Organization`.
+pub struct ActorJson {
+    /// `Organization` (ours), or whatever type the peer uses.
     #[serde(rename = "type")]
     pub kind: String,
     /// Actor id.
     pub id: Url,
     /// Username.
+    #[serde(default)]
     pub preferred_username: String,
     /// Display name.
+    #[serde(default)]
     pub name: String,
     /// Presentation (HTML).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,7 +195,7 @@ fn property(name: &str, value: String) -> PropertyValueJson {
 }
 
 /// Domain → AS2: the actor document of a local collectivité.
-pub fn collectivite_to_as(collectivite: &Collectivite, state: &AppState) -> OrganizationJson {
+pub fn collectivite_to_as(collectivite: &Collectivite, state: &AppState) -> ActorJson {
     let profile = &collectivite.profile;
     let urls = ActorUrls::local(state, profile.username.as_ref());
     let referential = crate::referential::Referential::global();
@@ -228,7 +232,7 @@ pub fn collectivite_to_as(collectivite: &Collectivite, state: &AppState) -> Orga
         insee: profile.insee.as_ref().map(|i| i.to_string()),
         address: profile.address.as_ref().map(PostalAddressJson::from),
     });
-    OrganizationJson {
+    ActorJson {
         kind: "Organization".into(),
         id: collectivite.ap_id.clone(),
         preferred_username: profile.username.to_string(),
@@ -273,12 +277,42 @@ pub fn collectivite_to_as(collectivite: &Collectivite, state: &AppState) -> Orga
     }
 }
 
+/// A usable username for a remote actor: `preferredUsername` lowercased, characters
+/// outside `[a-z0-9_-]` replaced by `_`, or the last path segment of its id.
+pub fn remote_username(json: &ActorJson) -> String {
+    let raw = if json.preferred_username.trim().is_empty() {
+        json.id
+            .path_segments()
+            .and_then(|mut s| s.next_back().map(str::to_string))
+            .unwrap_or_default()
+    } else {
+        json.preferred_username.clone()
+    };
+    let cleaned: String = raw
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if cleaned.is_empty() {
+        "_".to_string()
+    } else {
+        cleaned
+    }
+}
+
 /// AS2 → domain: the profile of a remote collectivité. Fields that do not validate
 /// are dropped (and logged), never fatal, except a missing or invalid username.
 ///
 /// # Errors
 /// [`FederationError::Invalid`] when `preferredUsername` is unusable.
-pub fn as_to_profile(json: &OrganizationJson) -> Result<NewCollectivite, FederationError> {
+pub fn as_to_profile(json: &ActorJson) -> Result<NewCollectivite, FederationError> {
     fn keep<T>(what: &str, value: Option<Result<T, String>>) -> Option<T> {
         match value {
             Some(Ok(v)) => Some(v),
@@ -289,8 +323,7 @@ pub fn as_to_profile(json: &OrganizationJson) -> Result<NewCollectivite, Federat
             None => None,
         }
     }
-    let username = Username::parse(&json.preferred_username.to_lowercase())
-        .map_err(FederationError::Invalid)?;
+    let username = Username::parse(&remote_username(json)).map_err(FederationError::Invalid)?;
     let location = json
         .location
         .as_ref()
@@ -330,10 +363,122 @@ pub fn as_to_profile(json: &OrganizationJson) -> Result<NewCollectivite, Federat
     })
 }
 
+/// The domain of an actor id, with its port when explicit (`localhost:8081`).
+pub fn domain_of(url: &Url) -> Option<String> {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => Some(format!("{host}:{port}")),
+        (Some(host), None) => Some(host.to_string()),
+        _ => None,
+    }
+}
+
+/// Stores (or refreshes) a remote actor received or fetched from its node.
+///
+/// # Errors
+/// [`FederationError::Invalid`] for an actor without a usable id or username.
+pub async fn store_remote_actor(
+    json: &ActorJson,
+    state: &AppState,
+) -> Result<ActorRecord, FederationError> {
+    let mut profile = as_to_profile(json)?;
+    if json.name.trim().is_empty() {
+        profile.name = json.preferred_username.clone();
+    }
+    let domain = domain_of(&json.id)
+        .ok_or_else(|| FederationError::Invalid("actor id without host".into()))?;
+    let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
+    Ok(state
+        .store
+        .upsert_remote_actor(
+            RemoteActor {
+                actor_type: &json.kind,
+                ap_id: &json.id,
+                domain: &domain,
+                inbox: &json.inbox,
+                shared_inbox: shared_inbox.as_ref(),
+                public_key_pem: &json.public_key.public_key_pem,
+            },
+            &profile,
+        )
+        .await?)
+}
+
+async fn verify_actor_json(json: &ActorJson, expected_domain: &Url) -> Result<(), FederationError> {
+    verify_domains_match(&json.id, expected_domain)?;
+    verify_domains_match(&json.inbox, expected_domain)?;
+    if json.public_key.owner != json.id {
+        return Err(FederationError::Invalid(
+            "publicKey.owner differs from the actor id".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Object for ActorRecord {
+    type DataType = AppState;
+    type Kind = ActorJson;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.ap_id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        Some(self.last_refreshed_at)
+    }
+
+    async fn read_from_id(
+        object_id: Url,
+        data: &Data<Self::DataType>,
+    ) -> Result<Option<Self>, Self::Error> {
+        Ok(data.store.actor_by_ap_id(&object_id).await?)
+    }
+
+    async fn into_json(self, data: &Data<Self::DataType>) -> Result<Self::Kind, Self::Error> {
+        let collectivite = data
+            .store
+            .collectivite_by_id(self.id)
+            .await?
+            .ok_or_else(|| FederationError::Invalid("only collectivités are served".into()))?;
+        Ok(collectivite_to_as(&collectivite, data))
+    }
+
+    async fn verify(
+        json: &Self::Kind,
+        expected_domain: &Url,
+        _data: &Data<Self::DataType>,
+    ) -> Result<(), Self::Error> {
+        verify_actor_json(json, expected_domain).await
+    }
+
+    async fn from_json(json: Self::Kind, data: &Data<Self::DataType>) -> Result<Self, Self::Error> {
+        store_remote_actor(&json, data).await
+    }
+}
+
+impl Actor for ActorRecord {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.private_key_pem.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.shared_inbox.clone()
+    }
+}
+
 #[async_trait]
 impl Object for Collectivite {
     type DataType = AppState;
-    type Kind = OrganizationJson;
+    type Kind = ActorJson;
     type Error = FederationError;
 
     fn id(&self) -> &Url {
@@ -360,54 +505,14 @@ impl Object for Collectivite {
         expected_domain: &Url,
         _data: &Data<Self::DataType>,
     ) -> Result<(), Self::Error> {
-        verify_domains_match(&json.id, expected_domain)?;
-        verify_domains_match(&json.inbox, expected_domain)?;
-        if json.public_key.owner != json.id {
-            return Err(FederationError::Invalid(
-                "publicKey.owner differs from the actor id".into(),
-            ));
-        }
-        Ok(())
+        verify_actor_json(json, expected_domain).await
     }
 
     async fn from_json(json: Self::Kind, data: &Data<Self::DataType>) -> Result<Self, Self::Error> {
-        let profile = as_to_profile(&json)?;
-        let domain = match (json.id.host_str(), json.id.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            _ => return Err(FederationError::Invalid("actor id without host".into())),
-        };
-        let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
-        Ok(data
-            .store
-            .upsert_remote_collectivite(
-                crate::db::actors::RemoteActor {
-                    ap_id: &json.id,
-                    domain: &domain,
-                    inbox: &json.inbox,
-                    shared_inbox: shared_inbox.as_ref(),
-                    public_key_pem: &json.public_key.public_key_pem,
-                },
-                &profile,
-            )
-            .await?)
-    }
-}
-
-impl Actor for Collectivite {
-    fn public_key_pem(&self) -> &str {
-        &self.public_key_pem
-    }
-
-    fn private_key_pem(&self) -> Option<String> {
-        self.private_key_pem.clone()
-    }
-
-    fn inbox(&self) -> Url {
-        self.inbox.clone()
-    }
-
-    fn shared_inbox(&self) -> Option<Url> {
-        self.shared_inbox.clone()
+        let record = store_remote_actor(&json, data).await?;
+        data.store
+            .collectivite_by_id(record.id)
+            .await?
+            .ok_or_else(|| FederationError::Invalid(format!("{} is not a collectivité", json.id)))
     }
 }

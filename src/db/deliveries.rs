@@ -1,0 +1,299 @@
+//! The persistent delivery queue (SPEC §3 "Delivery"): rows are written in the same
+//! transaction as the activity, claimed by workers with a lease, and finished as
+//! delivered, rescheduled or failed. Claiming is the one engine-specific query:
+//! `FOR UPDATE SKIP LOCKED` on PostgreSQL, a single atomic `UPDATE` on SQLite (one
+//! writer at a time).
+
+use chrono::{DateTime, Duration, Utc};
+use url::Url;
+
+use super::{Store, StoreResult, on_pool};
+
+/// Where an activity goes.
+#[derive(Debug, Clone)]
+pub enum Audience {
+    /// Every accepted follower of this actor, one delivery per (shared) inbox.
+    Followers(i64),
+    /// These inboxes, with the domain of each.
+    Inboxes(Vec<(Url, String)>),
+    /// Nobody (kept for the outbox only).
+    Nobody,
+}
+
+/// SQL queueing an activity (`$1`) for every accepted remote follower of `$3`.
+pub(crate) const ENQUEUE_FOLLOWERS: &str = "INSERT INTO deliveries \
+     (activity_id, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) \
+     SELECT DISTINCT $1, COALESCE(a.shared_inbox, a.inbox), a.domain, 'pending', 0, $2, $2, $2 \
+     FROM follows f JOIN actors a ON a.id = f.follower_id \
+     WHERE f.followed_id = $3 AND f.state = 'accepted' AND a.local = FALSE \
+     ON CONFLICT (activity_id, inbox) DO NOTHING";
+
+/// SQL queueing an activity (`$1`) for one inbox (`$2`, domain `$3`).
+pub(crate) const ENQUEUE_INBOX: &str = "INSERT INTO deliveries \
+     (activity_id, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) \
+     VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4) \
+     ON CONFLICT (activity_id, inbox) DO NOTHING";
+
+/// Queues `activity_id` for `audience` inside the transaction `$tx`.
+macro_rules! enqueue_in_tx {
+    ($tx:expr, $activity_id:expr, $audience:expr) => {{
+        let now = chrono::Utc::now();
+        match $audience {
+            $crate::db::deliveries::Audience::Followers(actor_id) => {
+                sqlx::query($crate::db::deliveries::ENQUEUE_FOLLOWERS)
+                    .bind($activity_id)
+                    .bind(now)
+                    .bind(*actor_id)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            $crate::db::deliveries::Audience::Inboxes(inboxes) => {
+                for (inbox, domain) in inboxes {
+                    sqlx::query($crate::db::deliveries::ENQUEUE_INBOX)
+                        .bind($activity_id)
+                        .bind(inbox.as_str())
+                        .bind(domain.as_str())
+                        .bind(now)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+            }
+            $crate::db::deliveries::Audience::Nobody => {}
+        }
+    }};
+}
+pub(crate) use enqueue_in_tx;
+
+/// A claimed delivery, with what is needed to sign and send it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryJob {
+    /// Delivery id.
+    pub id: i64,
+    /// Target inbox.
+    pub inbox: String,
+    /// Its domain (concurrency and health are per domain).
+    pub domain: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    /// The activity JSON.
+    pub payload: String,
+    /// Activity id.
+    pub activity_ap_id: String,
+    /// Signing actor id.
+    pub actor_ap_id: String,
+    /// Signing actor's private key (PEM).
+    pub private_key_pem: Option<String>,
+}
+
+/// Counts for monitoring and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueCounts {
+    /// Waiting to be sent (including retries).
+    pub pending: i64,
+    /// Delivered.
+    pub done: i64,
+    /// Given up.
+    pub failed: i64,
+}
+
+const CLAIM_SQLITE: &str = "UPDATE deliveries SET locked_until = $1, updated_at = $2 \
+     WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
+     AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at, id LIMIT $3) \
+     RETURNING id";
+
+const CLAIM_POSTGRES: &str = "UPDATE deliveries SET locked_until = $1, updated_at = $2 \
+     WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
+     AND (locked_until IS NULL OR locked_until < $2) ORDER BY next_attempt_at, id LIMIT $3 \
+     FOR UPDATE SKIP LOCKED) RETURNING id";
+
+const JOB: &str = "SELECT d.id, d.inbox, d.domain, d.attempts, v.payload, \
+     v.ap_id AS activity_ap_id, a.ap_id AS actor_ap_id, a.private_key_pem \
+     FROM deliveries d JOIN activities v ON v.id = d.activity_id \
+     JOIN actors a ON a.id = v.actor_id WHERE d.id = $1";
+
+impl Store {
+    /// Claims up to `limit` due deliveries for `lease`; a crashed worker's claims expire
+    /// and are taken again (at-least-once; receivers deduplicate by activity id).
+    pub async fn claim_deliveries(
+        &self,
+        limit: i64,
+        lease: Duration,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        let now = Utc::now();
+        let until = now + lease;
+        let ids: Vec<i64> = match self {
+            Store::Sqlite(pool) => {
+                sqlx::query_scalar(CLAIM_SQLITE)
+                    .bind(until)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_scalar(CLAIM_POSTGRES)
+                    .bind(until)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let job: Option<DeliveryJob> = on_pool!(self, pool => {
+                sqlx::query_as(JOB).bind(id).fetch_optional(pool).await?
+            });
+            jobs.extend(job);
+        }
+        Ok(jobs)
+    }
+
+    /// Marks a delivery done.
+    pub async fn delivery_done(&self, id: i64, status: Option<u16>) -> StoreResult<()> {
+        const SQL: &str = "UPDATE deliveries SET state = 'done', attempts = attempts + 1, \
+             last_status = $1, last_error = NULL, locked_until = NULL, updated_at = $2 WHERE id = $3";
+        on_pool!(self, pool => {
+            sqlx::query(SQL).bind(status.map(i64::from)).bind(Utc::now()).bind(id).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Reschedules a delivery for `next` after a failed attempt.
+    pub async fn delivery_retry(
+        &self,
+        id: i64,
+        next: DateTime<Utc>,
+        status: Option<u16>,
+        error: &str,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $1, \
+             last_status = $2, last_error = $3, locked_until = NULL, updated_at = $4 WHERE id = $5";
+        on_pool!(self, pool => {
+            sqlx::query(SQL)
+                .bind(next)
+                .bind(status.map(i64::from))
+                .bind(error)
+                .bind(Utc::now())
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Gives up on a delivery (permanent refusal or too many attempts).
+    pub async fn delivery_failed(
+        &self,
+        id: i64,
+        status: Option<u16>,
+        error: &str,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, \
+             last_status = $1, last_error = $2, locked_until = NULL, updated_at = $3 WHERE id = $4";
+        on_pool!(self, pool => {
+            sqlx::query(SQL).bind(status.map(i64::from)).bind(error).bind(Utc::now()).bind(id).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Postpones every pending delivery to `domain` until `until` (unreachable instance).
+    pub async fn postpone_domain(&self, domain: &str, until: DateTime<Utc>) -> StoreResult<()> {
+        const SQL: &str = "UPDATE deliveries SET next_attempt_at = $1, updated_at = $2 \
+             WHERE domain = $3 AND state = 'pending' AND next_attempt_at < $1 AND locked_until IS NULL";
+        on_pool!(self, pool => {
+            sqlx::query(SQL).bind(until).bind(Utc::now()).bind(domain).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Makes every pending delivery to `domain` due now (the instance came back).
+    pub async fn wake_domain(&self, domain: &str) -> StoreResult<u64> {
+        const SQL: &str = "UPDATE deliveries SET next_attempt_at = $1, updated_at = $1 \
+             WHERE domain = $2 AND state = 'pending' AND next_attempt_at > $1";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(SQL).bind(Utc::now()).bind(domain).execute(pool).await?.rows_affected()
+        }))
+    }
+
+    /// Pending, done and failed deliveries.
+    pub async fn delivery_counts(&self) -> StoreResult<QueueCounts> {
+        const SQL: &str = "SELECT state, COUNT(*) FROM deliveries GROUP BY state";
+        let rows: Vec<(String, i64)> =
+            on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await?);
+        let mut counts = QueueCounts::default();
+        for (state, n) in rows {
+            match state.as_str() {
+                "pending" => counts.pending = n,
+                "done" => counts.done = n,
+                "failed" => counts.failed = n,
+                _ => {}
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The earliest time a pending delivery becomes due, if any.
+    pub async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        const SQL: &str = "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?))
+    }
+
+    /// Records a failed attempt to `domain`; returns the failures in a row and when they
+    /// started.
+    pub async fn instance_failed(&self, domain: &str) -> StoreResult<(i64, DateTime<Utc>)> {
+        const SQL: &str = "INSERT INTO instances (domain, failures, first_failure_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (domain) DO UPDATE SET failures = instances.failures + 1, \
+             first_failure_at = COALESCE(instances.first_failure_at, excluded.first_failure_at) \
+             RETURNING failures, first_failure_at";
+        let row: (i64, Option<DateTime<Utc>>) = on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(domain).bind(Utc::now()).fetch_one(pool).await?
+        });
+        Ok((row.0, row.1.unwrap_or_else(Utc::now)))
+    }
+
+    /// Marks `domain` unreachable since now (if not already).
+    pub async fn instance_unreachable(&self, domain: &str) -> StoreResult<()> {
+        const SQL: &str = "UPDATE instances SET unreachable_since = COALESCE(unreachable_since, $1) WHERE domain = $2";
+        on_pool!(self, pool => {
+            sqlx::query(SQL).bind(Utc::now()).bind(domain).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Records that `domain` answered or wrote to us; returns true when it had been
+    /// failing (its waiting deliveries should then be woken).
+    pub async fn instance_alive(&self, domain: &str) -> StoreResult<bool> {
+        const WAS: &str = "SELECT failures FROM instances WHERE domain = $1";
+        const SQL: &str = "INSERT INTO instances (domain, failures, last_success_at) VALUES ($1, 0, $2) \
+             ON CONFLICT (domain) DO UPDATE SET failures = 0, first_failure_at = NULL, \
+             unreachable_since = NULL, last_success_at = excluded.last_success_at";
+        let failures: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(WAS).bind(domain).fetch_optional(pool).await?
+        });
+        if failures == Some(0) {
+            return Ok(false);
+        }
+        on_pool!(self, pool => {
+            sqlx::query(SQL).bind(domain).bind(Utc::now()).execute(pool).await?;
+        });
+        Ok(failures.is_some_and(|n| n > 0))
+    }
+
+    /// Domains currently marked unreachable.
+    pub async fn unreachable_instances(&self) -> StoreResult<Vec<String>> {
+        const SQL: &str =
+            "SELECT domain FROM instances WHERE unreachable_since IS NOT NULL ORDER BY domain";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_all(pool).await?))
+    }
+
+    /// Removes the follows of actors whose inbox or shared inbox is `inbox` (it answered
+    /// `410 Gone`); returns how many were removed.
+    pub async fn remove_followers_at(&self, inbox: &str) -> StoreResult<u64> {
+        const SQL: &str = "DELETE FROM follows WHERE follower_id IN \
+             (SELECT id FROM actors WHERE local = FALSE AND (inbox = $1 OR shared_inbox = $1))";
+        Ok(
+            on_pool!(self, pool => sqlx::query(SQL).bind(inbox).execute(pool).await?.rows_affected()),
+        )
+    }
+}

@@ -1,0 +1,334 @@
+//! Owns outbound delivery (SPEC §3 "Delivery"): workers claim due rows of the persistent
+//! queue, sign each POST with the sending actor's key (draft-cavage, `Digest`, `Date`,
+//! `Host`, `Content-Type` covered), and record the outcome: delivered; retried with
+//! exponential backoff and jitter (10 tries over about 70 hours, `Retry-After` honoured
+//! on 429/503); failed for good on other 4xx; follower removed on `410 Gone`. Instances
+//! failing for days are marked unreachable and only probed now and then; any success,
+//! or any inbound traffic from them, revives them. Does not build activities: the
+//! queue rows are written by [`crate::db`] with the change that caused them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use rsa::RsaPrivateKey;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::signatures;
+use crate::db::deliveries::DeliveryJob;
+use crate::state::AppState;
+
+/// Attempts before a delivery is given up.
+pub const MAX_ATTEMPTS: i64 = 10;
+
+/// Delay before the attempt following attempt `n` (1-based), before jitter. Ten tries
+/// span 1 m + 5 m + 15 m + 1 h + 3 h + 6 h + 12 h + 24 h + 24 h ≈ 70 h ≥ 48 h.
+const SCHEDULE_SECS: [i64; 9] = [60, 300, 900, 3_600, 10_800, 21_600, 43_200, 86_400, 86_400];
+
+/// Longest `Retry-After` we agree to wait.
+const MAX_RETRY_AFTER: i64 = 86_400;
+
+/// How long a claimed batch stays leased to a worker (a crashed worker's rows come back).
+const LEASE: Duration = Duration::from_secs(300);
+
+/// The backoff delay after `attempts` failed attempts, with ±10 % jitter.
+pub fn backoff(attempts: i64) -> chrono::Duration {
+    let index = (attempts.max(1) - 1).min(SCHEDULE_SECS.len() as i64 - 1) as usize;
+    let base = SCHEDULE_SECS[index] as f64;
+    let jitter = rand::rng().random_range(0.9..1.1);
+    chrono::Duration::milliseconds((base * jitter * 1000.0) as i64)
+}
+
+/// What came of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx.
+    Delivered(u16),
+    /// `410 Gone`: the inbox's actors are gone.
+    Gone,
+    /// Another 4xx: the receiver refuses it; retrying would not help.
+    Rejected(u16, String),
+    /// 5xx, timeout, network error, or 429/503: try again (at the given time if the
+    /// receiver said when).
+    Retry(Option<u16>, String, Option<DateTime<Utc>>),
+}
+
+/// Reads `Retry-After` (seconds or an HTTP date).
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let at = if let Ok(seconds) = value.parse::<i64>() {
+        now + chrono::Duration::seconds(seconds.clamp(0, MAX_RETRY_AFTER))
+    } else {
+        let when: DateTime<Utc> = httpdate::parse_http_date(value).ok()?.into();
+        when.min(now + chrono::Duration::seconds(MAX_RETRY_AFTER))
+    };
+    Some(at.max(now))
+}
+
+/// Classifies an HTTP answer.
+pub fn classify(status: StatusCode, headers: &HeaderMap, now: DateTime<Utc>) -> Outcome {
+    let code = status.as_u16();
+    if status.is_success() {
+        Outcome::Delivered(code)
+    } else if status == StatusCode::GONE {
+        Outcome::Gone
+    } else if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        Outcome::Retry(
+            Some(code),
+            format!("HTTP {code}"),
+            retry_after(headers, now),
+        )
+    } else if status.is_client_error() && status != StatusCode::REQUEST_TIMEOUT {
+        Outcome::Rejected(code, format!("HTTP {code}"))
+    } else {
+        Outcome::Retry(Some(code), format!("HTTP {code}"), None)
+    }
+}
+
+/// A delivery worker: claims, signs, sends, records.
+pub struct DeliveryWorker {
+    state: AppState,
+    keys: Mutex<HashMap<String, Arc<RsaPrivateKey>>>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl DeliveryWorker {
+    /// A worker for this node.
+    pub fn new(state: AppState) -> Self {
+        Self {
+            state,
+            keys: Mutex::default(),
+            hosts: Mutex::default(),
+        }
+    }
+
+    fn host_permits(&self, domain: &str) -> Arc<Semaphore> {
+        let mut hosts = self.hosts.lock().expect("BUG: poisoned host map");
+        hosts
+            .entry(domain.to_string())
+            .or_insert_with(|| {
+                Arc::new(Semaphore::new(self.state.settings.delivery.per_host.max(1)))
+            })
+            .clone()
+    }
+
+    fn private_key(&self, job: &DeliveryJob) -> Result<Arc<RsaPrivateKey>, String> {
+        let mut keys = self.keys.lock().expect("BUG: poisoned key cache");
+        if let Some(key) = keys.get(&job.actor_ap_id) {
+            return Ok(key.clone());
+        }
+        let pem = job
+            .private_key_pem
+            .as_deref()
+            .ok_or_else(|| format!("{} has no private key", job.actor_ap_id))?;
+        let key = Arc::new(signatures::parse_private_key(pem).map_err(|e| e.to_string())?);
+        if keys.len() > 10_000 {
+            keys.clear();
+        }
+        keys.insert(job.actor_ap_id.clone(), key.clone());
+        Ok(key)
+    }
+
+    /// Signs and sends one delivery.
+    async fn send(&self, job: &DeliveryJob) -> Outcome {
+        let inbox = match Url::parse(&job.inbox) {
+            Ok(url) => url,
+            Err(e) => return Outcome::Rejected(0, format!("bad inbox URL: {e}")),
+        };
+        let key = match self.private_key(job) {
+            Ok(key) => key,
+            Err(e) => return Outcome::Rejected(0, e),
+        };
+        let now = Utc::now();
+        let key_id = format!("{}#main-key", job.actor_ap_id);
+        let body = job.payload.as_bytes();
+        let headers = match signatures::sign_request("POST", &inbox, Some(body), &key_id, &key, now)
+        {
+            Ok(headers) => headers,
+            Err(e) => return Outcome::Rejected(0, format!("signing failed: {e}")),
+        };
+        let request = self
+            .state
+            .http
+            .post(inbox.as_str())
+            .headers(headers)
+            .body(job.payload.clone());
+        match request.send().await {
+            Ok(response) => classify(response.status(), response.headers(), Utc::now()),
+            Err(error) => Outcome::Retry(None, format!("{error}"), None),
+        }
+    }
+
+    /// Records an outcome: queue row, instance health, followers.
+    async fn record(&self, job: &DeliveryJob, outcome: Outcome) -> anyhow::Result<()> {
+        let store = &self.state.store;
+        let settings = &self.state.settings.delivery;
+        match outcome {
+            Outcome::Delivered(status) => {
+                store.delivery_done(job.id, Some(status)).await?;
+                if store.instance_alive(&job.domain).await? {
+                    tracing::info!(domain = %job.domain, "instance reachable again");
+                    store.wake_domain(&job.domain).await?;
+                }
+            }
+            Outcome::Gone => {
+                store.delivery_failed(job.id, Some(410), "410 Gone").await?;
+                let removed = store.remove_followers_at(&job.inbox).await?;
+                tracing::info!(inbox = %job.inbox, removed, "inbox gone, followers removed");
+            }
+            Outcome::Rejected(status, error) => {
+                tracing::warn!(inbox = %job.inbox, activity = %job.activity_ap_id, status, %error, "delivery refused");
+                store
+                    .delivery_failed(job.id, (status > 0).then_some(status), &error)
+                    .await?;
+            }
+            Outcome::Retry(status, error, at) => {
+                let attempts = job.attempts + 1;
+                if attempts >= MAX_ATTEMPTS {
+                    tracing::warn!(inbox = %job.inbox, activity = %job.activity_ap_id, %error, "delivery abandoned after {attempts} attempts");
+                    store.delivery_failed(job.id, status, &error).await?;
+                } else {
+                    let now = Utc::now();
+                    let next = at.unwrap_or_else(|| now + backoff(attempts));
+                    tracing::debug!(inbox = %job.inbox, %error, %next, "delivery will be retried");
+                    store.delivery_retry(job.id, next, status, &error).await?;
+                }
+                let (failures, since) = store.instance_failed(&job.domain).await?;
+                let unreachable_after =
+                    chrono::Duration::seconds(settings.unreachable_after_secs as i64);
+                if failures >= 3 && Utc::now() - since >= unreachable_after {
+                    let probe =
+                        Utc::now() + chrono::Duration::seconds(settings.probe_interval_secs as i64);
+                    store.instance_unreachable(&job.domain).await?;
+                    store.postpone_domain(&job.domain, probe).await?;
+                    tracing::warn!(domain = %job.domain, %probe, "instance unreachable; next probe then");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, job: DeliveryJob) -> anyhow::Result<()> {
+        let permits = self.host_permits(&job.domain);
+        let _permit = permits.acquire().await?;
+        let outcome = self.send(&job).await;
+        self.record(&job, outcome).await
+    }
+
+    /// Claims one batch of due deliveries and processes it; returns how many were due.
+    ///
+    /// # Errors
+    /// Storage failures (delivery failures are recorded, not returned).
+    pub async fn run_batch(&self) -> anyhow::Result<usize> {
+        let batch = self.state.settings.delivery.batch.max(1) as i64;
+        let jobs = self
+            .state
+            .store
+            .claim_deliveries(batch, chrono::Duration::from_std(LEASE)?)
+            .await?;
+        let count = jobs.len();
+        let results =
+            futures_util::future::join_all(jobs.into_iter().map(|job| self.deliver(job))).await;
+        for result in results {
+            result?;
+        }
+        Ok(count)
+    }
+
+    /// Processes due deliveries until none is due (tests and `maillage worker --once`).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn drain(&self) -> anyhow::Result<usize> {
+        let mut total = 0;
+        loop {
+            let done = self.run_batch().await?;
+            if done == 0 {
+                return Ok(total);
+            }
+            total += done;
+        }
+    }
+
+    /// Runs until `stop` completes: works while deliveries are due, otherwise sleeps
+    /// until woken (a new activity) or until the next one is due.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        let wakeup = self.state.delivery_wakeup.clone();
+        let poll = Duration::from_millis(self.state.settings.delivery.poll_interval_ms.max(10));
+        tokio::pin!(stop);
+        loop {
+            let worked = match self.run_batch().await {
+                Ok(n) => n,
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "delivery worker");
+                    0
+                }
+            };
+            if worked > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = wakeup.notified() => {},
+                () = tokio::time::sleep(poll) => {},
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_spans_two_days_over_ten_tries() {
+        let total: i64 = (1..MAX_ATTEMPTS).map(|n| backoff(n).num_seconds()).sum();
+        assert!(total >= 48 * 3600, "{total}");
+        assert!(backoff(1).num_seconds() >= 54 && backoff(1).num_seconds() <= 66);
+        assert!(backoff(50).num_seconds() <= 86_400 * 11 / 10);
+    }
+
+    #[test]
+    fn outcomes() {
+        let now = Utc::now();
+        let empty = HeaderMap::new();
+        assert_eq!(
+            classify(StatusCode::ACCEPTED, &empty, now),
+            Outcome::Delivered(202)
+        );
+        assert_eq!(classify(StatusCode::GONE, &empty, now), Outcome::Gone);
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, &empty, now),
+            Outcome::Rejected(403, _)
+        ));
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, &empty, now),
+            Outcome::Retry(Some(502), _, None)
+        ));
+        assert!(matches!(
+            classify(StatusCode::REQUEST_TIMEOUT, &empty, now),
+            Outcome::Retry(Some(408), _, None)
+        ));
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "120".parse().unwrap());
+        match classify(StatusCode::TOO_MANY_REQUESTS, &headers, now) {
+            Outcome::Retry(Some(429), _, Some(at)) => assert_eq!((at - now).num_seconds(), 120),
+            other => panic!("{other:?}"),
+        }
+        headers.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2099 07:28:00 GMT".parse().unwrap(),
+        );
+        match classify(StatusCode::SERVICE_UNAVAILABLE, &headers, now) {
+            Outcome::Retry(Some(503), _, Some(at)) => {
+                assert!((at - now).num_seconds() <= MAX_RETRY_AFTER)
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

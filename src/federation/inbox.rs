@@ -1,0 +1,282 @@
+//! Owns the inboxes (per actor, shared `/inbox`, the instance actor's): where an
+//! inbound activity is checked before anything is applied (SPEC §3 "Signatures and
+//! fetching"). In order: body size, `Signature` present, `Digest` matches the body,
+//! JSON shape, domain blocks, the signing key fetched (signed GET, SSRF-guarded,
+//! bounded), signature and `Date` window verified, key owner = `actor`, then
+//! idempotence, then [`super::receive`] applies it. Answers: `202` applied or ignored,
+//! `400` malformed, `401` unsigned or bad signature, `403` blocked or mismatched,
+//! `413` too large; never a `5xx` for what a peer sends.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::Utc;
+use serde_json::Value;
+use url::Url;
+
+use super::receive::{self, Applied};
+use super::signatures::{self, POST_POLICY, SignatureHeader};
+use crate::db::actors::ActorRecord;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The inbox routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/inbox", post(post_inbox))
+        .route("/actor/inbox", post(post_inbox))
+        .route("/actors/{username}/inbox", post(post_inbox))
+}
+
+/// Why an inbound activity was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    /// No usable signature, or it does not verify.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Blocked domain, or the signer is not the actor.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Not an activity we can read.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Too large.
+    #[error("payload too large")]
+    TooLarge,
+    /// Our own failure (database).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<InboxError> for AppError {
+    fn from(error: InboxError) -> Self {
+        match error {
+            InboxError::Unauthorized(m) => AppError::Unauthorized(m),
+            InboxError::Forbidden(m) => AppError::Forbidden(m),
+            InboxError::BadRequest(m) => AppError::BadRequest(m),
+            InboxError::TooLarge => AppError::PayloadTooLarge,
+            InboxError::Internal(e) => AppError::Internal(e),
+        }
+    }
+}
+
+impl From<crate::db::StoreError> for InboxError {
+    fn from(error: crate::db::StoreError) -> Self {
+        InboxError::Internal(error.into())
+    }
+}
+
+/// The envelope every activity must have.
+#[derive(Debug)]
+pub struct Envelope {
+    /// Activity id.
+    pub id: Url,
+    /// Activity type.
+    pub kind: String,
+    /// Actor id.
+    pub actor: Url,
+}
+
+/// The id of a value that may be a URL string or an object with an `id`.
+pub fn id_of(value: &Value) -> Option<Url> {
+    match value {
+        Value::String(s) => Url::parse(s).ok(),
+        Value::Object(map) => map
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok()),
+        Value::Array(items) if items.len() == 1 => id_of(&items[0]),
+        _ => None,
+    }
+}
+
+/// Reads the envelope of an activity.
+///
+/// # Errors
+/// [`InboxError::BadRequest`] when `id`, `type` or `actor` is missing or invalid.
+pub fn envelope(activity: &Value) -> Result<Envelope, InboxError> {
+    let id = activity
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| Url::parse(s).ok())
+        .ok_or_else(|| InboxError::BadRequest("activité sans « id » valide".into()))?;
+    let kind = match activity.get("type") {
+        Some(Value::String(kind)) => kind.clone(),
+        Some(Value::Array(kinds)) => kinds
+            .iter()
+            .find_map(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        _ => String::new(),
+    };
+    if kind.is_empty() {
+        return Err(InboxError::BadRequest("activité sans « type »".into()));
+    }
+    let actor = activity
+        .get("actor")
+        .and_then(id_of)
+        .ok_or_else(|| InboxError::BadRequest("activité sans « actor » valide".into()))?;
+    if !matches!(id.scheme(), "http" | "https") || !matches!(actor.scheme(), "http" | "https") {
+        return Err(InboxError::BadRequest("ids http(s) attendus".into()));
+    }
+    Ok(Envelope { id, kind, actor })
+}
+
+/// The signing actor: from the database, or fetched (signed GET by the instance actor).
+async fn signer(
+    data: &Data<AppState>,
+    owner: &Url,
+    refresh: bool,
+) -> Result<ActorRecord, InboxError> {
+    let id: ObjectId<ActorRecord> = owner.clone().into();
+    let fetched = if refresh {
+        id.dereference_forced(data).await
+    } else {
+        id.dereference(data).await
+    };
+    fetched.map_err(|error| {
+        tracing::info!(key_owner = %owner, %error, "signing key unavailable");
+        InboxError::Unauthorized(format!("clé de signature introuvable pour {owner}"))
+    })
+}
+
+/// Checks everything about an inbound POST and returns the activity with its verified
+/// signer.
+///
+/// # Errors
+/// See the module documentation.
+pub async fn verify_inbound(
+    data: &Data<AppState>,
+    method: &Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Value, Envelope, ActorRecord), InboxError> {
+    let state: &AppState = data;
+    let signature = headers
+        .get("signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            InboxError::Unauthorized("signature HTTP requise (en-tête Signature)".into())
+        })?;
+    let digest = headers
+        .get("digest")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| InboxError::Unauthorized("en-tête Digest requis".into()))?;
+    signatures::verify_digest(digest, body)
+        .map_err(|e| InboxError::Unauthorized(format!("Digest invalide : {e}")))?;
+    let signature = SignatureHeader::parse(signature)
+        .map_err(|e| InboxError::Unauthorized(format!("en-tête Signature invalide : {e}")))?;
+    let owner = signature
+        .key_owner()
+        .map_err(|e| InboxError::Unauthorized(format!("keyId invalide : {e}")))?;
+    let activity: Value = serde_json::from_slice(body)
+        .map_err(|e| InboxError::BadRequest(format!("JSON invalide : {e}")))?;
+    let envelope = envelope(&activity)?;
+    for url in [&owner, &envelope.actor] {
+        let domain = url.host_str().unwrap_or_default();
+        if state.settings.is_blocked(domain) {
+            return Err(InboxError::Forbidden(format!(
+                "le domaine {domain} est bloqué"
+            )));
+        }
+    }
+    // Cheap checks first: the Date window and coverage before any fetch.
+    signatures::check_coverage_and_date(headers, &signature, &POST_POLICY, Utc::now())
+        .map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
+    let mut actor = signer(data, &owner, false).await?;
+    let verify = |actor: &ActorRecord| {
+        signatures::verify_request(
+            method.as_str(),
+            path_and_query,
+            headers,
+            &signature,
+            &actor.public_key_pem,
+            &POST_POLICY,
+            Utc::now(),
+        )
+    };
+    if let Err(first) = verify(&actor) {
+        // The key may have been rotated since we stored it: fetch it once more.
+        if actor.local {
+            return Err(InboxError::Unauthorized(format!(
+                "signature refusée : {first}"
+            )));
+        }
+        actor = signer(data, &owner, true).await?;
+        verify(&actor).map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
+    }
+    if actor.ap_id != envelope.actor {
+        return Err(InboxError::Forbidden(format!(
+            "la clé appartient à {} mais l'activité se dit de {}",
+            actor.ap_id, envelope.actor
+        )));
+    }
+    Ok((activity, envelope, actor))
+}
+
+/// `POST /inbox`, `/actors/{username}/inbox`, `/actor/inbox`.
+pub async fn post_inbox(
+    State(state): State<AppState>,
+    data: Data<AppState>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return AppError::from(InboxError::TooLarge).into_response();
+        }
+        Err(rejection) => return AppError::BadRequest(rejection.body_text()).into_response(),
+    };
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let (activity, envelope, actor) =
+        match verify_inbound(&data, &method, path, &headers, &body).await {
+            Ok(verified) => verified,
+            Err(error) => {
+                tracing::info!(%error, path, "inbound activity refused");
+                return AppError::from(error).into_response();
+            }
+        };
+    // Any traffic from an instance revives it (SPEC §3 "Delivery").
+    match state.store.instance_alive(&actor.domain).await {
+        Ok(true) => {
+            let _ = state.store.wake_domain(&actor.domain).await;
+            state.delivery_wakeup.notify_one();
+        }
+        Ok(false) => {}
+        Err(error) => return AppError::from(error).into_response(),
+    }
+    match state.store.was_received(envelope.id.as_str()).await {
+        Ok(true) => {
+            tracing::debug!(id = %envelope.id, "activity already applied");
+            return StatusCode::ACCEPTED.into_response();
+        }
+        Ok(false) => {}
+        Err(error) => return AppError::from(error).into_response(),
+    }
+    match receive::apply(&data, &activity, &envelope, &actor).await {
+        Ok(applied) => {
+            if let Applied::Ignored(reason) = &applied {
+                tracing::info!(id = %envelope.id, kind = %envelope.kind, reason, "activity ignored");
+            }
+            if let Err(error) = state.store.mark_received(envelope.id.as_str()).await {
+                return AppError::from(error).into_response();
+            }
+            state.delivery_wakeup.notify_one();
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(error) => {
+            tracing::info!(id = %envelope.id, kind = %envelope.kind, %error, "activity refused");
+            AppError::from(error).into_response()
+        }
+    }
+}

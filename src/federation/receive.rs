@@ -1,0 +1,311 @@
+//! Owns what inbound activities do once verified (SPEC §3 "Activities"): one function
+//! per activity type, each checking the origins it relies on before writing. Unknown
+//! or irrelevant activities are acknowledged and ignored ([`Applied::Ignored`]).
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use chrono::Utc;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::inbox::{Envelope, InboxError, id_of};
+use super::objects::action::{ArticleJson, as_to_action, has_mai_terms};
+use super::objects::collectivite::domain_of;
+use crate::db::actors::ActorRecord;
+use crate::db::posts::NewPost;
+use crate::domain::SafeHtml;
+use crate::service;
+use crate::state::AppState;
+
+/// What applying an activity did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// It changed something.
+    Done,
+    /// Nothing to do (said why, for the log).
+    Ignored(String),
+}
+
+fn ignored(reason: impl Into<String>) -> Result<Applied, InboxError> {
+    Ok(Applied::Ignored(reason.into()))
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    domain_of(a).is_some() && domain_of(a) == domain_of(b)
+}
+
+/// Applies a verified activity from `actor`.
+///
+/// # Errors
+/// [`InboxError::Forbidden`] when an object's origin does not match its sender,
+/// [`InboxError::BadRequest`] for an unusable object, `Internal` for storage failures.
+pub async fn apply(
+    data: &Data<AppState>,
+    activity: &Value,
+    envelope: &Envelope,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    if !same_origin(&envelope.id, &actor.ap_id) {
+        return Err(InboxError::Forbidden(format!(
+            "l'activité {} n'est pas du domaine de {}",
+            envelope.id, actor.ap_id
+        )));
+    }
+    let object = activity.get("object").cloned().unwrap_or(Value::Null);
+    match envelope.kind.as_str() {
+        "Follow" => follow(data, envelope, &object, actor).await,
+        "Undo" => undo(data, &object, actor).await,
+        "Accept" => answer(data, &object, actor, "accepted").await,
+        "Reject" => answer(data, &object, actor, "rejected").await,
+        "Create" | "Update" => create_or_update(data, &object, actor).await,
+        "Delete" => delete(data, &object, actor).await,
+        other => ignored(format!("type {other} non pris en charge")),
+    }
+}
+
+/// `Follow` of a local actor: store the follower, answer `Accept` (auto-accept).
+async fn follow(
+    data: &Data<AppState>,
+    envelope: &Envelope,
+    object: &Value,
+    follower: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let Some(target) = id_of(object) else {
+        return Err(InboxError::BadRequest("Follow sans objet".into()));
+    };
+    let Some(followed) = data.store.actor_by_ap_id(&target).await? else {
+        return ignored(format!("{target} n'est pas un acteur de ce nœud"));
+    };
+    if !followed.local {
+        return ignored(format!("{target} n'est pas un acteur de ce nœud"));
+    }
+    let follow = json!({
+        "id": envelope.id,
+        "type": "Follow",
+        "actor": follower.ap_id,
+        "object": followed.ap_id,
+    });
+    let accept = service::follows::answer_activity(data, &followed, follower, "Accept", follow);
+    data.store
+        .upsert_follow_with_activity(&envelope.id, follower.id, followed.id, "accepted", &accept)
+        .await?;
+    tracing::info!(follower = %follower.ap_id, followed = %followed.ap_id, "new follower");
+    Ok(Applied::Done)
+}
+
+/// `Undo{Follow}`: the follower leaves.
+async fn undo(
+    data: &Data<AppState>,
+    object: &Value,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let kind = object
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let by_id = match id_of(object) {
+        Some(id) => data.store.follow_by_ap_id(id.as_str()).await?,
+        None => None,
+    };
+    let follow = match by_id {
+        Some(follow) => Some(follow),
+        None if kind == "Follow" => match object.get("object").and_then(id_of) {
+            Some(target) => match data.store.actor_by_ap_id(&target).await? {
+                Some(followed) => data.store.follow_between(actor.id, followed.id).await?,
+                None => None,
+            },
+            None => None,
+        },
+        None => None,
+    };
+    match follow {
+        Some(follow) if follow.follower_id == actor.id => {
+            data.store.delete_follow(follow.id).await?;
+            tracing::info!(follower = %actor.ap_id, "follower left");
+            Ok(Applied::Done)
+        }
+        Some(_) => Err(InboxError::Forbidden(
+            "ce suivi n'est pas celui de l'expéditeur".into(),
+        )),
+        None => ignored(format!("Undo d'un objet inconnu ({kind})")),
+    }
+}
+
+/// `Accept`/`Reject{Follow}` of one of our follows.
+async fn answer(
+    data: &Data<AppState>,
+    object: &Value,
+    actor: &ActorRecord,
+    state: &str,
+) -> Result<Applied, InboxError> {
+    let mut follow = match id_of(object) {
+        Some(id) => data.store.follow_by_ap_id(id.as_str()).await?,
+        None => None,
+    };
+    if follow.is_none() {
+        // Some servers answer with their own copy of the Follow: match actor and object.
+        if let (Some(follower), Some(target)) = (
+            object.get("actor").and_then(id_of),
+            object.get("object").and_then(id_of),
+        ) {
+            if target == actor.ap_id {
+                if let Some(local) = data.store.actor_by_ap_id(&follower).await? {
+                    follow = data.store.follow_between(local.id, actor.id).await?;
+                }
+            }
+        }
+    }
+    let Some(follow) = follow else {
+        return ignored("réponse à un suivi inconnu");
+    };
+    if follow.followed_id != actor.id {
+        return Err(InboxError::Forbidden(
+            "seul l'acteur suivi peut répondre".into(),
+        ));
+    }
+    data.store.set_follow_state(follow.id, state).await?;
+    tracing::info!(followed = %actor.ap_id, state, "our follow answered");
+    if state == "accepted" {
+        super::backfill::spawn(data.reset_request_count(), actor.clone());
+    }
+    Ok(Applied::Done)
+}
+
+/// The object of a `Create`/`Update`: embedded, or fetched by id from its origin.
+async fn object_document(data: &Data<AppState>, object: &Value) -> Result<Value, InboxError> {
+    if object.is_object() && object.get("type").is_some() {
+        return Ok(object.clone());
+    }
+    let id = id_of(object).ok_or_else(|| InboxError::BadRequest("objet sans id".into()))?;
+    let fetched = activitypub_federation::fetch::fetch_object_http::<AppState, Value>(&id, data)
+        .await
+        .map_err(|e| InboxError::BadRequest(format!("objet {id} introuvable : {e}")))?;
+    Ok(fetched.object)
+}
+
+/// `Create`/`Update` of an `Article` with `mai:` terms (a remote action) or of a plain
+/// post, from an actor some local actor follows.
+pub async fn create_or_update(
+    data: &Data<AppState>,
+    object: &Value,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let object = object_document(data, object).await?;
+    let kind = object
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if !matches!(kind.as_str(), "Article" | "Note" | "Page") {
+        return ignored(format!("objet de type {kind} ignoré"));
+    }
+    if object.get("inReplyTo").is_some_and(|v| !v.is_null()) {
+        return ignored("réponses (commentaires) pas encore prises en charge");
+    }
+    if !data.store.is_followed_locally(actor.id).await? {
+        return ignored(format!(
+            "{} n'est suivi par aucun acteur de ce nœud",
+            actor.ap_id
+        ));
+    }
+    let id = id_of(&object).ok_or_else(|| InboxError::BadRequest("objet sans id".into()))?;
+    let author = object.get("attributedTo").and_then(id_of);
+    if author.as_ref() != Some(&actor.ap_id) || !same_origin(&id, &actor.ap_id) {
+        return Err(InboxError::Forbidden(format!(
+            "l'objet {id} n'est pas attribué à {}",
+            actor.ap_id
+        )));
+    }
+    if kind == "Article" && has_mai_terms(&object) {
+        let article: ArticleJson = serde_json::from_value(object)
+            .map_err(|e| InboxError::BadRequest(format!("Article illisible : {e}")))?;
+        let data_ = as_to_action(&article);
+        if data_.name.is_empty() {
+            return Err(InboxError::BadRequest("Article sans nom".into()));
+        }
+        let now = Utc::now();
+        let stored = data
+            .store
+            .upsert_remote_action(
+                &article.id,
+                article.url.as_ref().unwrap_or(&article.id),
+                actor.id,
+                &data_,
+                &article.partners,
+                article.published.unwrap_or(now),
+                article.updated.or(article.published).unwrap_or(now),
+            )
+            .await?;
+        return Ok(match stored {
+            Some(_) => Applied::Done,
+            None => Applied::Ignored("version plus ancienne ou action supprimée".into()),
+        });
+    }
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
+    let content = SafeHtml::sanitize(
+        &text("content")
+            .unwrap_or_default()
+            .chars()
+            .take(100_000)
+            .collect::<String>(),
+    );
+    let when = |key: &str| {
+        text(key)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let published = when("published").unwrap_or_else(Utc::now);
+    let name = text("name").map(|n| n.chars().take(200).collect::<String>());
+    let url = object.get("url").and_then(id_of);
+    data.store
+        .upsert_post(&NewPost {
+            ap_id: &id,
+            actor_id: actor.id,
+            kind: &kind,
+            name: name.as_deref(),
+            content_html: content.as_str(),
+            url: url.as_ref(),
+            published,
+            updated: when("updated").unwrap_or(published),
+        })
+        .await?;
+    Ok(Applied::Done)
+}
+
+/// `Delete` of an object (tombstone, origin must match) or of the actor itself.
+async fn delete(
+    data: &Data<AppState>,
+    object: &Value,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let id = id_of(object).ok_or_else(|| InboxError::BadRequest("Delete sans objet".into()))?;
+    if id == actor.ap_id {
+        let removed = data.store.delete_remote_actor(&actor.ap_id).await?;
+        tracing::info!(actor = %actor.ap_id, removed, "actor deleted itself");
+        return Ok(Applied::Done);
+    }
+    if !same_origin(&id, &actor.ap_id) {
+        return Err(InboxError::Forbidden(format!(
+            "{id} n'est pas du domaine de {}",
+            actor.ap_id
+        )));
+    }
+    if data.store.tombstone_remote_action(&id, actor.id).await?
+        || data.store.delete_post(&id, actor.id).await?
+    {
+        return Ok(Applied::Done);
+    }
+    ignored(format!("{id} inconnu ou déjà supprimé"))
+}
+
+/// Resolves a remote actor by id (fetching it if needed).
+///
+/// # Errors
+/// The actor cannot be fetched or is invalid.
+pub async fn remote_actor(data: &Data<AppState>, id: &Url) -> Result<ActorRecord, InboxError> {
+    let object: ObjectId<ActorRecord> = id.clone().into();
+    object
+        .dereference(data)
+        .await
+        .map_err(|e| InboxError::BadRequest(format!("acteur {id} introuvable : {e}")))
+}

@@ -1,0 +1,407 @@
+//! Nodes that really talk to each other: three nodes in this process on localhost
+//! ports, real HTTP, real signatures, real databases. Deliveries are driven with
+//! `drain()` (no sleeping); backfill runs in the background and is awaited.
+
+use maillage::federation::signatures;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::helpers::{Engine, TestApp, sample_action, spawn_app, wait_until};
+
+both_engines!(follow_publish_update_delete_and_backfill);
+
+async fn remote_action(node: &TestApp, ap_id: &str) -> Option<maillage::domain::Action> {
+    node.state
+        .store
+        .action_by_ap_id(&ap_id.parse().unwrap())
+        .await
+        .unwrap()
+}
+
+async fn follow(follower: &TestApp, username: &str, token: &str, target: &str) -> Value {
+    let response = follower
+        .client
+        .post(follower.url(&format!("/api/v1/collectivites/{username}/follows")))
+        .bearer_auth(token)
+        .json(&json!({ "target": target }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    body
+}
+
+async fn follow_publish_update_delete_and_backfill(a: TestApp) {
+    // B and C on the same engine as A.
+    let b = spawn_app(a.engine).await.unwrap();
+    let c = spawn_app(a.engine).await.unwrap();
+    let marcq = a.collectivite_with_token("marcq", "59378").await;
+    let lille = b.collectivite_with_token("lille", "59350").await;
+
+    // Published before anyone follows: must arrive by backfill.
+    let old = a.publish("marcq", &marcq, &sample_action()).await;
+    let old_id = old["id"].as_str().unwrap().to_string();
+
+    // B's Lille follows A's Marcq through WebFinger.
+    let follow_view = follow(&b, "lille", &lille, &format!("acct:marcq@{}", a.domain)).await;
+    assert_eq!(follow_view["state"], "pending");
+    assert_eq!(follow_view["actor"], a.url("/actors/marcq"));
+    assert_eq!(b.drain().await, 1, "the Follow goes out");
+    assert_eq!(a.drain().await, 1, "the Accept comes back");
+    let follows: Value = b
+        .client
+        .get(b.url("/api/v1/collectivites/lille/follows"))
+        .bearer_auth(&lille)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(follows[0]["state"], "accepted");
+    let followers = a.get_as_ok(&a.url("/actors/marcq/followers")).await;
+    assert_eq!(followers["totalItems"], 1);
+    wait_until("backfill of the older action", || {
+        remote_action(&b, &old_id).await_is_some()
+    })
+    .await;
+    let backfilled = remote_action(&b, &old_id).await.unwrap();
+    assert!(!backfilled.local);
+    assert_eq!(backfilled.data.name, "Guichet numérique des démarches");
+    assert_eq!(backfilled.owner.ap_id.as_str(), a.url("/actors/marcq"));
+
+    // The aggregator C follows with its instance actor.
+    let instance = c
+        .state
+        .store
+        .actor_by_id(c.state.instance_actor.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let config = maillage::federation::federation_config(c.state.clone())
+        .await
+        .unwrap();
+    maillage::service::follows::follow(
+        &config.to_request_data(),
+        &instance,
+        &a.url("/actors/marcq"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(c.drain().await, 1);
+    assert_eq!(a.drain().await, 1);
+    wait_until("backfill on the aggregator", || {
+        remote_action(&c, &old_id).await_is_some()
+    })
+    .await;
+
+    // A new action reaches both followers: one delivery per inbox.
+    let new = a
+        .publish("marcq", &marcq, &json!({"name": "Budget participatif en ligne", "content": "Votez pour les projets.", "themes": ["democratie-locale"]}))
+        .await;
+    let new_id = new["id"].as_str().unwrap().to_string();
+    assert_eq!(a.drain().await, 2);
+    for node in [&b, &c] {
+        let action = remote_action(node, &new_id)
+            .await
+            .expect("Create delivered");
+        assert_eq!(action.data.themes[0].as_ref(), "democratie-locale");
+    }
+
+    // Update propagates.
+    let uuid = new["uuid"].as_str().unwrap();
+    let response = a
+        .client
+        .patch(a.url(&format!("/api/v1/actions/{uuid}")))
+        .bearer_auth(&marcq)
+        .json(&json!({"name": "Budget participatif 2027", "phase": "service"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(a.drain().await, 2);
+    for node in [&b, &c] {
+        let action = remote_action(node, &new_id).await.unwrap();
+        assert_eq!(action.data.name, "Budget participatif 2027");
+        assert_eq!(action.data.phase.as_str(), "service");
+    }
+
+    // Delete propagates as a tombstone.
+    let response = a
+        .client
+        .delete(a.url(&format!("/api/v1/actions/{uuid}")))
+        .bearer_auth(&marcq)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(a.drain().await, 2);
+    for node in [&b, &c] {
+        assert!(
+            remote_action(node, &new_id)
+                .await
+                .unwrap()
+                .deleted
+                .is_some()
+        );
+    }
+
+    // Undo: B stops following; A no longer delivers to B.
+    let response = b
+        .client
+        .delete(b.url(&format!(
+            "/api/v1/collectivites/lille/follows/{}",
+            follow_view["id"]
+        )))
+        .bearer_auth(&lille)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(b.drain().await, 1);
+    let followers = a.get_as_ok(&a.url("/actors/marcq/followers")).await;
+    assert_eq!(followers["totalItems"], 1, "only the aggregator is left");
+    let last = a
+        .publish(
+            "marcq",
+            &marcq,
+            &json!({"name": "Dernière", "content": "x", "themes": ["culture"]}),
+        )
+        .await;
+    assert_eq!(a.drain().await, 1, "one delivery: the aggregator");
+    assert!(
+        remote_action(&c, last["id"].as_str().unwrap())
+            .await
+            .is_some()
+    );
+    assert!(
+        remote_action(&b, last["id"].as_str().unwrap())
+            .await
+            .is_none()
+    );
+}
+
+trait AwaitIsSome {
+    async fn await_is_some(self) -> bool;
+}
+
+impl<F, T> AwaitIsSome for F
+where
+    F: std::future::Future<Output = Option<T>>,
+{
+    async fn await_is_some(self) -> bool {
+        self.await.is_some()
+    }
+}
+
+/// Signs `body` as `actor` of `node` and posts it to `inbox`.
+async fn post_signed(
+    client: &reqwest::Client,
+    inbox: &str,
+    signer: &maillage::db::actors::ActorRecord,
+    body: &[u8],
+    tweak: impl FnOnce(&mut reqwest::header::HeaderMap),
+) -> reqwest::Response {
+    let key = signatures::parse_private_key(signer.private_key_pem.as_deref().unwrap()).unwrap();
+    let url: url::Url = inbox.parse().unwrap();
+    let mut headers = signatures::sign_request(
+        "POST",
+        &url,
+        Some(body),
+        &format!("{}#main-key", signer.ap_id),
+        &key,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    tweak(&mut headers);
+    client
+        .post(inbox)
+        .headers(headers)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Forged, unsigned, tampered, replayed and odd activities are refused or ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_refuses_what_it_cannot_trust() {
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    let b = spawn_app(Engine::Sqlite).await.unwrap();
+    a.create_collectivite("marcq", "59378").await;
+    b.create_collectivite("lille", "59350").await;
+    b.create_collectivite("roubaix", "59512").await;
+    let lille = b.actor("lille").await;
+    let inbox = a.url("/inbox");
+    let follow = |id: &str| {
+        serde_json::to_vec(&json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": b.url(&format!("/activities/{id}")),
+            "type": "Follow",
+            "actor": lille.ap_id,
+            "object": a.url("/actors/marcq"),
+            "signature": {"type": "RsaSignature2017", "signatureValue": "ignored"},
+            "proof": {"type": "DataIntegrityProof"},
+        }))
+        .unwrap()
+    };
+
+    // Unsigned.
+    let response = a
+        .client
+        .post(&inbox)
+        .header("content-type", "application/activity+json")
+        .body(follow("1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    // Body changed after signing: the digest no longer matches.
+    let response = post_signed(&a.client, &inbox, &lille, &follow("2"), |_| {}).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::ACCEPTED,
+        "a correct one is accepted"
+    );
+    let body = follow("3");
+    let key = signatures::parse_private_key(lille.private_key_pem.as_deref().unwrap()).unwrap();
+    let headers = signatures::sign_request(
+        "POST",
+        &inbox.parse().unwrap(),
+        Some(&body),
+        &format!("{}#main-key", lille.ap_id),
+        &key,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let response = a
+        .client
+        .post(&inbox)
+        .headers(headers)
+        .body(follow("4"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Signed by Lille, claiming to be Roubaix.
+    let forged = serde_json::to_vec(&json!({
+        "id": b.url("/activities/5"), "type": "Follow",
+        "actor": b.url("/actors/roubaix"), "object": a.url("/actors/marcq"),
+    }))
+    .unwrap();
+    let response = post_signed(&a.client, &inbox, &lille, &forged, |_| {}).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // A Date two hours old.
+    let response = post_signed(&a.client, &inbox, &lille, &follow("6"), |headers| {
+        let old = httpdate::fmt_http_date(
+            std::time::SystemTime::now() - std::time::Duration::from_secs(7200),
+        );
+        headers.insert("date", old.parse().unwrap());
+    })
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Replayed: acknowledged, applied once.
+    for _ in 0..3 {
+        let response = post_signed(&a.client, &inbox, &lille, &follow("2"), |_| {}).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let marcq = a.actor("marcq").await;
+    assert_eq!(a.state.store.count_followers(marcq.id).await.unwrap(), 1);
+    assert_eq!(
+        a.state.store.delivery_counts().await.unwrap().pending,
+        1,
+        "one Accept"
+    );
+
+    // Valid signature, but not an activity we can read, or one we do not handle.
+    let response = post_signed(&a.client, &inbox, &lille, b"[1, 2", |_| {}).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = post_signed(&a.client, &inbox, &lille, br#"{"type": "Follow"}"#, |_| {}).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let odd = serde_json::to_vec(&json!({"id": b.url("/activities/7"), "type": "EmojiReact", "actor": lille.ap_id, "object": a.url("/actors/marcq")})).unwrap();
+    let response = post_signed(&a.client, &inbox, &lille, &odd, |_| {}).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    // An object from another origin than its sender.
+    let spoof = serde_json::to_vec(&json!({
+        "id": b.url("/activities/8"), "type": "Create", "actor": lille.ap_id,
+        "object": {"id": "https://ailleurs.example/actions/1", "type": "Article", "attributedTo": lille.ap_id, "name": "x", "content": "y", "mai:themes": ["culture"]},
+    })).unwrap();
+    let response = post_signed(&a.client, &inbox, &lille, &spoof, |_| {}).await;
+    assert!(
+        matches!(
+            response.status(),
+            StatusCode::FORBIDDEN | StatusCode::ACCEPTED
+        ),
+        "{}",
+        response.status()
+    );
+
+    // Over 1 MiB.
+    let huge = vec![b' '; 1_100_000];
+    let response = post_signed(&a.client, &inbox, &lille, &huge, |_| {}).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A follower that is down does not hold the others back, and gets everything once it
+/// is back; a follower whose inbox is gone (410) is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_follower_catches_up() {
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    let b = spawn_app(Engine::Sqlite).await.unwrap();
+    let mut d = spawn_app(Engine::Sqlite).await.unwrap();
+    let marcq = a.collectivite_with_token("marcq", "59378").await;
+    for (node, user, insee) in [(&b, "lille", "59350"), (&d, "douai", "59178")] {
+        let token = node.collectivite_with_token(user, insee).await;
+        follow(node, user, &token, &format!("acct:marcq@{}", a.domain)).await;
+        node.drain().await;
+    }
+    a.drain().await;
+    let marcq_actor = a.actor("marcq").await;
+    assert_eq!(
+        a.state.store.count_followers(marcq_actor.id).await.unwrap(),
+        2
+    );
+
+    d.stop().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let action = a
+            .publish(
+                "marcq",
+                &marcq,
+                &json!({"name": format!("Action {i}"), "content": "x", "themes": ["culture"]}),
+            )
+            .await;
+        ids.push(action["id"].as_str().unwrap().to_string());
+    }
+    a.drain().await;
+    for id in &ids {
+        assert!(remote_action(&b, id).await.is_some(), "B is not held back");
+    }
+    let counts = a.state.store.delivery_counts().await.unwrap();
+    assert_eq!(counts.pending, 3, "D's deliveries wait for a retry");
+
+    // D comes back and talks to A: A revives it and delivers what was waiting.
+    d.restart().await;
+    let douai = d.actor("douai").await;
+    let hello = serde_json::to_vec(&json!({"id": d.url("/activities/hello"), "type": "Like", "actor": douai.ap_id, "object": ids[0]})).unwrap();
+    let response = post_signed(&d.client, &a.url("/inbox"), &douai, &hello, |_| {}).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(a.drain().await, 3);
+    for id in &ids {
+        assert!(remote_action(&d, id).await.is_some(), "D caught up");
+    }
+    assert_eq!(a.state.store.delivery_counts().await.unwrap().pending, 0);
+}
