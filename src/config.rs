@@ -51,6 +51,8 @@ pub struct FederationSettings {
     /// Domains refused everywhere: their activities get `403`, nothing is sent or
     /// fetched there (a domain blocks its subdomains too).
     pub blocked_domains: Vec<String>,
+    /// ActivityPub GETs need a valid HTTP signature (HTML pages stay public).
+    pub authorized_fetch: bool,
 }
 
 /// `[delivery]`.
@@ -271,6 +273,20 @@ impl Settings {
     pub fn allows_private_addresses(&self) -> bool {
         self.federation.debug || self.federation.allow_private_addresses
     }
+}
+
+/// True when `domain` (port ignored) is one of `blocked` or a subdomain of one.
+pub fn domain_is_blocked(blocked: &[String], domain: &str) -> bool {
+    let host = domain
+        .split(':')
+        .next()
+        .unwrap_or(domain)
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    blocked.iter().any(|blocked| {
+        let blocked = blocked.trim().trim_end_matches('.').to_ascii_lowercase();
+        !blocked.is_empty() && (host == blocked || host.ends_with(&format!(".{blocked}")))
+    })
 }
 
 fn is_local_host(host: &str) -> bool {

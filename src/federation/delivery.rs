@@ -140,6 +140,9 @@ impl DeliveryWorker {
             Ok(url) => url,
             Err(e) => return Outcome::Rejected(0, format!("bad inbox URL: {e}")),
         };
+        if self.state.settings.is_blocked(&job.domain) {
+            return Outcome::Rejected(0, format!("domain {} is blocked", job.domain));
+        }
         let key = match self.private_key(job) {
             Ok(key) => key,
             Err(e) => return Outcome::Rejected(0, e),

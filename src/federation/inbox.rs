@@ -128,6 +128,52 @@ pub fn envelope(activity: &Value) -> Result<Envelope, InboxError> {
     Ok(Envelope { id, kind, actor })
 }
 
+/// Paths served without a signature even in authorized-fetch mode: the instance actor
+/// (whose key verifies everyone else's fetches), discovery, the vocabulary.
+fn exempt_from_authorized_fetch(path: &str) -> bool {
+    path == "/actor"
+        || path.starts_with("/.well-known/")
+        || path.starts_with("/nodeinfo/")
+        || path == "/ns"
+}
+
+/// Authorized-fetch mode (`federation.authorized_fetch`, SPEC §3): ActivityPub GETs
+/// need a valid signature from a non-blocked domain; HTML stays public.
+pub async fn authorized_fetch(
+    data: Data<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    if !data.settings.federation.authorized_fetch
+        || request.method() != Method::GET
+        || super::routes::wants_html(request.headers())
+        || exempt_from_authorized_fetch(&path)
+    {
+        return next.run(request).await;
+    }
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or(path);
+    match verify_signature(
+        &data,
+        request.method(),
+        &path_and_query,
+        request.headers(),
+        &signatures::GET_POLICY,
+    )
+    .await
+    {
+        Ok(_) => next.run(request).await,
+        Err(error) => {
+            tracing::info!(%error, path = path_and_query, "unsigned or refused fetch");
+            AppError::from(error).into_response()
+        }
+    }
+}
+
 /// The signing actor: from the database, or fetched (signed GET by the instance actor).
 async fn signer(
     data: &Data<AppState>,
@@ -146,6 +192,61 @@ async fn signer(
     })
 }
 
+/// Verifies the HTTP signature of a request against `policy` and returns the signer:
+/// cheap checks first (header syntax, coverage, `Date` window, domain blocks), then the
+/// key fetched or read from the database, then the RSA check (with one refetch, in case
+/// the key was rotated).
+///
+/// # Errors
+/// `Unauthorized` for a missing or bad signature, `Forbidden` for a blocked domain.
+pub async fn verify_signature(
+    data: &Data<AppState>,
+    method: &Method,
+    path_and_query: &str,
+    headers: &HeaderMap,
+    policy: &signatures::VerifyPolicy,
+) -> Result<ActorRecord, InboxError> {
+    let signature = SignatureHeader::from_request_headers(headers).map_err(|e| match e {
+        signatures::SignatureError::Missing => {
+            InboxError::Unauthorized("signature HTTP requise (en-tête Signature)".into())
+        }
+        other => InboxError::Unauthorized(format!("en-tête Signature invalide : {other}")),
+    })?;
+    let owner = signature
+        .key_owner()
+        .map_err(|e| InboxError::Unauthorized(format!("keyId invalide : {e}")))?;
+    let domain = owner.host_str().unwrap_or_default();
+    if data.settings.is_blocked(domain) {
+        return Err(InboxError::Forbidden(format!(
+            "le domaine {domain} est bloqué"
+        )));
+    }
+    signatures::check_coverage_and_date(headers, &signature, policy, Utc::now())
+        .map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
+    let mut actor = signer(data, &owner, false).await?;
+    let verify = |actor: &ActorRecord| {
+        signatures::verify_request(
+            method.as_str(),
+            path_and_query,
+            headers,
+            &signature,
+            &actor.public_key_pem,
+            policy,
+            Utc::now(),
+        )
+    };
+    if let Err(first) = verify(&actor) {
+        if actor.local {
+            return Err(InboxError::Unauthorized(format!(
+                "signature refusée : {first}"
+            )));
+        }
+        actor = signer(data, &owner, true).await?;
+        verify(&actor).map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
+    }
+    Ok(actor)
+}
+
 /// Checks everything about an inbound POST and returns the activity with its verified
 /// signer.
 ///
@@ -158,60 +259,27 @@ pub async fn verify_inbound(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(Value, Envelope, ActorRecord), InboxError> {
-    let state: &AppState = data;
-    let signature = headers
-        .get("signature")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            InboxError::Unauthorized("signature HTTP requise (en-tête Signature)".into())
-        })?;
+    if headers.get("signature").is_none() && headers.get("authorization").is_none() {
+        return Err(InboxError::Unauthorized(
+            "signature HTTP requise (en-tête Signature)".into(),
+        ));
+    }
     let digest = headers
         .get("digest")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| InboxError::Unauthorized("en-tête Digest requis".into()))?;
     signatures::verify_digest(digest, body)
         .map_err(|e| InboxError::Unauthorized(format!("Digest invalide : {e}")))?;
-    let signature = SignatureHeader::parse(signature)
-        .map_err(|e| InboxError::Unauthorized(format!("en-tête Signature invalide : {e}")))?;
-    let owner = signature
-        .key_owner()
-        .map_err(|e| InboxError::Unauthorized(format!("keyId invalide : {e}")))?;
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| InboxError::BadRequest(format!("JSON invalide : {e}")))?;
     let envelope = envelope(&activity)?;
-    for url in [&owner, &envelope.actor] {
-        let domain = url.host_str().unwrap_or_default();
-        if state.settings.is_blocked(domain) {
-            return Err(InboxError::Forbidden(format!(
-                "le domaine {domain} est bloqué"
-            )));
-        }
+    let domain = envelope.actor.host_str().unwrap_or_default();
+    if data.settings.is_blocked(domain) {
+        return Err(InboxError::Forbidden(format!(
+            "le domaine {domain} est bloqué"
+        )));
     }
-    // Cheap checks first: the Date window and coverage before any fetch.
-    signatures::check_coverage_and_date(headers, &signature, &POST_POLICY, Utc::now())
-        .map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
-    let mut actor = signer(data, &owner, false).await?;
-    let verify = |actor: &ActorRecord| {
-        signatures::verify_request(
-            method.as_str(),
-            path_and_query,
-            headers,
-            &signature,
-            &actor.public_key_pem,
-            &POST_POLICY,
-            Utc::now(),
-        )
-    };
-    if let Err(first) = verify(&actor) {
-        // The key may have been rotated since we stored it: fetch it once more.
-        if actor.local {
-            return Err(InboxError::Unauthorized(format!(
-                "signature refusée : {first}"
-            )));
-        }
-        actor = signer(data, &owner, true).await?;
-        verify(&actor).map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
-    }
+    let actor = verify_signature(data, method, path_and_query, headers, &POST_POLICY).await?;
     if actor.ap_id != envelope.actor {
         return Err(InboxError::Forbidden(format!(
             "la clé appartient à {} mais l'activité se dit de {}",

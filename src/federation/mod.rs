@@ -39,6 +39,22 @@ pub enum FederationError {
     Invalid(String),
 }
 
+/// Refuses URLs on blocked domains in every fetch the federation library makes.
+#[derive(Clone)]
+struct BlockList(Vec<String>);
+
+#[async_trait::async_trait]
+impl activitypub_federation::config::UrlVerifier for BlockList {
+    async fn verify(&self, url: &url::Url) -> Result<(), activitypub_federation::error::Error> {
+        match url.host_str() {
+            Some(host) if crate::config::domain_is_blocked(&self.0, host) => Err(
+                activitypub_federation::error::Error::UrlVerificationError("blocked domain"),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Builds the federation library's configuration around the app state.
 ///
 /// # Errors
@@ -52,8 +68,10 @@ pub async fn federation_config(state: AppState) -> anyhow::Result<FederationConf
         .actor_by_id(state.instance_actor.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("instance actor missing"))?;
+    let blocked = BlockList(state.settings.federation.blocked_domains.clone());
     let config = FederationConfig::builder()
         .domain(domain)
+        .url_verifier(Box::new(blocked))
         .app_data(state)
         .debug(debug)
         .allow_http_urls(debug)
@@ -63,6 +81,10 @@ pub async fn federation_config(state: AppState) -> anyhow::Result<FederationConf
         // Every remote fetch is signed by the instance actor, so servers in
         // authorized-fetch mode (Mastodon secure mode, GoToSocial) answer.
         .signed_fetch_actor(&instance)
+        // Mastodon-compatible signatures (draft-cavage with Host and Date covered):
+        // without it the library signs only (created)/(expires), which Mastodon, and
+        // our own authorized-fetch check, refuse.
+        .http_signature_compat(true)
         .build()
         .await?;
     Ok(config)

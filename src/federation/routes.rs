@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/actions/{id}/replies", get(get_replies))
         .route("/activities/{id}", get(get_activity))
         .route("/ns", get(get_vocabulary))
+        .route_layer(axum::middleware::from_fn(super::inbox::authorized_fetch))
 }
 
 /// True when the client prefers HTML over ActivityPub JSON.

@@ -405,3 +405,205 @@ async fn unreachable_follower_catches_up() {
     }
     assert_eq!(a.state.store.delivery_counts().await.unwrap().pending, 0);
 }
+
+/// Authorized-fetch mode: AS2 GETs need a signature (HTML stays public); our own signed
+/// fetches pass. Blocked domains get 403 and are not followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorized_fetch_and_blocked_domains() {
+    let a =
+        crate::helpers::spawn_app_with(Engine::Sqlite, |s| s.federation.authorized_fetch = true)
+            .await
+            .unwrap();
+    let b = spawn_app(Engine::Sqlite).await.unwrap();
+    let marcq = a.collectivite_with_token("marcq", "59378").await;
+    let action = a.publish("marcq", &marcq, &sample_action()).await;
+
+    let response = a.get_as(&a.url("/actors/marcq")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let response = a.get_as(action["id"].as_str().unwrap()).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let (status, _) = a.get_html("/actors/marcq").await;
+    assert_eq!(status, StatusCode::OK, "HTML stays public");
+    for open in ["/actor", "/.well-known/nodeinfo", "/nodeinfo/2.1", "/ns"] {
+        let response = a.get_as(&a.url(open)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{open}");
+    }
+
+    // B follows A: B's fetches of A are signed by B's instance actor, and backfill works.
+    let lille = b.collectivite_with_token("lille", "59350").await;
+    follow(&b, "lille", &lille, &a.url("/actors/marcq")).await;
+    assert_eq!(b.drain().await, 1);
+    assert_eq!(a.drain().await, 1);
+    let id = action["id"].as_str().unwrap().to_string();
+    wait_until("signed backfill", || remote_action(&b, &id).await_is_some()).await;
+
+    // A node that blocks localhost refuses everything from the other nodes.
+    let closed = crate::helpers::spawn_app_with(Engine::Sqlite, |s| {
+        s.federation.blocked_domains = vec!["localhost".into()];
+    })
+    .await
+    .unwrap();
+    closed.create_collectivite("douai", "59178").await;
+    let body = serde_json::to_vec(&json!({
+        "id": b.url("/activities/blocked"), "type": "Follow",
+        "actor": b.url("/actors/lille"), "object": closed.url("/actors/douai"),
+    }))
+    .unwrap();
+    let response = post_signed(
+        &b.client,
+        &closed.url("/inbox"),
+        &b.actor("lille").await,
+        &body,
+        |_| {},
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let token = closed.token_for("douai").await;
+    let response = closed
+        .client
+        .post(closed.url("/api/v1/collectivites/douai/follows"))
+        .bearer_auth(&token)
+        .json(&json!({"target": b.url("/actors/lille")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A small deterministic PRNG (xorshift64*), so failures replay.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+fn random_value(rng: &mut Rng, depth: u32, urls: &[String]) -> Value {
+    match rng.below(if depth > 6 { 5 } else { 9 }) {
+        0 => Value::Null,
+        1 => json!(rng.next() as i64),
+        2 => json!(rng.below(2) == 0),
+        3 => json!(rng.pick(urls)),
+        4 => json!(rng.pick(&[
+            "",
+            "Follow",
+            "Create",
+            "Article",
+            "Note",
+            "Undo",
+            "Delete",
+            "<script>alert(1)</script>",
+            "\u{0}\u{ffff}",
+            "é".repeat(5000).as_str()
+        ])),
+        5 | 6 => Value::Array(
+            (0..rng.below(4))
+                .map(|_| random_value(rng, depth + 1, urls))
+                .collect(),
+        ),
+        _ => random_object(rng, depth + 1, urls),
+    }
+}
+
+fn random_object(rng: &mut Rng, depth: u32, urls: &[String]) -> Value {
+    let keys = [
+        "id",
+        "type",
+        "actor",
+        "object",
+        "to",
+        "cc",
+        "@context",
+        "signature",
+        "proof",
+        "content",
+        "attributedTo",
+        "inReplyTo",
+        "name",
+        "mai:themes",
+        "mai:phase",
+        "published",
+        "url",
+        "tag",
+    ];
+    let mut map = serde_json::Map::new();
+    for _ in 0..rng.below(8) {
+        map.insert(rng.pick(&keys).to_string(), random_value(rng, depth, urls));
+    }
+    Value::Object(map)
+}
+
+/// Hundreds of odd, hostile or malformed activities, properly signed so they reach the
+/// parser: every answer is a 2xx or 4xx, the node stays up, its state stays sane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_inbound_documents_never_break_the_inbox() {
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    let b = spawn_app(Engine::Sqlite).await.unwrap();
+    a.create_collectivite("marcq", "59378").await;
+    b.create_collectivite("lille", "59350").await;
+    let lille = b.actor("lille").await;
+    let urls = vec![
+        lille.ap_id.to_string(),
+        a.url("/actors/marcq"),
+        a.url("/actions/00000000-0000-0000-0000-000000000000"),
+        b.url("/activities/x"),
+        b.url("/nothing-here"),
+        "http://localhost:1/unreachable".to_string(),
+        "javascript:alert(1)".to_string(),
+        "not a url".to_string(),
+        String::new(),
+    ];
+    let mut rng = Rng(0x5eed_cafe_f00d_1234);
+    let mut statuses = std::collections::BTreeMap::new();
+    for i in 0..300 {
+        let mut document = random_object(&mut rng, 0, &urls);
+        // Most documents get a plausible envelope so that they reach the handlers.
+        if rng.below(4) != 0 {
+            let map = document.as_object_mut().unwrap();
+            map.insert("id".into(), json!(b.url(&format!("/activities/fuzz-{i}"))));
+            map.insert("actor".into(), json!(lille.ap_id));
+            map.entry("type").or_insert(json!(rng.pick(&[
+                "Create", "Update", "Delete", "Follow", "Undo", "Accept", "Reject", "Like"
+            ])));
+        }
+        let body = if rng.below(20) == 0 {
+            (0..rng.below(200))
+                .map(|_| rng.next() as u8)
+                .collect::<Vec<u8>>()
+        } else {
+            serde_json::to_vec(&document).unwrap()
+        };
+        let response = post_signed(&a.client, &a.url("/inbox"), &lille, &body, |_| {}).await;
+        let status = response.status();
+        assert!(
+            status.is_success() || status.is_client_error(),
+            "case {i}: {status} for {}",
+            String::from_utf8_lossy(&body)
+        );
+        *statuses.entry(status.as_u16()).or_insert(0) += 1;
+    }
+    // Both outcomes occur: some documents are applied or ignored, others refused.
+    assert!(
+        statuses.contains_key(&202) && statuses.contains_key(&400),
+        "{statuses:?}"
+    );
+    let health = a.client.get(a.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let marcq = a.actor("marcq").await;
+    assert!(a.state.store.count_followers(marcq.id).await.unwrap() <= 1);
+    assert_eq!(a.state.store.count_actions_of(marcq.id).await.unwrap(), 0);
+}

@@ -60,6 +60,14 @@ fn init_logs() {
 /// Starts a node on a free port with a fresh database; `None` when the engine is
 /// PostgreSQL and no database URL is configured.
 pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
+    spawn_app_with(engine, |_| {}).await
+}
+
+/// [`spawn_app`] with settings changed by `configure` before start.
+pub async fn spawn_app_with(
+    engine: Engine,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     init_logs();
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, schema) = match engine {
@@ -100,6 +108,7 @@ pub async fn spawn_app(engine: Engine) -> Option<TestApp> {
     // Tests drive deliveries with `drain()`: no background worker.
     settings.delivery.workers = false;
     settings.node.name = "Nœud de test".into();
+    configure(&mut settings);
     settings.validate().expect("valid test settings");
     let app = App::build_with_listener(settings, listener)
         .await

@@ -8,6 +8,7 @@ mod actions;
 mod activitypub;
 mod cli;
 mod collectivites;
+mod crash;
 mod federation;
 mod jsonld;
 mod pages;
