@@ -56,6 +56,35 @@ macro_rules! bind_action_data {
     }};
 }
 
+/// Replaces the rows of `action_themes` of action `$id` inside the transaction `$tx`
+/// (the table the directory filters on).
+macro_rules! set_themes_in_tx {
+    ($tx:expr, $id:expr, $themes:expr) => {{
+        sqlx::query("DELETE FROM action_themes WHERE action_id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
+        for theme in $themes {
+            sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
+                .bind($id)
+                .bind(theme.as_ref())
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+
+/// Reads action `$id` joined with its owner inside the transaction `$tx`.
+macro_rules! action_in_tx {
+    ($tx:expr, $id:expr) => {{
+        let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
+            .bind($id)
+            .fetch_one(&mut *$tx)
+            .await?;
+        Action::try_from(row)?
+    }};
+}
+
 /// Where a new action comes from and who owns it.
 #[derive(Debug, Clone)]
 pub struct ActionIdentity {
@@ -118,18 +147,8 @@ impl Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-            for theme in &data.themes {
-                sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(theme.as_ref())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let action = Action::try_from(row)?;
+            set_themes_in_tx!(tx, id, &data.themes);
+            let action = action_in_tx!(tx, id);
             let activity = publish(&action);
             store_activity_in_tx!(tx, &activity);
             tx.commit().await?;
@@ -159,22 +178,8 @@ impl Store {
                 .bind(db_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM action_themes WHERE action_id = $1")
-                .bind(db_id)
-                .execute(&mut *tx)
-                .await?;
-            for theme in &data.themes {
-                sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
-                    .bind(db_id)
-                    .bind(theme.as_ref())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
-                .bind(db_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let action = Action::try_from(row)?;
+            set_themes_in_tx!(tx, db_id, &data.themes);
+            let action = action_in_tx!(tx, db_id);
             let activity = publish(&action);
             store_activity_in_tx!(tx, &activity);
             tx.commit().await?;
@@ -198,15 +203,8 @@ impl Store {
             .bind(db_id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM action_themes WHERE action_id = $1")
-                .bind(db_id)
-                .execute(&mut *tx)
-                .await?;
-            let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
-                .bind(db_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let action = Action::try_from(row)?;
+            set_themes_in_tx!(tx, db_id, &[] as &[crate::domain::ThemeSlug]);
+            let action = action_in_tx!(tx, db_id);
             let activity = publish(&action);
             store_activity_in_tx!(tx, &activity);
             tx.commit().await?;
@@ -266,23 +264,10 @@ impl Store {
                 tx.commit().await?;
                 return Ok(None);
             };
-            sqlx::query("DELETE FROM action_themes WHERE action_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            for theme in &data.themes {
-                sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(theme.as_ref())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            set_themes_in_tx!(tx, id, &data.themes);
+            let action = action_in_tx!(tx, id);
             tx.commit().await?;
-            Ok(Some(Action::try_from(row)?))
+            Ok(Some(action))
         })
     }
 
