@@ -41,14 +41,8 @@ async fn publish_read_and_federate(app: TestApp) {
     );
 
     let read: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/actions/{uuid}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url(&format!("/api/v1/actions/{uuid}")))
+        .await;
     assert_eq!(read["name"], created["name"]);
     assert_eq!(read["budget_eur"], 45000);
     assert_eq!(read["start_date"], "2023-01-09");
@@ -240,14 +234,8 @@ async fn contacts_need_consent(app: TestApp) {
     );
 
     let public: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/actions/{uuid}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url(&format!("/api/v1/actions/{uuid}")))
+        .await;
     assert!(public.get("contacts").is_none(), "{public}");
     let (_, page) = app.get_html(created["id"].as_str().unwrap()).await;
     assert!(!page.contains("camille.martin@example.fr"));
@@ -299,14 +287,8 @@ async fn defaults_and_pagination(app: TestApp) {
         .await;
     }
     let first: Value = app
-        .client
-        .get(app.url("/api/v1/collectivites/marcq/actions?limit=2"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url("/api/v1/collectivites/marcq/actions?limit=2"))
+        .await;
     assert_eq!(first["total"], 3);
     let names: Vec<&str> = first["items"]
         .as_array()
@@ -323,16 +305,10 @@ async fn defaults_and_pagination(app: TestApp) {
     assert_eq!(item["location"][0]["insee"], "59378");
     let next = first["next"].as_str().unwrap();
     let second: Value = app
-        .client
-        .get(app.url(&format!(
+        .get_json(app.url(&format!(
             "/api/v1/collectivites/marcq/actions?limit=2&cursor={next}"
         )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(second["items"].as_array().unwrap().len(), 1);
     assert_eq!(second["items"][0]["name"], "Action 0");
     assert!(second["next"].is_null());

@@ -54,14 +54,8 @@ async fn webfinger_and_host_meta(app: TestApp) {
     }
     // The instance actor: acct:<domain>@<domain> (FEP-d556).
     let jrd: Value = app
-        .client
-        .get(webfinger_url(&app, &format!("acct:{0}@{0}", app.domain)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(webfinger_url(&app, &format!("acct:{0}@{0}", app.domain)))
+        .await;
     assert_eq!(jrd["links"][0]["href"], app.url("/actor"));
     let host_meta = app
         .client
@@ -88,15 +82,7 @@ async fn webfinger_and_host_meta(app: TestApp) {
 async fn nodeinfo_is_complete(app: TestApp) {
     let token = app.collectivite_with_token("marcq", "59378").await;
     app.publish("marcq", &token, &sample_action()).await;
-    let links: Value = app
-        .client
-        .get(app.url("/.well-known/nodeinfo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let links: Value = app.get_json(app.url("/.well-known/nodeinfo")).await;
     let href = links["links"]
         .as_array()
         .unwrap()
@@ -113,15 +99,7 @@ async fn nodeinfo_is_complete(app: TestApp) {
             .iter()
             .any(|l| l["rel"] == "https://www.w3.org/ns/activitystreams#Application")
     );
-    let info: Value = app
-        .client
-        .get(&href)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value = app.get_json(&href).await;
     // Every property the NodeInfo 2.1 schema requires.
     assert_eq!(info["version"], "2.1");
     assert_eq!(info["software"]["name"], "maillage");

@@ -55,15 +55,7 @@ async fn list_show_and_edit(app: TestApp) {
     app.create_collectivite("lille", "59350").await;
     let token = app.collectivite_with_token("roubaix", "59512").await;
 
-    let list: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/collectivites"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = app.get_json(app.url("/api/v1/collectivites")).await;
     let names: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -72,15 +64,7 @@ async fn list_show_and_edit(app: TestApp) {
         .collect();
     assert_eq!(names, ["Lille", "Roubaix"]);
 
-    let shown: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/collectivites/roubaix"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: serde_json::Value = app.get_json(app.url("/api/v1/collectivites/roubaix")).await;
     assert_eq!(shown["insee"], "59512");
 
     let patched = app

@@ -321,6 +321,18 @@ impl TestApp {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// GET a JSON document (plain `Accept`).
+    pub async fn get_json(&self, url: impl reqwest::IntoUrl) -> Value {
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// GET with `Accept: application/activity+json`.
     pub async fn get_as(&self, url: &str) -> Response {
         self.client

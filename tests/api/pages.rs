@@ -54,15 +54,7 @@ async fn pages_show_collectivites_and_actions(app: TestApp) {
 both_engines!(openapi_describes_the_api);
 
 async fn openapi_describes_the_api(app: TestApp) {
-    let document: serde_json::Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document: serde_json::Value = app.get_json(app.url("/api/openapi.json")).await;
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = document["paths"].as_object().unwrap();
     for (path, methods) in [

@@ -182,14 +182,8 @@ async fn bad_actions(app: TestApp) {
     }
     // Nothing was stored.
     let list: Value = app
-        .client
-        .get(app.url("/api/v1/collectivites/marcq/actions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(app.url("/api/v1/collectivites/marcq/actions"))
+        .await;
     assert_eq!(list["total"], 0);
 }
 
