@@ -75,6 +75,26 @@ impl Store {
         })
     }
 
+    /// Records a follow with no activity (imports, benchmarks, tests).
+    pub async fn insert_follow(
+        &self,
+        ap_id: Option<&Url>,
+        follower_id: i64,
+        followed_id: i64,
+        state: &str,
+    ) -> StoreResult<FollowRecord> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(UPSERT)
+                .bind(ap_id.map(Url::as_str))
+                .bind(follower_id)
+                .bind(followed_id)
+                .bind(state)
+                .bind(Utc::now())
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
     /// Removes a follow and stores the activity saying so (`Undo{Follow}`), if any.
     pub async fn delete_follow_with_activity(
         &self,
