@@ -358,7 +358,13 @@ async fn inbox_refuses_what_it_cannot_trust() {
 /// is back; a follower whose inbox is gone (410) is removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_follower_catches_up() {
-    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    // Three failures in a row are enough to mark an instance unreachable here.
+    let a = crate::helpers::spawn_app_with(Engine::Sqlite, |s| {
+        s.delivery.unreachable_after_secs = 0;
+        s.delivery.probe_interval_secs = 3600;
+    })
+    .await
+    .unwrap();
     let b = spawn_app(Engine::Sqlite).await.unwrap();
     let mut d = spawn_app(Engine::Sqlite).await.unwrap();
     let marcq = a.collectivite_with_token("marcq", "59378").await;
@@ -392,6 +398,16 @@ async fn unreachable_follower_catches_up() {
     }
     let counts = a.state.store.delivery_counts().await.unwrap();
     assert_eq!(counts.pending, 3, "D's deliveries wait for a retry");
+    assert_eq!(
+        a.state.store.unreachable_instances().await.unwrap(),
+        [d.domain.clone()]
+    );
+    let next = a.state.store.next_delivery_due().await.unwrap().unwrap();
+    assert!(
+        next > chrono::Utc::now() + chrono::Duration::minutes(50),
+        "only probed later: {next}"
+    );
+    assert_eq!(a.drain().await, 0, "nothing due before the probe");
 
     // D comes back and talks to A: A revives it and delivers what was waiting.
     d.restart().await;
@@ -404,6 +420,91 @@ async fn unreachable_follower_catches_up() {
         assert!(remote_action(&d, id).await.is_some(), "D caught up");
     }
     assert_eq!(a.state.store.delivery_counts().await.unwrap().pending, 0);
+    assert!(
+        a.state
+            .store
+            .unreachable_instances()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// How answers are honoured: `410` removes the follower, `429` + `Retry-After` waits
+/// that long, another `4xx` is final, `5xx` is retried later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_outcomes_follow_the_answers() {
+    use axum::routing::post;
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    let marcq = a.collectivite_with_token("marcq", "59378").await;
+    let owner = a.actor("marcq").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fake = axum::Router::new()
+        .route("/gone", post(|| async { StatusCode::GONE }))
+        .route(
+            "/busy",
+            post(|| async { (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "120")]) }),
+        )
+        .route("/refuse", post(|| async { StatusCode::FORBIDDEN }))
+        .route(
+            "/broken",
+            post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        );
+    tokio::spawn(async move { axum::serve(listener, fake).await });
+    let domain = format!("localhost:{port}");
+    for path in ["gone", "busy", "refuse", "broken"] {
+        let id: url::Url = format!("http://{domain}/users/{path}").parse().unwrap();
+        let inbox: url::Url = format!("http://{domain}/{path}").parse().unwrap();
+        let profile = maillage::api::collectivites::CollectiviteBody {
+            username: Some(path.into()),
+            kind: Some("autre".into()),
+            name: Some(path.into()),
+            ..Default::default()
+        }
+        .into_profile()
+        .unwrap();
+        let follower = a
+            .state
+            .store
+            .upsert_remote_actor(
+                maillage::db::actors::RemoteActor {
+                    actor_type: "Person",
+                    ap_id: &id,
+                    domain: &domain,
+                    inbox: &inbox,
+                    shared_inbox: None,
+                    public_key_pem: &owner.public_key_pem,
+                },
+                &profile,
+            )
+            .await
+            .unwrap();
+        a.state
+            .store
+            .insert_follow(None, follower.id, owner.id, "accepted")
+            .await
+            .unwrap();
+    }
+    a.publish("marcq", &marcq, &sample_action()).await;
+    assert_eq!(a.drain().await, 4);
+    let counts = a.state.store.delivery_counts().await.unwrap();
+    assert_eq!(
+        (counts.done, counts.failed, counts.pending),
+        (0, 2, 2),
+        "{counts:?}"
+    );
+    assert_eq!(
+        a.state.store.count_followers(owner.id).await.unwrap(),
+        3,
+        "the 410 one is gone"
+    );
+    let next = a.state.store.next_delivery_due().await.unwrap().unwrap();
+    let wait = (next - chrono::Utc::now()).num_seconds();
+    assert!(
+        (50..=125).contains(&wait),
+        "backoff or Retry-After: {wait} s"
+    );
 }
 
 /// Authorized-fetch mode: AS2 GETs need a signature (HTML stays public); our own signed
