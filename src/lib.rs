@@ -19,6 +19,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod federation;

@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod auth;
 pub mod collectivites;
+pub mod directory;
 pub mod follows;
 pub mod openapi;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(collectivites::router())
         .merge(actions::router())
         .merge(follows::router())
+        .merge(directory::router())
         .merge(openapi::router())
 }
 

@@ -30,12 +30,14 @@ use crate::state::AppState;
         super::follows::list_follows,
         super::follows::delete_follow,
         super::follows::list_followers,
+        super::directory::search_actions,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "collectivites", description = "Collectivités hosted on this node"),
         (name = "actions", description = "Digital public actions"),
         (name = "follows", description = "Follows and followers across the fediverse"),
+        (name = "directory", description = "The directory: this node's actions and those it follows"),
     )
 )]
 pub struct ApiDoc;

@@ -56,22 +56,167 @@ macro_rules! bind_action_data {
     }};
 }
 
-/// Replaces the rows of `action_themes` of action `$id` inside the transaction `$tx`
-/// (the table the directory filters on).
-macro_rules! set_themes_in_tx {
-    ($tx:expr, $id:expr, $themes:expr) => {{
-        sqlx::query("DELETE FROM action_themes WHERE action_id = $1")
-            .bind($id)
-            .execute(&mut *$tx)
-            .await?;
-        for theme in $themes {
+/// Rebuilds what the directory searches for action `$id` inside the transaction `$tx`:
+/// theme rows, places with their territory, software, providers and the search text
+/// (`$data: Option<&NewAction>`; `None` clears them all, for a deleted action).
+macro_rules! index_action_in_tx {
+    ($tx:expr, $id:expr, $data:expr) => {{
+        let id: i64 = $id;
+        let data: Option<&NewAction> = $data;
+        for table in [
+            "DELETE FROM action_themes WHERE action_id = $1",
+            "DELETE FROM action_places WHERE action_id = $1",
+            "DELETE FROM action_software WHERE action_id = $1",
+            "DELETE FROM action_providers WHERE action_id = $1",
+        ] {
+            sqlx::query(table).bind(id).execute(&mut *$tx).await?;
+        }
+        let index = data.map(crate::db::actions::SearchIndex::of).unwrap_or_default();
+        for theme in &index.themes {
             sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
-                .bind($id)
-                .bind(theme.as_ref())
+                .bind(id)
+                .bind(theme.as_str())
                 .execute(&mut *$tx)
                 .await?;
         }
+        for place in &index.places {
+            sqlx::query(crate::db::actions::INSERT_PLACE)
+                .bind(id)
+                .bind(place.insee.as_deref())
+                .bind(place.departement.as_deref())
+                .bind(place.region.as_deref())
+                .bind(place.epci.as_deref())
+                .bind(place.lat)
+                .bind(place.lon)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        if data.is_some() && index.places.iter().all(|p| p.insee.is_none()) {
+            // No commune named: the owner's territory (and town hall when no point).
+            sqlx::query(crate::db::actions::INSERT_OWNER_PLACE)
+                .bind(id)
+                .bind(index.places.iter().find_map(|p| p.lat))
+                .bind(index.places.iter().find_map(|p| p.lon))
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for s in &index.software {
+            sqlx::query("INSERT INTO action_software (action_id, name, name_key, sill_id, comptoir_id, wikidata) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id)
+                .bind(s.name.as_str())
+                .bind(crate::directory::text::fold(&s.name))
+                .bind(s.sill_id.as_deref())
+                .bind(s.comptoir_id.as_deref())
+                .bind(s.wikidata.as_deref())
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for p in &index.providers {
+            sqlx::query("INSERT INTO action_providers (action_id, name, name_key, siren) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(p.name.as_str())
+                .bind(crate::directory::text::fold(&p.name))
+                .bind(p.siren.as_ref().map(|s| s.to_string()))
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query(crate::db::actions::SET_SEARCH_TEXT)
+            .bind(index.text.as_str())
+            .bind(id)
+            .execute(&mut *$tx)
+            .await?;
     }};
+}
+
+/// Inserts a place row of an action.
+pub(crate) const INSERT_PLACE: &str = "INSERT INTO action_places \
+     (action_id, insee, departement, region, epci, lat, lon) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Inserts the owner's territory as a place row of an action (`$2`/`$3`: a point, or
+/// NULL for the owner's town hall).
+pub(crate) const INSERT_OWNER_PLACE: &str = "INSERT INTO action_places \
+     (action_id, insee, departement, region, epci, lat, lon) \
+     SELECT a.id, o.insee, o.departement, o.region, o.epci_siren, COALESCE($2, o.lat), COALESCE($3, o.lon) \
+     FROM actions a JOIN actors o ON o.id = a.actor_id WHERE a.id = $1";
+
+/// Sets the search text of an action, with its owner's name appended.
+pub(crate) const SET_SEARCH_TEXT: &str = "UPDATE actions SET search_text = CASE WHEN $1 = '' THEN '' \
+     ELSE $1 || ' ' || (SELECT name FROM actors WHERE actors.id = actions.actor_id) END WHERE id = $2";
+
+/// A place of an action with its territory, resolved through the referential.
+#[derive(Debug, Clone, Default)]
+pub struct IndexedPlace {
+    /// Commune.
+    pub insee: Option<String>,
+    /// Département.
+    pub departement: Option<String>,
+    /// Région.
+    pub region: Option<String>,
+    /// EPCI SIREN.
+    pub epci: Option<String>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+}
+
+/// What the directory indexes of an action.
+#[derive(Debug, Clone, Default)]
+pub struct SearchIndex {
+    /// Theme slugs.
+    pub themes: Vec<String>,
+    /// Places.
+    pub places: Vec<IndexedPlace>,
+    /// Software.
+    pub software: Vec<crate::domain::Software>,
+    /// Providers.
+    pub providers: Vec<crate::domain::Provider>,
+    /// Plain text searched (the owner's name is added in SQL).
+    pub text: String,
+}
+
+impl SearchIndex {
+    /// The index of an action's content.
+    pub fn of(data: &NewAction) -> Self {
+        let referential = crate::referential::Referential::global();
+        let places = data
+            .locations
+            .iter()
+            .map(|place| {
+                let commune = place.insee.as_ref().and_then(|i| referential.commune(i));
+                IndexedPlace {
+                    insee: place.insee.as_ref().map(|i| i.to_string()),
+                    departement: commune.map(|c| c.departement.clone()),
+                    region: commune.map(|c| c.region.clone()),
+                    epci: commune
+                        .map(|c| c.epci_siren.clone())
+                        .filter(|e| !e.is_empty()),
+                    lat: place.point.map(|p| p.lat),
+                    lon: place.point.map(|p| p.lon),
+                }
+            })
+            .collect();
+        let mut text = vec![data.name.clone()];
+        text.extend(data.summary.clone());
+        text.push(data.content.html.to_plain_text());
+        text.extend(data.results.as_ref().map(|r| r.html.to_plain_text()));
+        text.extend(
+            data.recommendations
+                .as_ref()
+                .map(|r| r.html.to_plain_text()),
+        );
+        text.extend(data.themes.iter().map(|t| t.theme().label.clone()));
+        text.extend(data.locations.iter().map(|p| p.name.clone()));
+        text.extend(data.software.iter().map(|s| s.name.clone()));
+        text.extend(data.providers.iter().map(|p| p.name.clone()));
+        Self {
+            themes: data.themes.iter().map(|t| t.to_string()).collect(),
+            places,
+            software: data.software.clone(),
+            providers: data.providers.clone(),
+            text: text.join(" \n "),
+        }
+    }
 }
 
 /// Reads action `$id` joined with its owner inside the transaction `$tx`.
@@ -147,7 +292,7 @@ impl Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-            set_themes_in_tx!(tx, id, &data.themes);
+            index_action_in_tx!(tx, id, Some(data));
             let action = action_in_tx!(tx, id);
             let activity = publish(&action);
             store_activity_in_tx!(tx, &activity);
@@ -178,7 +323,7 @@ impl Store {
                 .bind(db_id)
                 .execute(&mut *tx)
                 .await?;
-            set_themes_in_tx!(tx, db_id, &data.themes);
+            index_action_in_tx!(tx, db_id, Some(data));
             let action = action_in_tx!(tx, db_id);
             let activity = publish(&action);
             store_activity_in_tx!(tx, &activity);
@@ -203,7 +348,7 @@ impl Store {
             .bind(db_id)
             .execute(&mut *tx)
             .await?;
-            set_themes_in_tx!(tx, db_id, &[] as &[crate::domain::ThemeSlug]);
+            index_action_in_tx!(tx, db_id, None);
             let action = action_in_tx!(tx, db_id);
             let activity = publish(&action);
             store_activity_in_tx!(tx, &activity);
@@ -264,7 +409,7 @@ impl Store {
                 tx.commit().await?;
                 return Ok(None);
             };
-            set_themes_in_tx!(tx, id, &data.themes);
+            index_action_in_tx!(tx, id, Some(data));
             let action = action_in_tx!(tx, id);
             tx.commit().await?;
             Ok(Some(action))
@@ -285,10 +430,13 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            sqlx::query("DELETE FROM action_themes WHERE action_id IN (SELECT id FROM actions WHERE ap_id = $1 AND local = FALSE)")
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM actions WHERE ap_id = $1 AND local = FALSE")
                 .bind(ap_id.as_str())
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+            if let (Some(id), true) = (id, n > 0) {
+                index_action_in_tx!(tx, id, None);
+            }
             tx.commit().await?;
             Ok(n > 0)
         })

@@ -17,6 +17,7 @@ pub mod deliveries;
 pub mod follows;
 pub mod posts;
 pub mod rows;
+pub mod search;
 pub mod tokens;
 
 use std::str::FromStr;

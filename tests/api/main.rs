@@ -9,6 +9,7 @@ mod activitypub;
 mod cli;
 mod collectivites;
 mod crash;
+mod directory;
 mod federation;
 mod jsonld;
 mod pages;

@@ -1,0 +1,104 @@
+//! `GET /api/v1/directory/actions` (SPEC §4): the directory search with facets.
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::routing::get;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::actions::ActionView;
+use crate::directory::SearchQuery;
+use crate::directory::search::Facets;
+use crate::error::{AppResult, Problem};
+use crate::state::AppState;
+
+/// The directory routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/directory/actions", get(search_actions))
+}
+
+/// A page of search results.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryPage {
+    /// Matching actions of this page.
+    pub items: Vec<ActionView>,
+    /// All matching actions.
+    pub total: i64,
+    /// Counts per theme, phase, département, région, software and provider.
+    pub facets: Facets,
+    /// Cursor of the next page (`cursor=`), if any.
+    pub next: Option<String>,
+}
+
+/// Search parameters (documentation; `theme`, `phase` and `status` may repeat).
+#[derive(Debug, IntoParams)]
+#[allow(dead_code)]
+pub struct DirectoryParams {
+    /// Full text, French, accent- and case-insensitive, plurals folded.
+    q: Option<String>,
+    /// Theme slug (repeatable).
+    theme: Option<String>,
+    /// Axe slug: its three themes.
+    axe: Option<String>,
+    /// `idee`, `etude`, `realisation`, `service` (repeatable).
+    phase: Option<String>,
+    /// `en-cours`, `en-pause`, `abandonne`, `termine` (repeatable).
+    status: Option<String>,
+    /// Commune (INSEE code).
+    insee: Option<String>,
+    /// Département code.
+    departement: Option<String>,
+    /// Région code.
+    region: Option<String>,
+    /// EPCI SIREN.
+    epci: Option<String>,
+    /// Owner: actor URL or `user@domain`.
+    collectivite: Option<String>,
+    /// Only actions carried with partners.
+    partnered: Option<bool>,
+    /// Only actions open to partners.
+    open_to_partners: Option<bool>,
+    /// `minLon,minLat,maxLon,maxLat`.
+    bbox: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339.
+    updated_since: Option<String>,
+    /// Software name, SILL, Comptoir du Libre or Wikidata id.
+    software: Option<String>,
+    /// Provider name or SIREN.
+    provider: Option<String>,
+    /// `relevance`, `updated` or `name`.
+    sort: Option<String>,
+    /// 1–100, default 20.
+    limit: Option<i64>,
+    /// From the previous page's `next`.
+    cursor: Option<String>,
+}
+
+/// Search the directory: this node's actions and those of the actors it follows.
+#[utoipa::path(get, path = "/api/v1/directory/actions", tag = "directory",
+    params(DirectoryParams),
+    responses(
+        (status = 200, description = "Results and facets", body = DirectoryPage),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn search_actions(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<axum::Json<DirectoryPage>> {
+    let raw = raw.unwrap_or_default();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    let query = SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let page = state.store.search_actions(&query).await?;
+    Ok(axum::Json(DirectoryPage {
+        items: page
+            .items
+            .iter()
+            .map(|a| ActionView::new(a, false))
+            .collect(),
+        total: page.total,
+        facets: page.facets,
+        next: page.next,
+    }))
+}

@@ -1,0 +1,325 @@
+//! Runs directory searches ([`SearchQuery`] → [`SearchPage`]). Filters and facets are
+//! the same SQL on both engines; only full text differs, in two named functions:
+//! [`fts_sqlite`] (FTS5 `MATCH`, `rank`) and [`fts_postgres`] (`tsvector @@ tsquery`
+//! with `unaccent` and the `french` configuration, `ts_rank`).
+//! Tokens come from [`text`] for both, so a query means the same on each.
+
+use chrono::{DateTime, Utc};
+
+use super::rows::ActionRow;
+use super::{Engine, Store, StoreResult, on_pool};
+use crate::directory::search::{Facet, Facets, SearchPage, SearchQuery, Sort};
+use crate::directory::text;
+use crate::domain::Action;
+use crate::referential::Referential;
+use crate::taxonomy::Taxonomy;
+
+/// A bound value of a dynamically built query.
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Time(DateTime<Utc>),
+}
+
+/// SQL text with `$n` placeholders and the values bound to them, in order.
+#[derive(Debug, Default, Clone)]
+struct Sql {
+    joins: String,
+    conditions: Vec<String>,
+    args: Vec<Arg>,
+    rank: Option<String>,
+}
+
+impl Sql {
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn text(&mut self, value: &str) -> String {
+        self.arg(Arg::Text(value.to_string()))
+    }
+
+    fn list(&mut self, values: impl IntoIterator<Item = String>) -> String {
+        values
+            .into_iter()
+            .map(|v| self.text(&v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn filter(&self) -> String {
+        format!(
+            "FROM actions a JOIN actors o ON o.id = a.actor_id {} WHERE {}",
+            self.joins,
+            self.conditions.join(" AND ")
+        )
+    }
+}
+
+/// SQLite full text: the FTS5 index joined by rowid; `rank` orders by BM25.
+fn fts_sqlite(sql: &mut Sql, query: &str) -> bool {
+    let Some(expression) = text::fts5_query(query) else {
+        return false;
+    };
+    let p = sql.text(&expression);
+    sql.joins = format!(
+        "JOIN (SELECT rowid AS fts_id, rank AS fts_rank FROM actions_fts WHERE actions_fts MATCH {p}) f ON f.fts_id = a.id"
+    );
+    sql.rank = Some("f.fts_rank ASC".into());
+    true
+}
+
+/// PostgreSQL full text: the generated `search_vector` against a `french` `tsquery`.
+fn fts_postgres(sql: &mut Sql, query: &str) -> bool {
+    let Some(expression) = text::tsquery(query) else {
+        return false;
+    };
+    let p = sql.text(&expression);
+    let tsquery = format!("to_tsquery('french', maillage_unaccent({p}))");
+    sql.conditions.push(format!("a.search_vector @@ {tsquery}"));
+    sql.rank = Some(format!("ts_rank(a.search_vector, {tsquery}) DESC"));
+    true
+}
+
+fn build(engine: Engine, query: &SearchQuery) -> Option<Sql> {
+    let mut sql = Sql {
+        conditions: vec!["a.deleted_at IS NULL".into()],
+        ..Default::default()
+    };
+    if let Some(q) = &query.q {
+        let usable = match engine {
+            Engine::Sqlite => fts_sqlite(&mut sql, q),
+            Engine::Postgres => fts_postgres(&mut sql, q),
+        };
+        if !usable {
+            // A query with no word (punctuation only) matches nothing.
+            return None;
+        }
+    }
+    if !query.themes.is_empty() {
+        let list = sql.list(query.themes.iter().map(|t| t.to_string()));
+        sql.conditions.push(format!(
+            "a.id IN (SELECT action_id FROM action_themes WHERE theme IN ({list}))"
+        ));
+    }
+    if !query.phases.is_empty() {
+        let list = sql.list(query.phases.iter().map(|p| p.as_str().to_string()));
+        sql.conditions.push(format!("a.phase IN ({list})"));
+    }
+    if !query.statuses.is_empty() {
+        let list = sql.list(query.statuses.iter().map(|s| s.as_str().to_string()));
+        sql.conditions.push(format!("a.status IN ({list})"));
+    }
+    for (column, value) in [
+        ("insee", query.insee.as_ref().map(|v| v.to_string())),
+        ("departement", query.departement.clone()),
+        ("region", query.region.clone()),
+        ("epci", query.epci.as_ref().map(|v| v.to_string())),
+    ] {
+        if let Some(value) = value {
+            let p = sql.text(&value);
+            sql.conditions.push(format!(
+                "a.id IN (SELECT action_id FROM action_places WHERE {column} = {p})"
+            ));
+        }
+    }
+    if let Some([min_lon, min_lat, max_lon, max_lat]) = query.bbox {
+        let (a, b, c, d) = (
+            sql.arg(Arg::Float(min_lon)),
+            sql.arg(Arg::Float(max_lon)),
+            sql.arg(Arg::Float(min_lat)),
+            sql.arg(Arg::Float(max_lat)),
+        );
+        sql.conditions.push(format!(
+            "a.id IN (SELECT action_id FROM action_places WHERE lon BETWEEN {a} AND {b} AND lat BETWEEN {c} AND {d})"
+        ));
+    }
+    if let Some(who) = &query.collectivite {
+        if who.starts_with("http://") || who.starts_with("https://") {
+            let p = sql.text(who);
+            sql.conditions.push(format!("o.ap_id = {p}"));
+        } else {
+            let (user, domain) = who.split_once('@').unwrap_or((who, ""));
+            let (u, d) = (sql.text(&user.to_lowercase()), sql.text(domain));
+            sql.conditions.push(format!(
+                "(o.username = {u} AND ({d} = '' OR o.domain = {d}))"
+            ));
+        }
+    }
+    if query.partnered {
+        sql.conditions.push("a.partners <> '[]'".into());
+    }
+    if query.open_to_partners {
+        sql.conditions.push("a.open_to_partners = TRUE".into());
+    }
+    if let Some(since) = query.updated_since {
+        let p = sql.arg(Arg::Time(since));
+        sql.conditions.push(format!("a.updated >= {p}"));
+    }
+    if let Some(software) = &query.software {
+        let (key, raw) = (sql.text(&text::fold(software)), sql.text(software));
+        sql.conditions.push(format!(
+            "a.id IN (SELECT action_id FROM action_software WHERE name_key = {key} \
+             OR sill_id = {raw} OR comptoir_id = {raw} OR wikidata = {raw})"
+        ));
+    }
+    if let Some(provider) = &query.provider {
+        let compact: String = provider.chars().filter(|c| !c.is_whitespace()).collect();
+        let (key, raw) = (sql.text(&text::fold(provider)), sql.text(&compact));
+        sql.conditions.push(format!(
+            "a.id IN (SELECT action_id FROM action_providers WHERE name_key = {key} OR siren = {raw})"
+        ));
+    }
+    Some(sql)
+}
+
+/// Binds `args` in order to a query of either engine.
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Text(v) => query.bind(v.clone()),
+                Arg::Int(v) => query.bind(*v),
+                Arg::Float(v) => query.bind(*v),
+                Arg::Time(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
+impl Store {
+    /// Runs a directory search: one page of actions, the total and the facets.
+    pub async fn search_actions(&self, query: &SearchQuery) -> StoreResult<SearchPage> {
+        let Some(mut sql) = build(self.engine(), query) else {
+            return Ok(SearchPage {
+                items: Vec::new(),
+                total: 0,
+                facets: Facets::default(),
+                next: None,
+            });
+        };
+        let filter = sql.filter();
+        let order = match query.effective_sort() {
+            Sort::Relevance => sql
+                .rank
+                .clone()
+                .map(|r| format!("{r}, a.updated DESC, a.id DESC")),
+            Sort::Updated => None,
+            Sort::Name => Some("a.name ASC, a.id ASC".into()),
+        }
+        .unwrap_or_else(|| "a.updated DESC, a.id DESC".into());
+        let total: i64 = {
+            let text = format!("SELECT COUNT(*) {filter}");
+            on_pool!(self, pool => {
+                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(text)), &sql.args)
+                    .fetch_one(pool)
+                    .await?
+            })
+        };
+        let limit = sql.arg(Arg::Int(query.limit));
+        let offset = sql.arg(Arg::Int(query.offset));
+        let text = format!(
+            "SELECT a.*, o.ap_id AS owner_ap_id, o.username AS owner_username, \
+             o.domain AS owner_domain, o.name AS owner_name, o.local AS owner_local \
+             {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        let rows: Vec<ActionRow> = on_pool!(self, pool => {
+            bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(text)), &sql.args).fetch_all(pool).await?
+        });
+        sql.args.truncate(sql.args.len() - 2);
+        let items = rows
+            .into_iter()
+            .map(Action::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = (query.offset + (items.len() as i64) < total)
+            .then(|| (query.offset + query.limit).to_string());
+        let facets = self.facets(&sql, &filter).await?;
+        Ok(SearchPage {
+            items,
+            total,
+            facets,
+            next,
+        })
+    }
+
+    async fn facet(&self, sql: &Sql, text: String) -> StoreResult<Vec<(String, i64)>> {
+        Ok(on_pool!(self, pool => {
+            bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(text)), &sql.args).fetch_all(pool).await?
+        }))
+    }
+
+    async fn facets(&self, sql: &Sql, filter: &str) -> StoreResult<Facets> {
+        let ids = format!("SELECT a.id {filter}");
+        let referential = Referential::global();
+        let taxonomy = Taxonomy::global();
+        let label_theme = |key: &str| {
+            taxonomy
+                .theme(key)
+                .map(|t| t.label.clone())
+                .unwrap_or_default()
+        };
+        let label_phase = |key: &str| {
+            crate::domain::Phase::parse(key)
+                .map(|p| p.label().to_string())
+                .unwrap_or_default()
+        };
+        let label_dep = |key: &str| {
+            referential
+                .departement(key)
+                .map(|d| d.nom.clone())
+                .unwrap_or_default()
+        };
+        let label_reg = |key: &str| {
+            referential
+                .region(key)
+                .map(|r| r.nom.clone())
+                .unwrap_or_default()
+        };
+        let to_facets = |rows: Vec<(String, i64)>, label: &dyn Fn(&str) -> String| {
+            let mut facets: Vec<Facet> = rows
+                .into_iter()
+                .map(|(key, count)| Facet {
+                    label: label(&key),
+                    key,
+                    count,
+                })
+                .collect();
+            facets.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
+            facets
+        };
+        let theme = self
+            .facet(sql, format!("SELECT theme, COUNT(*) FROM action_themes WHERE action_id IN ({ids}) GROUP BY theme"))
+            .await?;
+        let phase = self
+            .facet(
+                sql,
+                format!("SELECT a.phase, COUNT(*) {filter} GROUP BY a.phase"),
+            )
+            .await?;
+        let departement = self
+            .facet(sql, format!("SELECT departement, COUNT(DISTINCT action_id) FROM action_places WHERE departement IS NOT NULL AND action_id IN ({ids}) GROUP BY departement"))
+            .await?;
+        let region = self
+            .facet(sql, format!("SELECT region, COUNT(DISTINCT action_id) FROM action_places WHERE region IS NOT NULL AND action_id IN ({ids}) GROUP BY region"))
+            .await?;
+        let software = self
+            .facet(sql, format!("SELECT MIN(name), COUNT(DISTINCT action_id) FROM action_software WHERE action_id IN ({ids}) GROUP BY name_key"))
+            .await?;
+        let provider = self
+            .facet(sql, format!("SELECT MIN(name), COUNT(DISTINCT action_id) FROM action_providers WHERE action_id IN ({ids}) GROUP BY name_key"))
+            .await?;
+        Ok(Facets {
+            theme: to_facets(theme, &label_theme),
+            phase: to_facets(phase, &label_phase),
+            departement: to_facets(departement, &label_dep),
+            region: to_facets(region, &label_reg),
+            software: to_facets(software, &|k: &str| k.to_string()),
+            provider: to_facets(provider, &|k: &str| k.to_string()),
+        })
+    }
+}

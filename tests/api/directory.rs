@@ -1,0 +1,245 @@
+//! Directory search: the same cases on SQLite (FTS5) and PostgreSQL (tsvector), with
+//! accents, plurals, every filter, facets, sort and pages.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::helpers::{TestApp, assert_problem};
+
+both_engines!(search_cases);
+
+async fn seed(app: &TestApp) {
+    let marcq = app.collectivite_with_token("marcq", "59378").await;
+    let lille = app.collectivite_with_token("lille", "59350").await;
+    let ajaccio = app.collectivite_with_token("ajaccio", "2A004").await;
+    let rennes = app.collectivite_with_token("rennes", "35238").await;
+    let actions = [
+        (
+            &marcq,
+            "marcq",
+            json!({"name": "École numérique pour tous", "content": "Des tablettes dans chaque classe.", "themes": ["education"], "phase": "service",
+            "software": [{"name": "Publik", "sill_id": "185"}], "providers": [{"name": "Entr'ouvert", "siren": "443170139"}], "open_to_partners": true}),
+        ),
+        (
+            &lille,
+            "lille",
+            json!({"name": "Des écoles numériques connectées", "content": "Le très haut débit arrive dans les écoles.", "themes": ["education", "attractivite"], "phase": "realisation"}),
+        ),
+        (
+            &lille,
+            "lille",
+            json!({"name": "Médiathèque ouverte le dimanche", "content": "Ouverture élargie et prêt numérique.", "themes": ["culture"], "status": "termine"}),
+        ),
+        (
+            &ajaccio,
+            "ajaccio",
+            json!({"name": "Archives municipales en ligne", "content": "Numérisation des registres paroissiaux.", "themes": ["patrimoine"], "phase": "service",
+            "software": [{"name": "publik"}]}),
+        ),
+        (
+            &rennes,
+            "rennes",
+            json!({"name": "Budget participatif", "content": "Les habitants votent pour les projets du quartier.", "themes": ["democratie-locale"], "phase": "etude",
+            "providers": [{"name": "Cap Collectif"}]}),
+        ),
+        (
+            &rennes,
+            "rennes",
+            json!({"name": "Conseillers numériques itinérants", "content": "Médiation numérique dans les quartiers.", "themes": ["solidarites"], "phase": "service",
+            "location": [{"name": "Maison de quartier", "insee": "35238"}]}),
+        ),
+        (
+            &marcq,
+            "marcq",
+            json!({"name": "Action supprimée", "content": "Ne doit jamais apparaître.", "themes": ["culture"]}),
+        ),
+    ];
+    for (token, user, body) in actions {
+        app.publish(user, token, &body).await;
+    }
+    // Delete the last one: tombstones are not in the directory.
+    let page = app
+        .get_json(app.url("/api/v1/directory/actions?q=supprimee"))
+        .await;
+    let uuid = page["items"][0]["uuid"].as_str().unwrap().to_string();
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/actions/{uuid}")))
+        .bearer_auth(&marcq)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+}
+
+async fn names(app: &TestApp, query: &str) -> BTreeSet<String> {
+    let page = app
+        .get_json(app.url(&format!("/api/v1/directory/actions?{query}")))
+        .await;
+    assert!(page["items"].is_array(), "{query}: {page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+async fn search_cases(app: TestApp) {
+    seed(&app).await;
+    let ecole = "École numérique pour tous";
+    let ecoles = "Des écoles numériques connectées";
+    let mediatheque = "Médiathèque ouverte le dimanche";
+    let archives = "Archives municipales en ligne";
+    let budget = "Budget participatif";
+    let conseillers = "Conseillers numériques itinérants";
+    let all = set(&[ecole, ecoles, mediatheque, archives, budget, conseillers]);
+    let domain = app.domain.clone();
+    let cases: Vec<(String, BTreeSet<String>)> = vec![
+        ("".into(), all.clone()),
+        ("q=ecole+numerique".into(), set(&[ecole, ecoles])),
+        (
+            "q=%C3%A9coles+num%C3%A9riques".into(),
+            set(&[ecole, ecoles]),
+        ),
+        ("q=ECOLE".into(), set(&[ecole, ecoles])),
+        ("q=mediatheque".into(), set(&[mediatheque])),
+        (
+            "q=numerique".into(),
+            set(&[ecole, ecoles, mediatheque, conseillers]),
+        ),
+        ("q=registres".into(), set(&[archives])),
+        ("q=quartiers".into(), set(&[budget, conseillers])),
+        ("q=Ajaccio".into(), set(&[archives])),
+        ("q=supprimee".into(), set(&[])),
+        ("q=zzzz".into(), set(&[])),
+        ("q=%27%22%2A".into(), set(&[])),
+        ("theme=culture".into(), set(&[mediatheque])),
+        (
+            "theme=culture&theme=patrimoine".into(),
+            set(&[mediatheque, archives]),
+        ),
+        (
+            "axe=partage-connaissance".into(),
+            set(&[ecole, ecoles, mediatheque, archives]),
+        ),
+        ("phase=service".into(), set(&[ecole, archives, conseillers])),
+        (
+            "phase=etude&phase=realisation".into(),
+            set(&[ecoles, budget, mediatheque]),
+        ),
+        ("status=termine".into(), set(&[mediatheque])),
+        ("departement=59".into(), set(&[ecole, ecoles, mediatheque])),
+        ("departement=2A".into(), set(&[archives])),
+        ("region=53".into(), set(&[budget, conseillers])),
+        ("insee=35238".into(), set(&[budget, conseillers])),
+        ("epci=200093201".into(), set(&[ecole, ecoles, mediatheque])),
+        (
+            format!("collectivite=lille@{domain}"),
+            set(&[ecoles, mediatheque]),
+        ),
+        (
+            format!("collectivite=http://{domain}/actors/rennes"),
+            set(&[budget, conseillers]),
+        ),
+        ("open_to_partners=true".into(), set(&[ecole])),
+        ("bbox=8.5,41.3,9.6,43.1".into(), set(&[archives])),
+        ("updated_since=2099-01-01".into(), set(&[])),
+        ("updated_since=2000-01-01".into(), all.clone()),
+        ("software=PUBLIK".into(), set(&[ecole, archives])),
+        ("software=185".into(), set(&[ecole])),
+        ("provider=entr%27ouvert".into(), set(&[ecole])),
+        ("provider=443+170+139".into(), set(&[ecole])),
+        (
+            "q=numerique&departement=59&theme=education".into(),
+            set(&[ecole, ecoles]),
+        ),
+    ];
+    assert!(cases.len() >= 20);
+    for (query, expected) in &cases {
+        assert_eq!(
+            &names(&app, query).await,
+            expected,
+            "query: {query} on {:?}",
+            app.engine
+        );
+    }
+
+    // Facets count the whole result set.
+    let page: Value = app
+        .get_json(app.url("/api/v1/directory/actions?q=numerique"))
+        .await;
+    assert_eq!(page["total"], 4);
+    let facet = |name: &str, key: &str| -> i64 {
+        page["facets"][name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == key)
+            .map(|f| f["count"].as_i64().unwrap())
+            .unwrap_or(0)
+    };
+    assert_eq!(facet("theme", "education"), 2);
+    assert_eq!(facet("departement", "59"), 3);
+    assert_eq!(facet("region", "53"), 1);
+    assert_eq!(facet("phase", "service"), 2);
+    assert_eq!(facet("software", "Publik"), 1);
+    let label = page["facets"]["departement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "59")
+        .unwrap()["label"]
+        .clone();
+    assert_eq!(label, "Nord");
+
+    // Sort by name and pages.
+    let first = app
+        .get_json(app.url("/api/v1/directory/actions?sort=name&limit=4"))
+        .await;
+    let order: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [archives, budget, conseillers, ecoles]);
+    assert_eq!(first["total"], 6);
+    let next = first["next"].as_str().unwrap();
+    let second = app
+        .get_json(app.url(&format!(
+            "/api/v1/directory/actions?sort=name&limit=4&cursor={next}"
+        )))
+        .await;
+    let order: Vec<&str> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [mediatheque, ecole]);
+    assert!(second["next"].is_null());
+    // Relevance: the title match first.
+    let ranked = app
+        .get_json(app.url("/api/v1/directory/actions?q=mediatheque+numerique"))
+        .await;
+    assert_eq!(ranked["items"][0]["name"], mediatheque);
+
+    // Bad parameters are named.
+    let response = app
+        .client
+        .get(app.url(
+            "/api/v1/directory/actions?theme=cuisine&bbox=1,2&limit=500&departement=00&sort=hasard",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, reqwest::StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(crate::helpers::problem_fields(&problem).len(), 5);
+}
