@@ -41,7 +41,7 @@ pub struct DatabaseSettings {
 }
 
 /// `[federation]`.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FederationSettings {
     /// Development mode: plain http ids and loopback peers. Refused for a public domain.
@@ -53,6 +53,23 @@ pub struct FederationSettings {
     pub blocked_domains: Vec<String>,
     /// ActivityPub GETs need a valid HTTP signature (HTML pages stay public).
     pub authorized_fetch: bool,
+    /// Outbox pages read when a follow is accepted (backfill).
+    pub backfill_pages: usize,
+    /// Outbox items ingested at most when a follow is accepted (backfill).
+    pub backfill_items: usize,
+}
+
+impl Default for FederationSettings {
+    fn default() -> Self {
+        Self {
+            debug: false,
+            allow_private_addresses: false,
+            blocked_domains: Vec::new(),
+            authorized_fetch: false,
+            backfill_pages: 10,
+            backfill_items: 500,
+        }
+    }
 }
 
 /// `[delivery]`.
@@ -80,7 +97,7 @@ impl Default for DeliverySettings {
             per_host: 4,
             batch: 64,
             poll_interval_ms: 1000,
-            unreachable_after_secs: 3 * 24 * 3600,
+            unreachable_after_secs: 24 * 3600,
             probe_interval_secs: 6 * 3600,
         }
     }

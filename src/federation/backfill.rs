@@ -1,6 +1,7 @@
 //! Backfill (SPEC §3): when one of our follows is accepted, walk the followed actor's
 //! outbox, newest first, within bounds, and ingest its existing actions as if they had
-//! been delivered, so a new follower sees the past, not only the future.
+//! been delivered, so a new follower sees the past, not only the future. Bounds:
+//! `federation.backfill_pages` and `federation.backfill_items`.
 
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
@@ -11,11 +12,6 @@ use super::inbox::id_of;
 use super::receive::{Applied, create_or_update};
 use crate::db::actors::ActorRecord;
 use crate::state::AppState;
-
-/// Pages of an outbox read at most.
-pub const MAX_PAGES: usize = 10;
-/// Items ingested at most.
-pub const MAX_ITEMS: usize = 500;
 
 /// Runs [`backfill`] in the background (errors are logged).
 pub fn spawn(data: Data<AppState>, actor: ActorRecord) {
@@ -54,9 +50,13 @@ pub async fn backfill(data: &Data<AppState>, actor: &ActorRecord) -> anyhow::Res
         Some(first @ Value::Object(_)) => Some(first.clone()),
         _ => Some(collection.clone()),
     };
+    let (max_pages, max_items) = (
+        data.settings.federation.backfill_pages,
+        data.settings.federation.backfill_items,
+    );
     let mut applied = 0;
     let mut seen = 0;
-    for _ in 0..MAX_PAGES {
+    for _ in 0..max_pages {
         let Some(current) = page.take() else { break };
         let items = current
             .get("orderedItems")
@@ -65,7 +65,7 @@ pub async fn backfill(data: &Data<AppState>, actor: &ActorRecord) -> anyhow::Res
             .cloned()
             .unwrap_or_default();
         for item in items {
-            if seen >= MAX_ITEMS {
+            if seen >= max_items {
                 return Ok(applied);
             }
             seen += 1;

@@ -70,6 +70,30 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<U
     Some(at.max(now))
 }
 
+/// True when `url`'s host is a literal IP address that is not globally routable.
+pub fn is_private_ip_literal(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_private()
+                || ip.is_loopback()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.is_documentation()
+                || ip.octets()[0] == 0
+                || (ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 0x40)
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some()
+        }
+        _ => false,
+    }
+}
+
 /// Classifies an HTTP answer.
 pub fn classify(status: StatusCode, headers: &HeaderMap, now: DateTime<Utc>) -> Outcome {
     let code = status.as_u16();
@@ -140,8 +164,16 @@ impl DeliveryWorker {
             Ok(url) => url,
             Err(e) => return Outcome::Rejected(0, format!("bad inbox URL: {e}")),
         };
-        if self.state.settings.is_blocked(&job.domain) {
+        if self.state.settings.is_blocked(&job.domain)
+            || inbox
+                .host_str()
+                .is_some_and(|h| self.state.settings.is_blocked(h))
+        {
             return Outcome::Rejected(0, format!("domain {} is blocked", job.domain));
+        }
+        if !self.state.settings.allows_private_addresses() && is_private_ip_literal(&inbox) {
+            // The DNS guard never sees IP literals: refuse them here (SSRF).
+            return Outcome::Rejected(0, format!("inbox {inbox} is a private address"));
         }
         let key = match self.private_key(job) {
             Ok(key) => key,
@@ -294,6 +326,30 @@ mod tests {
         assert!(total >= 48 * 3600, "{total}");
         assert!(backoff(1).num_seconds() >= 54 && backoff(1).num_seconds() <= 66);
         assert!(backoff(50).num_seconds() <= 86_400 * 11 / 10);
+    }
+
+    #[test]
+    fn private_ip_literals() {
+        for private in [
+            "http://127.0.0.1/inbox",
+            "http://10.1.2.3/",
+            "http://[::1]/",
+            "http://169.254.169.254/",
+            "http://[fd00::1]/",
+            "http://0.0.0.0/",
+        ] {
+            assert!(
+                is_private_ip_literal(&private.parse().unwrap()),
+                "{private}"
+            );
+        }
+        for public in [
+            "https://example.org/inbox",
+            "https://193.0.6.139/",
+            "http://localhost:8080/",
+        ] {
+            assert!(!is_private_ip_literal(&public.parse().unwrap()), "{public}");
+        }
     }
 
     #[test]

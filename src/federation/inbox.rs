@@ -137,6 +137,13 @@ fn exempt_from_authorized_fetch(path: &str) -> bool {
         || path == "/ns"
 }
 
+/// Paths that also have an HTML page (`/actors/{username}`, `/actions/{id}`): only these
+/// may skip the signature by asking for HTML; collections and activities may not.
+fn has_html_version(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches!(segments.as_slice(), ["actors" | "actions", _])
+}
+
 /// Authorized-fetch mode (`federation.authorized_fetch`, SPEC §3): ActivityPub GETs
 /// need a valid signature from a non-blocked domain; HTML stays public.
 pub async fn authorized_fetch(
@@ -145,9 +152,10 @@ pub async fn authorized_fetch(
     next: axum::middleware::Next,
 ) -> Response {
     let path = request.uri().path().to_string();
+    let reads = request.method() == Method::GET || request.method() == Method::HEAD;
     if !data.settings.federation.authorized_fetch
-        || request.method() != Method::GET
-        || super::routes::wants_html(request.headers())
+        || !reads
+        || (super::routes::wants_html(request.headers()) && has_html_version(&path))
         || exempt_from_authorized_fetch(&path)
     {
         return next.run(request).await;

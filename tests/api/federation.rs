@@ -529,6 +529,13 @@ async fn authorized_fetch_and_blocked_domains() {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let (status, _) = a.get_html("/actors/marcq").await;
     assert_eq!(status, StatusCode::OK, "HTML stays public");
+    // Asking for HTML does not open what has no HTML version.
+    for path in ["/actors/marcq/outbox", "/actors/marcq/outbox?page=true", "/actors/marcq/followers"] {
+        let response = a.client.get(a.url(path)).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let response = a.client.head(a.url("/actors/marcq")).header("accept", "application/activity+json").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "HEAD too");
     for open in ["/actor", "/.well-known/nodeinfo", "/nodeinfo/2.1", "/ns"] {
         let response = a.get_as(&a.url(open)).await;
         assert_eq!(response.status(), StatusCode::OK, "{open}");

@@ -386,7 +386,13 @@ pub async fn store_remote_actor(
     }
     let domain = domain_of(&json.id)
         .ok_or_else(|| FederationError::Invalid("actor id without host".into()))?;
-    let shared_inbox = json.endpoints.as_ref().and_then(|e| e.shared_inbox.clone());
+    // A shared inbox elsewhere than the actor's own host is not trusted (deliveries
+    // would go to a server the actor does not run): fall back to its inbox.
+    let shared_inbox = json
+        .endpoints
+        .as_ref()
+        .and_then(|e| e.shared_inbox.clone())
+        .filter(|inbox| domain_of(inbox).as_deref() == Some(domain.as_str()));
     Ok(state
         .store
         .upsert_remote_actor(
