@@ -2,19 +2,91 @@
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::actions::ActionView;
-use crate::directory::SearchQuery;
 use crate::directory::search::Facets;
+use crate::directory::{SearchQuery, export};
 use crate::error::{AppResult, Problem};
 use crate::state::AppState;
 
 /// The directory routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/directory/actions", get(search_actions))
+    Router::new()
+        .route("/api/v1/directory/actions", get(search_actions))
+        .route("/directory.geojson", get(export_geojson))
+        .route("/directory.csv", get(export_csv))
+        .route("/directory.atom", get(export_atom))
+}
+
+/// Most actions one export returns.
+pub const EXPORT_CAP: i64 = 50_000;
+
+fn parse_query(raw: Option<String>) -> AppResult<SearchQuery> {
+    let raw = raw.unwrap_or_default();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+fn with_type(content_type: &'static str, body: String) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// `GET /directory.geojson`: the search as a GeoJSON FeatureCollection.
+pub async fn export_geojson(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let actions = state
+        .store
+        .search_all(&parse_query(raw)?, EXPORT_CAP)
+        .await?;
+    Ok(with_type(
+        "application/geo+json",
+        export::to_geojson(&actions).to_string(),
+    ))
+}
+
+/// `GET /directory.csv`: the search as `;`-separated UTF-8 CSV.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let actions = state
+        .store
+        .search_all(&parse_query(raw)?, EXPORT_CAP)
+        .await?;
+    let mut response = with_type("text/csv; charset=utf-8", export::to_csv(&actions)?);
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"maillage-actions.csv\""),
+    );
+    Ok(response)
+}
+
+/// `GET /directory.atom`: the latest 100 results as an Atom feed.
+pub async fn export_atom(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let mut query = parse_query(raw.clone())?;
+    query.limit = query.limit.max(50);
+    let actions = state.store.search_all(&query, 100).await?;
+    let self_url = match raw.as_deref() {
+        Some(q) if !q.is_empty() => state.url(&format!("/directory.atom?{q}")).to_string(),
+        _ => state.url("/directory.atom").to_string(),
+    };
+    let title = format!("{} — actions numériques", state.settings.node.name);
+    Ok(with_type(
+        "application/atom+xml; charset=utf-8",
+        export::to_atom(&actions, &title, &self_url, state.url("/").as_str()),
+    ))
 }
 
 /// A page of search results.

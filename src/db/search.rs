@@ -195,7 +195,7 @@ macro_rules! bind_args {
 impl Store {
     /// Runs a directory search: one page of actions, the total and the facets.
     pub async fn search_actions(&self, query: &SearchQuery) -> StoreResult<SearchPage> {
-        let Some(mut sql) = build(self.engine(), query) else {
+        let Some(sql) = build(self.engine(), query) else {
             return Ok(SearchPage {
                 items: Vec::new(),
                 total: 0,
@@ -204,15 +204,6 @@ impl Store {
             });
         };
         let filter = sql.filter();
-        let order = match query.effective_sort() {
-            Sort::Relevance => sql
-                .rank
-                .clone()
-                .map(|r| format!("{r}, a.updated DESC, a.id DESC")),
-            Sort::Updated => None,
-            Sort::Name => Some("a.name ASC, a.id ASC".into()),
-        }
-        .unwrap_or_else(|| "a.updated DESC, a.id DESC".into());
         let total: i64 = {
             let text = format!("SELECT COUNT(*) {filter}");
             on_pool!(self, pool => {
@@ -221,21 +212,7 @@ impl Store {
                     .await?
             })
         };
-        let limit = sql.arg(Arg::Int(query.limit));
-        let offset = sql.arg(Arg::Int(query.offset));
-        let text = format!(
-            "SELECT a.*, o.ap_id AS owner_ap_id, o.username AS owner_username, \
-             o.domain AS owner_domain, o.name AS owner_name, o.local AS owner_local \
-             {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
-        );
-        let rows: Vec<ActionRow> = on_pool!(self, pool => {
-            bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(text)), &sql.args).fetch_all(pool).await?
-        });
-        sql.args.truncate(sql.args.len() - 2);
-        let items = rows
-            .into_iter()
-            .map(Action::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = self.page(&sql, query, query.limit, query.offset).await?;
         let next = (query.offset + (items.len() as i64) < total)
             .then(|| (query.offset + query.limit).to_string());
         let facets = self.facets(&sql, &filter).await?;
@@ -245,6 +222,58 @@ impl Store {
             facets,
             next,
         })
+    }
+
+    /// Every action matching `query`, in its order, at most `cap` (exports).
+    pub async fn search_all(&self, query: &SearchQuery, cap: i64) -> StoreResult<Vec<Action>> {
+        let Some(sql) = build(self.engine(), query) else {
+            return Ok(Vec::new());
+        };
+        let mut all = Vec::new();
+        loop {
+            let chunk = (cap - all.len() as i64).min(500);
+            if chunk <= 0 {
+                return Ok(all);
+            }
+            let page = self.page(&sql, query, chunk, all.len() as i64).await?;
+            let done = (page.len() as i64) < chunk;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// One page of results of a built query.
+    async fn page(
+        &self,
+        sql: &Sql,
+        query: &SearchQuery,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Action>> {
+        let order = match query.effective_sort() {
+            Sort::Relevance => sql
+                .rank
+                .clone()
+                .map(|r| format!("{r}, a.updated DESC, a.id DESC")),
+            Sort::Updated => None,
+            Sort::Name => Some("a.name ASC, a.id ASC".into()),
+        }
+        .unwrap_or_else(|| "a.updated DESC, a.id DESC".into());
+        let mut sql = sql.clone();
+        let filter = sql.filter();
+        let limit = sql.arg(Arg::Int(limit));
+        let offset = sql.arg(Arg::Int(offset));
+        let text = format!(
+            "SELECT a.*, o.ap_id AS owner_ap_id, o.username AS owner_username, \
+             o.domain AS owner_domain, o.name AS owner_name, o.local AS owner_local \
+             {filter} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        );
+        let rows: Vec<ActionRow> = on_pool!(self, pool => {
+            bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(text)), &sql.args).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Action::try_from).collect()
     }
 
     async fn facet(&self, sql: &Sql, text: String) -> StoreResult<Vec<(String, i64)>> {

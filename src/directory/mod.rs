@@ -2,6 +2,7 @@
 //! actors it follows — searched with filters and facets. [`SearchQuery`] is parsed and
 //! checked at the edge; [`crate::db::search`] runs it on either engine.
 
+pub mod export;
 pub mod search;
 pub mod text;
 

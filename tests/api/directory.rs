@@ -231,6 +231,45 @@ async fn search_cases(app: TestApp) {
         .await;
     assert_eq!(ranked["items"][0]["name"], mediatheque);
 
+    // Exports take the same parameters.
+    let geojson = app
+        .get_json(app.url("/directory.geojson?departement=59"))
+        .await;
+    assert_eq!(geojson["type"], "FeatureCollection");
+    let features = geojson["features"].as_array().unwrap();
+    assert_eq!(features.len(), 3, "one point per located place");
+    assert_eq!(features[0]["geometry"]["type"], "Point");
+    let lon = features[0]["geometry"]["coordinates"][0].as_f64().unwrap();
+    assert!((2.5..3.5).contains(&lon), "GeoJSON is lon, lat: {lon}");
+    let csv = app
+        .client
+        .get(app.url("/directory.csv?theme=education"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(!csv.starts_with('\u{feff}'), "no BOM");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "header and two actions: {csv}");
+    assert!(lines[0].starts_with("id;url;nom;resume;collectivite;"));
+    assert!(csv.contains("education"));
+    let atom = app
+        .client
+        .get(app.url("/directory.atom?q=ecole"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        atom.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/atom+xml")
+    );
+    let atom = atom.text().await.unwrap();
+    assert_eq!(atom.matches("<entry>").count(), 2);
+    assert!(atom.contains("<title>École numérique pour tous</title>"));
+
     // Bad parameters are named.
     let response = app
         .client
