@@ -1,7 +1,7 @@
 //! `GET /api/v1/directory/actions` (SPEC §4): the directory search with facets.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::actions::ActionView;
+use super::collectivites::CollectiviteView;
 use crate::directory::search::Facets;
 use crate::directory::{SearchQuery, export};
 use crate::error::{AppResult, Problem};
@@ -18,6 +19,8 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/directory/actions", get(search_actions))
+        .route("/api/v1/directory/collectivites", get(list_collectivites))
+        .route("/api/v1/directory/stats", get(stats))
         .route("/directory.geojson", get(export_geojson))
         .route("/directory.csv", get(export_csv))
         .route("/directory.atom", get(export_atom))
@@ -172,5 +175,115 @@ pub async fn search_actions(
         total: page.total,
         facets: page.facets,
         next: page.next,
+    }))
+}
+
+/// A collectivité of the directory with its number of actions.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryCollectivite {
+    /// The collectivité.
+    #[serde(flatten)]
+    pub collectivite: CollectiviteView,
+    /// Hosted on this node?
+    pub local: bool,
+    /// Live actions.
+    pub actions: i64,
+}
+
+/// Filters of the collectivités list.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+pub struct CollectivitesParams {
+    /// Département code.
+    pub departement: Option<String>,
+    /// Région code.
+    pub region: Option<String>,
+    /// Kind (`commune`, `epci`…).
+    pub kind: Option<String>,
+    /// A label mention (`mediation-numerique`) or a minimum number of arobases (`4`).
+    pub label: Option<String>,
+}
+
+/// Collectivités known to this node (its own and those it follows), with action counts.
+#[utoipa::path(get, path = "/api/v1/directory/collectivites", tag = "directory",
+    params(CollectivitesParams),
+    responses(
+        (status = 200, description = "Collectivités by name", body = [DirectoryCollectivite]),
+        (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_collectivites(
+    State(state): State<AppState>,
+    Query(params): Query<CollectivitesParams>,
+) -> AppResult<axum::Json<Vec<DirectoryCollectivite>>> {
+    let mut errors = crate::error::FieldErrors::default();
+    if let Some(kind) = params.kind.as_deref() {
+        errors.check("kind", crate::domain::CollectiviteKind::parse(kind));
+    }
+    errors.finish(|| ())?;
+    let rows = state
+        .store
+        .directory_collectivites(
+            params
+                .departement
+                .as_deref()
+                .map(str::to_uppercase)
+                .as_deref(),
+            params.region.as_deref(),
+            params.kind.as_deref(),
+        )
+        .await?;
+    let label_matches = |c: &crate::domain::Collectivite| match params.label.as_deref() {
+        None | Some("") => true,
+        Some(label) => match label.parse::<u8>() {
+            Ok(min) => c.profile.labels.iter().any(|l| l.arobases >= min),
+            Err(_) => c
+                .profile
+                .labels
+                .iter()
+                .any(|l| l.mentions.iter().any(|m| m == label)),
+        },
+    };
+    Ok(axum::Json(
+        rows.into_iter()
+            .filter(|(c, _)| label_matches(c))
+            .map(|(c, actions)| DirectoryCollectivite {
+                local: c.local,
+                collectivite: CollectiviteView::from(&c),
+                actions,
+            })
+            .collect(),
+    ))
+}
+
+/// Counts of the directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryStats {
+    /// Nodes (domains) with collectivités.
+    pub nodes: i64,
+    /// Collectivités.
+    pub collectivites: i64,
+    /// Live actions.
+    pub actions: i64,
+    /// Actions carried with partners (mutualisation).
+    pub partnerships: i64,
+    /// Actions per theme, phase, département, région, software and provider.
+    pub per: Facets,
+}
+
+/// Directory statistics (SPEC §4).
+#[utoipa::path(get, path = "/api/v1/directory/stats", tag = "directory",
+    responses((status = 200, description = "Counts", body = DirectoryStats)))]
+pub async fn stats(State(state): State<AppState>) -> AppResult<axum::Json<DirectoryStats>> {
+    let (nodes, collectivites, actions, partnerships) = state.store.directory_counts().await?;
+    let everything = SearchQuery {
+        limit: 1,
+        ..Default::default()
+    };
+    let page = state.store.search_actions(&everything).await?;
+    Ok(axum::Json(DirectoryStats {
+        nodes,
+        collectivites,
+        actions,
+        partnerships,
+        per: page.facets,
     }))
 }

@@ -31,6 +31,8 @@ use crate::state::AppState;
         super::follows::delete_follow,
         super::follows::list_followers,
         super::directory::search_actions,
+        super::directory::list_collectivites,
+        super::directory::stats,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -276,6 +276,53 @@ impl Store {
         rows.into_iter().map(Action::try_from).collect()
     }
 
+    /// Collectivités (local and remote `Organization` actors) with their live action
+    /// counts, filtered by territory and kind, by name.
+    pub async fn directory_collectivites(
+        &self,
+        departement: Option<&str>,
+        region: Option<&str>,
+        kind: Option<&str>,
+    ) -> StoreResult<Vec<(crate::domain::Collectivite, i64)>> {
+        const SQL: &str = "SELECT o.*, (SELECT COUNT(*) FROM actions a WHERE a.actor_id = o.id \
+             AND a.deleted_at IS NULL) AS action_count FROM actors o \
+             WHERE o.actor_type = 'Organization' AND ($1 = '' OR o.departement = $1) \
+             AND ($2 = '' OR o.region = $2) AND ($3 = '' OR o.kind = $3) ORDER BY o.name, o.id";
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            actor: super::rows::ActorRow,
+            action_count: i64,
+        }
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(SQL)
+                .bind(departement.unwrap_or(""))
+                .bind(region.unwrap_or(""))
+                .bind(kind.unwrap_or(""))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok((
+                    crate::domain::Collectivite::try_from(row.actor)?,
+                    row.action_count,
+                ))
+            })
+            .collect()
+    }
+
+    /// Network-wide counts: nodes (domains with collectivités), collectivités, live
+    /// actions, and actions carried with partners.
+    pub async fn directory_counts(&self) -> StoreResult<(i64, i64, i64, i64)> {
+        const SQL: &str = "SELECT \
+             (SELECT COUNT(DISTINCT domain) FROM actors WHERE actor_type = 'Organization'), \
+             (SELECT COUNT(*) FROM actors WHERE actor_type = 'Organization'), \
+             (SELECT COUNT(*) FROM actions WHERE deleted_at IS NULL), \
+             (SELECT COUNT(*) FROM actions WHERE deleted_at IS NULL AND partners <> '[]')";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).fetch_one(pool).await?))
+    }
+
     async fn facet(&self, sql: &Sql, text: String) -> StoreResult<Vec<(String, i64)>> {
         Ok(on_pool!(self, pool => {
             bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(text)), &sql.args).fetch_all(pool).await?

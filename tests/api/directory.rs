@@ -231,6 +231,39 @@ async fn search_cases(app: TestApp) {
         .await;
     assert_eq!(ranked["items"][0]["name"], mediatheque);
 
+    // Collectivités and stats.
+    let list = app
+        .get_json(app.url("/api/v1/directory/collectivites?departement=59"))
+        .await;
+    let counts: Vec<(String, i64)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["username"].as_str().unwrap().to_string(),
+                c["actions"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [("lille".to_string(), 2), ("marcq".to_string(), 1)]);
+    let corse = app
+        .get_json(app.url("/api/v1/directory/collectivites?region=94&kind=commune"))
+        .await;
+    assert_eq!(corse.as_array().unwrap().len(), 1);
+    let stats = app.get_json(app.url("/api/v1/directory/stats")).await;
+    assert_eq!(stats["actions"], 6);
+    assert_eq!(stats["collectivites"], 4);
+    assert_eq!(stats["nodes"], 1);
+    assert_eq!(stats["partnerships"], 0);
+    let per_region: i64 = stats["per"]["region"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(per_region, 6);
+
     // Exports take the same parameters.
     let geojson = app
         .get_json(app.url("/directory.geojson?departement=59"))
