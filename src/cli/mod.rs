@@ -4,6 +4,7 @@
 
 mod action;
 mod collectivite;
+mod export;
 mod follow;
 mod token;
 
@@ -58,6 +59,17 @@ pub enum Command {
         collectivite: Option<String>,
         /// acct:user@host, user@host or the actor URL.
         target: String,
+    },
+    /// Export the directory (or a search of it) as GeoJSON, CSV or JSON lines.
+    Export {
+        /// geojson, csv or jsonl.
+        #[arg(long, value_enum)]
+        format: export::Format,
+        /// File to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Search filters as key=value (theme=culture departement=59 q=école…).
+        filters: Vec<String>,
     },
     /// Run delivery workers only (scale-out beside `serve --no-workers`).
     Worker {
@@ -124,6 +136,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             collectivite,
             target,
         } => follow::run(prepare(settings).await?, collectivite, target).await,
+        Command::Export {
+            format,
+            output,
+            filters,
+        } => export::run(prepare(settings).await?, format, output, filters).await,
         Command::Worker { once: true } => {
             let state = prepare(settings).await?;
             let sent = crate::federation::delivery::DeliveryWorker::new(state)

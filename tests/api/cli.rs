@@ -100,6 +100,26 @@ fn operator_flow(database_url: &str) {
     assert_eq!(edited["siren"], "215903782", "other fields stay");
     let shown: Value = serde_json::from_str(&ok(run(&["collectivite", "show", "marcq"]))).unwrap();
     assert_eq!(shown["summary"], "Ville numérique.");
+    let csv = ok(run(&["export", "--format", "csv", "departement=59"]));
+    assert!(
+        csv.starts_with("id;url;nom;") && csv.contains("Médiation numérique itinérante"),
+        "{csv}"
+    );
+    let out = dir.path().join("export.geojson");
+    ok(run(&[
+        "export",
+        "--format",
+        "geojson",
+        "--output",
+        out.to_str().unwrap(),
+        "theme=solidarites",
+    ]));
+    let geojson: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(geojson["features"].as_array().unwrap().len(), 1);
+    let jsonl = ok(run(&["export", "--format", "jsonl", "theme=culture"]));
+    assert!(jsonl.is_empty());
+    let error = fails(run(&["export", "--format", "csv", "theme=cuisine"]));
+    assert!(error.contains("theme"), "{error}");
     ok(run(&["action", "delete", &uuid]));
     assert!(!ok(run(&["action", "list", "--collectivite", "marcq"])).contains(&uuid));
 
