@@ -289,6 +289,10 @@ async fn ingest() {
 
 #[tokio::main]
 async fn main() {
+    maillage::telemetry::init(&maillage::config::LogSettings {
+        format: "text".into(),
+        level: "error".into(),
+    });
     let scenario = std::env::args().nth(1).unwrap_or_else(|| "all".into());
     if matches!(scenario.as_str(), "fanout" | "all") {
         fanout().await;

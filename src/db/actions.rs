@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::activities::{NewActivity, store_activity_in_tx};
 use super::rows::{ActionRow, to_json};
-use super::{Store, StoreResult, on_pool};
+use super::{BeginWrite, Store, StoreResult, on_pool};
 use crate::domain::{Action, ActionId, NewAction};
 
 /// The select list of an action joined with its owner, as a literal so that queries
@@ -282,7 +282,7 @@ impl Store {
              $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $28) RETURNING id";
         let now = Utc::now();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = bind_action_data!(sqlx::query_scalar(SQL), data)
                 .bind(identity.id.0)
                 .bind(identity.ap_id.as_str())
@@ -317,7 +317,7 @@ impl Store {
              contacts = $21, contacts_public = $22, updated = $23 \
              WHERE id = $24 AND deleted_at IS NULL";
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             bind_action_data!(sqlx::query(SQL), data)
                 .bind(Utc::now())
                 .bind(db_id)
@@ -340,7 +340,7 @@ impl Store {
     ) -> StoreResult<(Action, NewActivity)> {
         let now: DateTime<Utc> = Utc::now();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE actions SET deleted_at = $1, updated = $1 WHERE id = $2 AND deleted_at IS NULL",
             )
@@ -394,7 +394,7 @@ impl Store {
              RETURNING id";
         let uuid = Uuid::new_v5(&Uuid::NAMESPACE_URL, ap_id.as_str().as_bytes());
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: Option<i64> = bind_action_data!(sqlx::query_scalar(SQL), data)
                 .bind(uuid)
                 .bind(ap_id.as_str())
@@ -422,7 +422,7 @@ impl Store {
              WHERE ap_id = $2 AND actor_id = $3 AND local = FALSE AND deleted_at IS NULL";
         let now = Utc::now();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query(SQL)
                 .bind(now)
                 .bind(ap_id.as_str())

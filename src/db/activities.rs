@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::deliveries::Audience;
-use super::{Store, StoreResult, on_pool};
+use super::{BeginWrite, Store, StoreResult, on_pool};
 
 /// An activity to store with the change that caused it.
 #[derive(Debug, Clone)]
@@ -79,7 +79,7 @@ impl Store {
     /// Stores an activity on its own and queues its deliveries, in one transaction.
     pub async fn insert_activity(&self, activity: &NewActivity) -> StoreResult<i64> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id = store_activity_in_tx!(tx, activity);
             tx.commit().await?;
             Ok(id)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::activities::{NewActivity, store_activity_in_tx};
-use super::{Store, StoreResult, on_pool};
+use super::{BeginWrite, Store, StoreResult, on_pool};
 
 /// A follow.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -60,7 +60,7 @@ impl Store {
         activity: &NewActivity,
     ) -> StoreResult<FollowRecord> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let follow: FollowRecord = sqlx::query_as(UPSERT)
                 .bind(ap_id.as_str())
                 .bind(follower_id)
@@ -102,7 +102,7 @@ impl Store {
         activity: Option<&NewActivity>,
     ) -> StoreResult<bool> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let removed = sqlx::query("DELETE FROM follows WHERE id = $1")
                 .bind(follow_id)
                 .execute(&mut *tx)

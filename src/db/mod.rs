@@ -98,6 +98,40 @@ macro_rules! on_pool {
 }
 pub use on_pool;
 
+/// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite, so that a transaction
+/// takes the write lock at once and waits for it (busy timeout) instead of failing with
+/// `SQLITE_BUSY` when it upgrades from reading under concurrent writers; a plain
+/// `BEGIN` on PostgreSQL.
+pub(crate) trait BeginWrite {
+    /// The engine.
+    type Db: sqlx::Database;
+    /// Begins the transaction.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
+        self.begin()
+    }
+}
+
 impl Store {
     /// Opens the database named by `url` (`sqlite://file.db`, `sqlite::memory:`,
     /// `postgres://…`), creating a SQLite file if missing.

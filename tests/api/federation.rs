@@ -530,11 +530,27 @@ async fn authorized_fetch_and_blocked_domains() {
     let (status, _) = a.get_html("/actors/marcq").await;
     assert_eq!(status, StatusCode::OK, "HTML stays public");
     // Asking for HTML does not open what has no HTML version.
-    for path in ["/actors/marcq/outbox", "/actors/marcq/outbox?page=true", "/actors/marcq/followers"] {
-        let response = a.client.get(a.url(path)).header("accept", "text/html").send().await.unwrap();
+    for path in [
+        "/actors/marcq/outbox",
+        "/actors/marcq/outbox?page=true",
+        "/actors/marcq/followers",
+    ] {
+        let response = a
+            .client
+            .get(a.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
-    let response = a.client.head(a.url("/actors/marcq")).header("accept", "application/activity+json").send().await.unwrap();
+    let response = a
+        .client
+        .head(a.url("/actors/marcq"))
+        .header("accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "HEAD too");
     for open in ["/actor", "/.well-known/nodeinfo", "/nodeinfo/2.1", "/ns"] {
         let response = a.get_as(&a.url(open)).await;
@@ -714,4 +730,48 @@ async fn random_inbound_documents_never_break_the_inbox() {
     let marcq = a.actor("marcq").await;
     assert!(a.state.store.count_followers(marcq.id).await.unwrap() <= 1);
     assert_eq!(a.state.store.count_actions_of(marcq.id).await.unwrap(), 0);
+}
+
+/// Many signed activities at once: SQLite write transactions wait for the lock instead
+/// of failing with "database is locked" (this answered 500 before `BEGIN IMMEDIATE`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_inbound_activities_are_all_applied() {
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    let b = spawn_app(Engine::Sqlite).await.unwrap();
+    a.create_collectivite("marcq", "59378").await;
+    b.create_collectivite("lille", "59350").await;
+    let lille = b.actor("lille").await;
+    // Marcq follows Lille, so Lille's Articles are kept.
+    let config = maillage::federation::federation_config(a.state.clone())
+        .await
+        .unwrap();
+    let remote: activitypub_federation::fetch::object_id::ObjectId<
+        maillage::db::actors::ActorRecord,
+    > = lille.ap_id.clone().into();
+    let remote = remote.dereference(&config.to_request_data()).await.unwrap();
+    let marcq = a.actor("marcq").await;
+    a.state
+        .store
+        .insert_follow(None, marcq.id, remote.id, "accepted")
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let body = serde_json::to_vec(&json!({
+            "id": b.url(&format!("/activities/c{i}")), "type": "Create", "actor": lille.ap_id,
+            "object": {"id": b.url(&format!("/actions/c{i}")), "type": "Article", "attributedTo": lille.ap_id,
+                       "name": format!("Action {i}"), "content": "<p>x</p>", "mai:themes": ["culture"]},
+        }))
+        .unwrap();
+        let (client, inbox, signer) = (a.client.clone(), a.url("/inbox"), lille.clone());
+        tasks.push(tokio::spawn(async move {
+            post_signed(&client, &inbox, &signer, &body, |_| {})
+                .await
+                .status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), StatusCode::ACCEPTED);
+    }
+    assert_eq!(a.state.store.count_actions_of(remote.id).await.unwrap(), 48);
 }
