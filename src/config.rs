@@ -26,6 +26,8 @@ pub struct Settings {
     pub delivery: DeliverySettings,
     /// How the node presents itself (NodeInfo, pages).
     pub node: NodeSettings,
+    /// The map of the web pages.
+    pub map: MapSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -113,6 +115,25 @@ pub struct NodeSettings {
     pub description: String,
 }
 
+/// `[map]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MapSettings {
+    /// Tile URL template (`{z}/{x}/{y}`); empty: the France outline only.
+    pub tile_url: String,
+    /// Attribution shown on the map, as the tile provider requires.
+    pub attribution: String,
+}
+
+impl Default for MapSettings {
+    fn default() -> Self {
+        Self {
+            tile_url: "https://tile.openstreetmap.org/{z}/{x}/{y}.png".into(),
+            attribution: "© contributeurs OpenStreetMap".into(),
+        }
+    }
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -132,6 +153,7 @@ impl Default for Settings {
             federation: FederationSettings::default(),
             delivery: DeliverySettings::default(),
             node: NodeSettings::default(),
+            map: MapSettings::default(),
             log: LogSettings::default(),
         }
     }

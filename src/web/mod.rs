@@ -2,11 +2,12 @@
 //! built from domain values (`…Page`), askama templates in `templates/`, and the HTML
 //! rendering of errors. ActivityPub URLs hand over here when a browser asks for HTML.
 
+pub mod assets;
 pub mod pages;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::Response;
 use axum::routing::get;
 
 use crate::state::AppState;
@@ -16,21 +17,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home_page))
         .route("/themes/{slug}", get(pages::theme_page))
-        .route("/static/maillage.css", get(stylesheet))
-}
-
-async fn stylesheet() -> Response {
-    let mut response = include_str!("../../static/maillage.css").into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+        .route("/static/{*path}", get(assets::asset))
 }
 
 /// Renders problem+json errors as an HTML page, same status, for clients asking for HTML

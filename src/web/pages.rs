@@ -1,11 +1,13 @@
 //! Page handlers and their view structs. Templates never see rows or wire structs.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
+use crate::directory::SearchQuery;
+use crate::directory::search::Facet;
 use crate::domain::{Action, Collectivite};
 use crate::error::{AppError, AppResult};
 use crate::federation::vocabulary::{TERMS, Term};
@@ -74,21 +76,166 @@ pub struct CollectiviteLink {
     handle: String,
 }
 
+/// A filter option with its facet count.
+pub struct FilterOption {
+    key: String,
+    label: String,
+    count: i64,
+    selected: bool,
+}
+
+/// The themes of one axe, as filter options.
+pub struct AxeOptions {
+    label: String,
+    options: Vec<FilterOption>,
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage {
     node_name: String,
     description: String,
     collectivites: Vec<CollectiviteLink>,
+    q: String,
+    axes: Vec<AxeOptions>,
+    phases: Vec<FilterOption>,
+    departements: Vec<FilterOption>,
+    regions: Vec<FilterOption>,
+    partnered: bool,
+    open_to_partners: bool,
+    total: i64,
     actions: Vec<ActionCard>,
+    query_suffix: String,
+    tile_url: String,
+    attribution: String,
+    error: Option<String>,
+    prev_url: Option<String>,
+    next_url: Option<String>,
 }
 
-/// `GET /`: the node's collectivités and latest actions.
-pub async fn home_page(State(state): State<AppState>) -> AppResult<Response> {
+fn options(facets: &[Facet], selected: &[String]) -> Vec<FilterOption> {
+    let mut options: Vec<FilterOption> = facets
+        .iter()
+        .map(|f| FilterOption {
+            key: f.key.clone(),
+            label: if f.label.is_empty() {
+                f.key.clone()
+            } else {
+                format!("{} ({})", f.label, f.key)
+            },
+            count: f.count,
+            selected: selected.contains(&f.key),
+        })
+        .collect();
+    options.sort_by(|a, b| a.key.cmp(&b.key));
+    options
+}
+
+/// `GET /`: the directory — search form with facet counts, the map, the results.
+pub async fn home_page(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<Response> {
+    let raw = raw.unwrap_or_default();
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let (query, error) =
+        match SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            Ok(query) => (query, None),
+            Err(error) => (
+                SearchQuery {
+                    limit: 20,
+                    ..Default::default()
+                },
+                Some(
+                    error
+                        .problem()
+                        .errors
+                        .iter()
+                        .map(|e| format!("{} : {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join(" ; "),
+                ),
+            ),
+        };
+    let page = state.store.search_actions(&query).await?;
     let collectivites = state.store.local_collectivites().await?;
-    let actions = state.store.recent_local_actions(20).await?;
+    let kept: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "cursor").collect();
+    let suffix = |extra: Option<(&str, String)>| {
+        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &kept {
+            serializer.append_pair(k, v);
+        }
+        if let Some((k, v)) = extra {
+            serializer.append_pair(k, &v);
+        }
+        let text = serializer.finish();
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!("?{text}")
+        }
+    };
+    let themes_selected: Vec<String> = query.themes.iter().map(|t| t.to_string()).collect();
+    let taxonomy = Taxonomy::global();
+    let axes = taxonomy
+        .axes
+        .iter()
+        .map(|axe| AxeOptions {
+            label: axe.label.clone(),
+            options: axe
+                .themes
+                .iter()
+                .map(|t| FilterOption {
+                    key: t.slug.clone(),
+                    label: t.label.clone(),
+                    count: page
+                        .facets
+                        .theme
+                        .iter()
+                        .find(|f| f.key == t.slug)
+                        .map(|f| f.count)
+                        .unwrap_or(0),
+                    selected: themes_selected.contains(&t.slug),
+                })
+                .collect(),
+        })
+        .collect();
+    let phases = crate::domain::Phase::ALL
+        .iter()
+        .map(|p| FilterOption {
+            key: p.as_str().into(),
+            label: p.label().into(),
+            count: page
+                .facets
+                .phase
+                .iter()
+                .find(|f| f.key == p.as_str())
+                .map(|f| f.count)
+                .unwrap_or(0),
+            selected: query.phases.contains(p),
+        })
+        .collect();
+    let prev_url = (query.offset > 0).then(|| {
+        let offset = (query.offset - query.limit).max(0);
+        format!(
+            "/{}",
+            suffix((offset > 0).then(|| ("cursor", offset.to_string())))
+        )
+    });
+    let next_url = page
+        .next
+        .as_ref()
+        .map(|next| format!("/{}", suffix(Some(("cursor", next.clone())))));
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     html(
-        StatusCode::OK,
+        status,
         &HomePage {
             node_name: state.settings.node.name.clone(),
             description: state.settings.node.description.clone(),
@@ -100,7 +247,27 @@ pub async fn home_page(State(state): State<AppState>) -> AppResult<Response> {
                     handle: c.handle(),
                 })
                 .collect(),
-            actions: actions.iter().map(ActionCard::from).collect(),
+            q: query.q.clone().unwrap_or_default(),
+            axes,
+            phases,
+            departements: options(
+                &page.facets.departement,
+                &query.departement.iter().cloned().collect::<Vec<_>>(),
+            ),
+            regions: options(
+                &page.facets.region,
+                &query.region.iter().cloned().collect::<Vec<_>>(),
+            ),
+            partnered: query.partnered,
+            open_to_partners: query.open_to_partners,
+            total: page.total,
+            actions: page.items.iter().map(ActionCard::from).collect(),
+            query_suffix: suffix(None),
+            tile_url: state.settings.map.tile_url.clone(),
+            attribution: state.settings.map.attribution.clone(),
+            error,
+            prev_url,
+            next_url,
         },
     )
 }

@@ -1,0 +1,44 @@
+// Maillage — the directory map. Reads the GeoJSON of the current search (the URL in
+// data-geojson), draws the France outline (always, so the map is readable without
+// tiles), adds tiles when a tile URL is configured, and clusters the markers.
+// The page works without this script: the result list is server-rendered.
+(function () {
+  "use strict";
+  var element = document.getElementById("carte");
+  if (!element || typeof L === "undefined") { return; }
+  // maxZoom is set on the map itself: marker clustering needs it when there are no tiles.
+  var map = L.map(element, { scrollWheelZoom: false, maxZoom: 18 }).setView([46.6, 2.4], 5);
+  var tiles = element.dataset.tiles;
+  if (tiles) {
+    L.tileLayer(tiles, { maxZoom: 18, attribution: element.dataset.attribution || "" }).addTo(map);
+  }
+  fetch("/static/france-outline.geojson")
+    .then(function (r) { return r.json(); })
+    .then(function (outline) {
+      L.geoJSON(outline, { style: { color: "#00558c", weight: 1, fillColor: "#dfe9f2", fillOpacity: 0.5 }, interactive: false }).addTo(map).bringToBack();
+    })
+    .catch(function () {});
+  var cluster = L.markerClusterGroup ? L.markerClusterGroup() : L.layerGroup();
+  map.addLayer(cluster);
+  function text(value) {
+    var span = document.createElement("span");
+    span.textContent = value == null ? "" : String(value);
+    return span.innerHTML;
+  }
+  fetch(element.dataset.geojson, { headers: { Accept: "application/geo+json" } })
+    .then(function (r) { return r.json(); })
+    .then(function (collection) {
+      var bounds = [];
+      collection.features.forEach(function (feature) {
+        var c = feature.geometry.coordinates;
+        var p = feature.properties;
+        var marker = L.circleMarker([c[1], c[0]], { radius: 7, color: "#00558c", weight: 2, fillColor: "#2a7ab8", fillOpacity: 0.8 });
+        marker.bindPopup('<a href="' + text(p.url) + '">' + text(p.name) + "</a><br>" + text(p.collectivite));
+        cluster.addLayer(marker);
+        bounds.push([c[1], c[0]]);
+      });
+      element.dataset.markers = String(collection.features.length);
+      if (bounds.length > 0) { map.fitBounds(bounds, { maxZoom: 11, padding: [20, 20] }); }
+    })
+    .catch(function () { element.dataset.markers = "error"; });
+})();
