@@ -12,6 +12,7 @@ mod collectivites;
 mod crash;
 mod directory;
 mod federation;
+mod interop;
 mod jsonld;
 mod pages;
 mod validation;

@@ -1,0 +1,152 @@
+// A small Fedify server, run only by Maillage's interoperability test
+// (tests/api/interop.rs) on loopback: `node peer.mjs <port>` (or FEDIFY_PEER_PORT).
+// One actor, `citoyenne` (a Person with an RSA key pair generated at start), follows a
+// Maillage collectivité on request and records every activity its inbox accepted.
+// Fedify verifies the HTTP signatures of inbound activities itself and answers 401 to
+// the ones it cannot verify, so whatever is recorded here passed Fedify's checks.
+//
+// Control routes (for the test, not part of any protocol):
+//   GET  /control/health    -> { ok, actor }
+//   POST /control/follow?target=<acct:user@host or actor URL>
+//                           -> sends a signed Follow now; { followed, follow } (502 + error)
+//   GET  /control/received  -> [{ type, id, actor, object, objectType, name }]
+// Set FEDIFY_PEER_LOG=debug (or info, warning…) to get Fedify's logs on the console.
+import { AsyncLocalStorage } from "node:async_hooks";
+import http from "node:http";
+import {
+  Activity, createFederation, Endpoints, Follow, generateCryptoKeyPair, isActor,
+  MemoryKvStore, Person,
+} from "@fedify/fedify";
+import { configure, getConsoleSink } from "@logtape/logtape";
+
+const port = Number(process.argv[2] ?? process.env.FEDIFY_PEER_PORT);
+if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+  console.error("usage: node peer.mjs <port>");
+  process.exit(2);
+}
+const origin = `http://localhost:${port}`;
+const USER = "citoyenne";
+
+if (process.env.FEDIFY_PEER_LOG) {
+  await configure({
+    sinks: { console: getConsoleSink() },
+    contextLocalStorage: new AsyncLocalStorage(),
+    loggers: [
+      { category: "fedify", lowestLevel: process.env.FEDIFY_PEER_LOG, sinks: ["console"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+    ],
+  });
+}
+
+// Fedify always fetches WebFinger for `acct:` URIs over https, and the Maillage test
+// nodes serve plain http on loopback: such WebFinger requests to a loopback host are
+// sent over http instead. Nothing else is rewritten.
+const realFetch = globalThis.fetch;
+globalThis.fetch = (input, init) => {
+  if (typeof input === "string" || input instanceof URL) {
+    const url = new URL(input);
+    if (url.protocol === "https:" && url.pathname === "/.well-known/webfinger" &&
+        ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname)) {
+      url.protocol = "http:";
+      input = url;
+    }
+  }
+  return realFetch(input, init);
+};
+
+// `allowPrivateAddress`: Fedify refuses loopback URLs otherwise (SSRF guard).
+const federation = createFederation({ kv: new MemoryKvStore(), origin, allowPrivateAddress: true });
+const keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
+
+federation
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (identifier !== USER) return null;
+    const [key] = await ctx.getActorKeyPairs(identifier);
+    return new Person({
+      id: ctx.getActorUri(identifier),
+      preferredUsername: identifier,
+      name: "Citoyenne (Fedify)",
+      inbox: ctx.getInboxUri(identifier),
+      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+      publicKey: key.cryptographicKey,
+      assertionMethods: [key.multikey],
+    });
+  })
+  .mapHandle((_ctx, username) => (username === USER ? USER : null))
+  .setKeyPairsDispatcher((_ctx, identifier) => (identifier === USER ? [keyPair] : []));
+
+// Every activity type lands here (Fedify dispatches on the class hierarchy), only once
+// its signature verified and its actor owns the signing key.
+const received = [];
+federation
+  .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(Activity, async (_ctx, activity) => {
+    let object = null;
+    try {
+      object = await activity.getObject(); // embedded by Maillage, so not fetched
+    } catch {
+      // keep the id only
+    }
+    received.push({
+      type: activity.constructor.typeId.href.split("#").pop(),
+      id: activity.id?.href ?? null,
+      actor: activity.actorId?.href ?? null,
+      object: activity.objectId?.href ?? null,
+      objectType: object?.constructor?.typeId?.href.split("#").pop() ?? null,
+      name: object?.name?.toString() ?? null,
+    });
+  });
+
+// POST /control/follow: resolves the target with Fedify's lookup (WebFinger for acct:)
+// and sends a signed Follow from `citoyenne` to its inbox, now (no queue configured).
+async function follow(target) {
+  const ctx = federation.createContext(new URL(origin), undefined);
+  const actor = await ctx.lookupObject(target);
+  if (!isActor(actor)) throw new Error(`${target}: no actor found`);
+  const activity = new Follow({
+    id: new URL(`/follows/${crypto.randomUUID()}`, origin),
+    actor: ctx.getActorUri(USER),
+    object: actor.id,
+    to: actor.id,
+  });
+  await ctx.sendActivity({ identifier: USER }, actor, activity);
+  return { followed: actor.id.href, follow: activity.id.href };
+}
+
+const json = (body, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+async function handle(request) {
+  const url = new URL(request.url);
+  if (url.pathname === "/control/health") return json({ ok: true, actor: `${origin}/users/${USER}` });
+  if (url.pathname === "/control/received") return json(received);
+  if (url.pathname === "/control/follow" && request.method === "POST") {
+    try {
+      return json(await follow(url.searchParams.get("target") ?? ""));
+    } catch (error) {
+      return json({ error: String(error) }, 502);
+    }
+  }
+  return await federation.fetch(request, { contextData: undefined });
+}
+
+// node:http <-> fetch API: the whole body is read first (activities are small).
+http.createServer(async (req, res) => {
+  try {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const headers = new Headers();
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+    const hasBody = !["GET", "HEAD"].includes(req.method);
+    const request = new Request(new URL(req.url, origin), {
+      method: req.method, headers, body: hasBody ? Buffer.concat(chunks) : undefined,
+    });
+    const response = await handle(request);
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(Buffer.from(await response.arrayBuffer()));
+  } catch (error) {
+    console.error(error);
+    res.writeHead(500, { "content-type": "text/plain" });
+    res.end(String(error));
+  }
+}).listen(port, "127.0.0.1", () => console.log(`Fedify peer listening on ${origin}`));
