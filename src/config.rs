@@ -28,6 +28,8 @@ pub struct Settings {
     pub node: NodeSettings,
     /// The map of the web pages.
     pub map: MapSettings,
+    /// Aggregator mode.
+    pub aggregator: AggregatorSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -115,6 +117,15 @@ pub struct NodeSettings {
     pub description: String,
 }
 
+/// `[aggregator]`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct AggregatorSettings {
+    /// Follow back every node that follows the instance actor, and expose theme,
+    /// département and région groups that announce matching actions.
+    pub enabled: bool,
+}
+
 /// `[map]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -154,6 +165,7 @@ impl Default for Settings {
             delivery: DeliverySettings::default(),
             node: NodeSettings::default(),
             map: MapSettings::default(),
+            aggregator: AggregatorSettings::default(),
             log: LogSettings::default(),
         }
     }

@@ -86,6 +86,12 @@ impl Store {
         })
     }
 
+    /// Number of activities an actor published.
+    pub async fn count_activities_of(&self, actor_id: i64) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM activities WHERE actor_id = $1";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).bind(actor_id).fetch_one(pool).await?))
+    }
+
     /// The local activity with this ActivityPub id.
     pub async fn local_activity(&self, ap_id: &Url) -> StoreResult<Option<ActivityRecord>> {
         const SQL: &str = "SELECT id, ap_id, kind, payload, published FROM activities \

@@ -331,6 +331,40 @@ impl Store {
         row.map(InstanceActorRecord::try_from).transpose()
     }
 
+    /// Creates a local `Group` actor (aggregator feeds) if missing, signing with the given
+    /// keys, and returns it.
+    pub async fn ensure_group_actor(
+        &self,
+        actor: NewLocalActor<'_>,
+        username: &str,
+        name: &str,
+        summary: &str,
+    ) -> StoreResult<ActorRecord> {
+        const SQL: &str = "INSERT INTO actors (ap_id, actor_type, local, username, domain, \
+             name, summary, labels, inbox, shared_inbox, public_key_pem, private_key_pem, \
+             published, updated, last_refreshed_at) \
+             VALUES ($1, 'Group', TRUE, $2, $3, $4, $5, '[]', $6, $7, $8, $9, $10, $10, $10) \
+             ON CONFLICT (ap_id) DO NOTHING";
+        on_pool!(self, pool => {
+            sqlx::query(SQL)
+                .bind(actor.ap_id.as_str())
+                .bind(username)
+                .bind(actor.domain)
+                .bind(name)
+                .bind(summary)
+                .bind(actor.inbox.as_str())
+                .bind(actor.shared_inbox.as_str())
+                .bind(actor.public_key_pem)
+                .bind(actor.private_key_pem)
+                .bind(Utc::now())
+                .execute(pool)
+                .await?;
+        });
+        self.actor_by_ap_id(actor.ap_id).await?.ok_or_else(|| {
+            super::StoreError::Corrupt(format!("group {} missing after insert", actor.ap_id))
+        })
+    }
+
     /// Creates the instance actor; if another process created it first, returns that one.
     pub async fn insert_instance_actor(
         &self,

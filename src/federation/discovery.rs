@@ -63,6 +63,9 @@ fn parse_resource(state: &AppState, resource: &str) -> AppResult<Resource> {
     if let Some(user) = resource.strip_prefix(&format!("{base}/actors/")) {
         return Ok(Resource::Actor(user.trim_end_matches('/').to_string()));
     }
+    if let Some(group) = resource.strip_prefix(&format!("{base}/groups/")) {
+        return Ok(Resource::Actor(group.trim_end_matches('/').to_string()));
+    }
     Err(AppError::NotFound(format!(
         "ressource « {resource} » inconnue sur ce nœud"
     )))
@@ -85,6 +88,19 @@ pub async fn webfinger(
             state.url("/"),
             "Application",
         ),
+        Resource::Actor(user)
+            if state.settings.aggregator.enabled
+                && super::groups::GroupKind::parse(&user).is_some()
+                && state.store.local_collectivite(&user).await?.is_none() =>
+        {
+            let (kind, group) = super::groups::group(&state, &user).await?;
+            (
+                format!("acct:{}@{domain}", group.username),
+                group.ap_id.clone(),
+                kind.page(&state),
+                "Group",
+            )
+        }
         Resource::Actor(user) => {
             let collectivite = state
                 .store

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/inbox", post(post_inbox))
         .route("/actor/inbox", post(post_inbox))
         .route("/actors/{username}/inbox", post(post_inbox))
+        .route("/groups/{name}/inbox", post(post_inbox))
 }
 
 /// Why an inbound activity was refused.

@@ -10,6 +10,7 @@ pub mod collections;
 pub mod context;
 pub mod delivery;
 pub mod discovery;
+pub mod groups;
 pub mod inbox;
 pub mod objects;
 pub mod receive;

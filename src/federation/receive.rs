@@ -73,7 +73,21 @@ async fn follow(
     let Some(target) = id_of(object) else {
         return Err(InboxError::BadRequest("Follow sans objet".into()));
     };
-    let Some(followed) = data.store.actor_by_ap_id(&target).await? else {
+    let mut followed = data.store.actor_by_ap_id(&target).await?;
+    if followed.is_none() {
+        // Groups exist on first use: a Follow may be the first thing they see.
+        let group_name = target
+            .as_str()
+            .strip_prefix(&format!("{}/groups/", data.base))
+            .map(str::to_string);
+        if let Some(name) = group_name {
+            followed = super::groups::group(data, &name)
+                .await
+                .ok()
+                .map(|(_, actor)| actor);
+        }
+    }
+    let Some(followed) = followed else {
         return ignored(format!("{target} n'est pas un acteur de ce nœud"));
     };
     if !followed.local {
@@ -90,6 +104,21 @@ async fn follow(
         .upsert_follow_with_activity(&envelope.id, follower.id, followed.id, "accepted", &accept)
         .await?;
     tracing::info!(follower = %follower.ap_id, followed = %followed.ap_id, "new follower");
+    // Aggregator mode: joining the network is following the aggregator, which follows
+    // back (and so backfills the new node's actions).
+    if data.settings.aggregator.enabled
+        && followed.id == data.instance_actor.id
+        && data
+            .store
+            .follow_between(followed.id, follower.id)
+            .await?
+            .is_none()
+    {
+        if let Err(error) = service::follows::follow(data, &followed, follower.ap_id.as_str()).await
+        {
+            tracing::warn!(follower = %follower.ap_id, %error, "follow-back failed");
+        }
+    }
     Ok(Applied::Done)
 }
 
@@ -237,7 +266,12 @@ pub async fn create_or_update(
             )
             .await?;
         return Ok(match stored {
-            Some(_) => Applied::Done,
+            Some(action) => {
+                super::groups::announce(data, &action)
+                    .await
+                    .map_err(|e| InboxError::Internal(anyhow::anyhow!("{e}")))?;
+                Applied::Done
+            }
             None => Applied::Ignored("version plus ancienne ou action supprimée".into()),
         });
     }

@@ -40,6 +40,9 @@ pub fn router() -> Router<AppState> {
         .route("/actions/{id}", get(get_action))
         .route("/actions/{id}/replies", get(get_replies))
         .route("/activities/{id}", get(get_activity))
+        .route("/groups/{name}", get(get_group))
+        .route("/groups/{name}/outbox", get(get_group_outbox))
+        .route("/groups/{name}/followers", get(get_group_followers))
         .route("/ns", get(get_vocabulary))
         .route_layer(axum::middleware::from_fn(super::inbox::authorized_fetch))
 }
@@ -288,6 +291,50 @@ async fn get_activity(
         }
     }
     Ok(as2_response(StatusCode::OK, payload))
+}
+
+/// `GET /groups/{name}`: a theme or territory `Group` (aggregators), or its page.
+async fn get_group(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let (kind, actor) = super::groups::group(&state, &name).await?;
+    if wants_html(&headers) {
+        return Ok(axum::response::Redirect::to(kind.page(&state).as_str()).into_response());
+    }
+    Ok(as2_response(
+        StatusCode::OK,
+        super::groups::group_to_as(&state, &kind, &actor),
+    ))
+}
+
+/// `GET /groups/{name}/outbox`: the count of its announces.
+async fn get_group_outbox(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<Response> {
+    let (_, actor) = super::groups::group(&state, &name).await?;
+    let total = state.store.count_activities_of(actor.id).await?;
+    let id = state.url(&format!("/groups/{}/outbox", actor.username));
+    Ok(as2_response(
+        StatusCode::OK,
+        OrderedCollectionJson::new(id, total, false),
+    ))
+}
+
+/// `GET /groups/{name}/followers`: the count.
+async fn get_group_followers(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<Response> {
+    let (_, actor) = super::groups::group(&state, &name).await?;
+    let total = state.store.count_followers(actor.id).await?;
+    let id = state.url(&format!("/groups/{}/followers", actor.username));
+    Ok(as2_response(
+        StatusCode::OK,
+        OrderedCollectionJson::new(id, total, false),
+    ))
 }
 
 /// `GET /actor`: the instance actor.

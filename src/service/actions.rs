@@ -43,6 +43,7 @@ pub async fn create_action(
             wrap_action(state, ActionActivity::Create, action)
         })
         .await?;
+    crate::federation::groups::announce(state, &action).await?;
     state.delivery_wakeup.notify_one();
     Ok(action)
 }
@@ -63,6 +64,7 @@ pub async fn update_action(
             wrap_action(state, ActionActivity::Update, action)
         })
         .await?;
+    crate::federation::groups::announce(state, &action).await?;
     state.delivery_wakeup.notify_one();
     Ok(action)
 }

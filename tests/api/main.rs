@@ -6,6 +6,7 @@ mod helpers;
 
 mod actions;
 mod activitypub;
+mod aggregator;
 mod browser;
 mod cli;
 mod collectivites;
