@@ -58,7 +58,11 @@ pub enum Command {
         #[arg(long)]
         collectivite: Option<String>,
         /// acct:user@host, user@host or the actor URL.
-        target: String,
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        target: Option<String>,
+        /// A file of handles or URLs, one per line (`#` starts a comment).
+        #[arg(long)]
+        file: Option<PathBuf>,
     },
     /// Export the directory (or a search of it) as GeoJSON, CSV or JSON lines.
     Export {
@@ -135,7 +139,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Follow {
             collectivite,
             target,
-        } => follow::run(prepare(settings).await?, collectivite, target).await,
+            file,
+        } => follow::run(prepare(settings).await?, collectivite, target, file).await,
         Command::Export {
             format,
             output,

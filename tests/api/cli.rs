@@ -317,3 +317,42 @@ fn serve_works_without_a_configuration_file() {
         "default SQLite file created"
     );
 }
+
+/// `maillage follow --file`: every handle is resolved; failures are summed up, the
+/// rest is queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_from_a_file() {
+    let b = crate::helpers::spawn_app(crate::helpers::Engine::Sqlite)
+        .await
+        .unwrap();
+    b.create_collectivite("lille", "59350").await;
+    b.create_collectivite("roubaix", "59512").await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("agg.db").display());
+    let file = dir.path().join("handles.txt");
+    std::fs::write(
+        &file,
+        format!(
+            "# nodes to follow\nacct:lille@{0}\n{1}\n\nacct:inconnue@{0}\n",
+            b.domain,
+            b.url("/actors/roubaix")
+        ),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        let dir = std::path::Path::new(&path).parent().unwrap().to_path_buf();
+        maillage(&dir, &url, &["follow", "--file", &path])
+    })
+    .await
+    .unwrap();
+    let stderr = fails(output);
+    assert!(
+        stderr.contains("2 suivi(s) mis en file d'attente sur 3"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 échec(s)") && stderr.contains("acct:inconnue@"),
+        "{stderr}"
+    );
+}
