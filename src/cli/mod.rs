@@ -4,6 +4,7 @@
 
 mod action;
 mod collectivite;
+mod demo;
 mod export;
 mod follow;
 mod token;
@@ -42,6 +43,13 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// A local federation in one process: two towns' nodes and an aggregator, seeded
+    /// with real communes and sample actions; prints the URLs to open.
+    Demo {
+        /// First of the three ports (the next two follow; busy ones are replaced).
+        #[arg(long, default_value_t = 8081)]
+        base_port: u16,
+    },
     /// Manage the collectivités hosted on this node.
     #[command(subcommand)]
     Collectivite(collectivite::CollectiviteCommand),
@@ -175,6 +183,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             state.store.close().await;
             Ok(())
         }
+        Command::Demo { base_port } => demo::run(base_port).await,
         Command::Migrate => {
             let state = prepare(settings).await?;
             println!("base de données à jour ({:?})", state.store.engine());

@@ -332,6 +332,30 @@ impl Store {
         })
     }
 
+    /// Replaces the partners (actor ids) of a local action and stores the `Update`
+    /// `publish` builds, in one transaction (SPEC §5: an accepted partner is published).
+    pub async fn set_action_partners(
+        &self,
+        db_id: i64,
+        partners: &[Url],
+        publish: impl FnOnce(&Action) -> NewActivity,
+    ) -> StoreResult<(Action, NewActivity)> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("UPDATE actions SET partners = $1, updated = $2 WHERE id = $3 AND deleted_at IS NULL")
+                .bind(to_json(&partners))
+                .bind(Utc::now())
+                .bind(db_id)
+                .execute(&mut *tx)
+                .await?;
+            let action = action_in_tx!(tx, db_id);
+            let activity = publish(&action);
+            store_activity_in_tx!(tx, &activity);
+            tx.commit().await?;
+            Ok((action, activity))
+        })
+    }
+
     /// Tombstones an action (it then answers `410 Gone`) and stores its `Delete`.
     pub async fn delete_action(
         &self,

@@ -69,6 +69,27 @@ pub async fn update_action(
     Ok(action)
 }
 
+/// Sets the partners of a local action and publishes the `Update` (SPEC §5 step 4).
+///
+/// # Errors
+/// [`AppError::Gone`] for a deleted action.
+pub async fn set_partners(
+    state: &AppState,
+    action: &Action,
+    partners: Vec<url::Url>,
+) -> AppResult<Action> {
+    ensure_live(action)?;
+    let (action, _activity) = state
+        .store
+        .set_action_partners(action.db_id, &partners, |action| {
+            wrap_action(state, ActionActivity::Update, action)
+        })
+        .await?;
+    crate::federation::groups::announce(state, &action).await?;
+    state.delivery_wakeup.notify_one();
+    Ok(action)
+}
+
 /// Deletes a local action: it becomes a `Tombstone` (`410 Gone`).
 ///
 /// # Errors

@@ -1,0 +1,265 @@
+//! `maillage demo`: a local federation in one process — two town nodes and an
+//! aggregator on localhost ports, SQLite files in a temporary folder — seeded with real
+//! communes of the referential and the sample actions of `data/demo/actions.json`
+//! (written for the project, in French). Federation does the rest: each town joins the
+//! aggregator (which follows back and backfills), partnerships are published as
+//! `Update`s, the aggregator's groups announce. Prints the URLs to open.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use super::{CliError, CliResult};
+use crate::api::actions::ActionBody;
+use crate::api::collectivites::CollectiviteBody;
+use crate::config::Settings;
+use crate::domain::NewAction;
+use crate::startup::App;
+use crate::state::AppState;
+use crate::{federation, service};
+
+const SAMPLE: &str = include_str!("../../data/demo/actions.json");
+
+#[derive(Deserialize)]
+struct Sample {
+    towns: Vec<Town>,
+    actions: Vec<SampleAction>,
+    #[serde(default)]
+    partnerships: Vec<Partnership>,
+}
+
+#[derive(Deserialize)]
+struct Town {
+    node: String,
+    username: String,
+    insee: String,
+}
+
+#[derive(Deserialize)]
+struct SampleAction {
+    town: String,
+    #[serde(flatten)]
+    body: ActionBody,
+}
+
+#[derive(Deserialize)]
+struct Partnership {
+    action: String,
+    partner: String,
+}
+
+struct Node {
+    state: AppState,
+    base: String,
+}
+
+async fn start_node(
+    dir: &std::path::Path,
+    key: &str,
+    name: &str,
+    port: u16,
+    aggregator: bool,
+) -> anyhow::Result<Node> {
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => listener,
+        Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+    };
+    let port = listener.local_addr()?.port();
+    let mut settings = Settings {
+        domain: format!("localhost:{port}"),
+        bind: format!("127.0.0.1:{port}"),
+        ..Settings::default()
+    };
+    settings.database.url = format!("sqlite://{}", dir.join(format!("{key}.db")).display());
+    settings.federation.debug = true;
+    settings.delivery.poll_interval_ms = 100;
+    settings.aggregator.enabled = aggregator;
+    settings.node.name = name.to_string();
+    settings.log.level = "warn".into();
+    settings.validate()?;
+    let app = App::build_with_listener(settings, listener).await?;
+    let state = app.state();
+    tokio::spawn(async move {
+        if let Err(error) = app
+            .run_until_stopped(crate::startup::shutdown_signal())
+            .await
+        {
+            tracing::error!(error = format!("{error:#}"), "demo node stopped");
+        }
+    });
+    Ok(Node {
+        base: format!("http://localhost:{port}"),
+        state,
+    })
+}
+
+/// Runs `maillage demo`.
+pub async fn run(base_port: u16) -> CliResult {
+    let sample: Sample =
+        serde_json::from_str(SAMPLE).context("BUG: data/demo/actions.json is checked by a test")?;
+    let dir = tempfile::Builder::new()
+        .prefix("maillage-demo-")
+        .tempdir()
+        .context("temporary folder")?;
+    eprintln!(
+        "Démarrage de trois nœuds (bases SQLite dans {}) …",
+        dir.path().display()
+    );
+    let a = start_node(dir.path(), "a", "Nœud des villes du Nord", base_port, false).await?;
+    let b = start_node(
+        dir.path(),
+        "b",
+        "Nœud partagé Rennes – Ajaccio – Albi",
+        base_port + 1,
+        false,
+    )
+    .await?;
+    let annuaire = start_node(
+        dir.path(),
+        "annuaire",
+        "Annuaire Maillage (agrégateur)",
+        base_port + 2,
+        true,
+    )
+    .await?;
+
+    let mut towns = HashMap::new();
+    for town in &sample.towns {
+        let node = if town.node == "a" { &a } else { &b };
+        let body = CollectiviteBody {
+            username: Some(town.username.clone()),
+            insee: Some(town.insee.clone()),
+            ..Default::default()
+        };
+        let collectivite =
+            service::collectivites::create_collectivite(&node.state, body.into_profile()?).await?;
+        towns.insert(town.username.clone(), (node.state.clone(), collectivite));
+    }
+    let mut actions = HashMap::new();
+    for sample_action in sample.actions {
+        let (state, owner) = towns.get(&sample_action.town).ok_or_else(|| {
+            CliError(format!(
+                "ville inconnue dans la démo : {}",
+                sample_action.town
+            ))
+        })?;
+        let name = sample_action.body.name.clone().unwrap_or_default();
+        let action =
+            service::actions::create_action(state, owner, NewAction::try_from(sample_action.body)?)
+                .await?;
+        actions.insert(name, (state.clone(), action));
+    }
+    // Partnerships (the Join workflow's outcome): the owner publishes its partners.
+    let mut partners: HashMap<String, Vec<url::Url>> = HashMap::new();
+    for partnership in &sample.partnerships {
+        if let Some((_, partner)) = towns.get(&partnership.partner) {
+            partners
+                .entry(partnership.action.clone())
+                .or_default()
+                .push(partner.ap_id.clone());
+        }
+    }
+    for (name, list) in partners {
+        if let Some((state, action)) = actions.get(&name) {
+            service::actions::set_partners(state, action, list).await?;
+        }
+    }
+
+    // Every town joins the network by following the aggregator's instance actor.
+    let aggregator_actor = annuaire.state.url("/actor").to_string();
+    for (state, owner) in towns.values() {
+        let follower = state
+            .store
+            .actor_by_id(owner.id)
+            .await?
+            .ok_or_else(|| CliError("acteur introuvable".into()))?;
+        let config = federation::federation_config(state.clone()).await?;
+        service::follows::follow(&config.to_request_data(), &follower, &aggregator_actor).await?;
+    }
+    // Two towns of different nodes follow each other too.
+    if let (Some((state, lille)), Some((_, rennes))) = (towns.get("lille"), towns.get("rennes")) {
+        let follower = state
+            .store
+            .actor_by_id(lille.id)
+            .await?
+            .ok_or_else(|| CliError("lille".into()))?;
+        let config = federation::federation_config(state.clone()).await?;
+        service::follows::follow(&config.to_request_data(), &follower, rennes.ap_id.as_str())
+            .await?;
+    }
+
+    let expected = actions.len() as i64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, _, known, _) = annuaire.state.store.directory_counts().await?;
+        if known >= expected {
+            eprintln!("L'agrégateur connaît les {known} actions des deux nœuds.");
+            break;
+        }
+        if Instant::now() > deadline {
+            eprintln!(
+                "L'agrégateur connaît {known} actions sur {expected} ; la fédération continue en arrière-plan."
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!();
+    println!("Maillage — démonstration locale");
+    println!("  Annuaire (agrégateur) : {}/", annuaire.base);
+    println!("  Nœud A (Nord)         : {}/", a.base);
+    println!("  Nœud B                : {}/", b.base);
+    println!(
+        "  Groupe à suivre       : @dep-59@{}",
+        annuaire.base.trim_start_matches("http://")
+    );
+    println!(
+        "  API                   : {}/api/v1/directory/actions?q=numerique",
+        annuaire.base
+    );
+    println!("Ctrl-C pour arrêter (les données de la démo sont effacées à l'arrêt).");
+    crate::startup::shutdown_signal().await;
+    // Let the nodes finish their in-flight requests before the folder goes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(dir);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_data_is_valid() {
+        let sample: Sample = serde_json::from_str(SAMPLE).unwrap();
+        let towns: Vec<&str> = sample.towns.iter().map(|t| t.username.as_str()).collect();
+        assert_eq!(towns.len(), 6);
+        let taxonomy = crate::taxonomy::Taxonomy::global();
+        let mut themes = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
+        assert!((30..=60).contains(&sample.actions.len()));
+        for action in sample.actions {
+            assert!(towns.contains(&action.town.as_str()), "{}", action.town);
+            let name = action.body.name.clone().unwrap();
+            assert!(names.insert(name.clone()), "duplicate {name}");
+            let data = NewAction::try_from(action.body)
+                .unwrap_or_else(|e| panic!("{name}: {:?}", e.problem().errors));
+            themes.extend(data.themes.iter().map(|t| t.to_string()));
+        }
+        assert_eq!(
+            themes.len(),
+            taxonomy.themes().count(),
+            "every theme is covered"
+        );
+        for partnership in &sample.partnerships {
+            assert!(
+                names.contains(&partnership.action),
+                "{}",
+                partnership.action
+            );
+            assert!(towns.contains(&partnership.partner.as_str()));
+        }
+    }
+}
