@@ -42,3 +42,24 @@
     })
     .catch(function () { element.dataset.markers = "error"; });
 })();
+
+// Small maps of an action's places: points given inline in data-points.
+(function () {
+  "use strict";
+  if (typeof L === "undefined") { return; }
+  document.querySelectorAll(".mini-map[data-points]").forEach(function (element) {
+    var points = JSON.parse(element.dataset.points || "[]");
+    if (points.length === 0) { return; }
+    var map = L.map(element, { scrollWheelZoom: false, maxZoom: 18 });
+    if (element.dataset.tiles) {
+      L.tileLayer(element.dataset.tiles, { maxZoom: 18, attribution: element.dataset.attribution || "" }).addTo(map);
+    }
+    var bounds = points.map(function (p) {
+      L.circleMarker([p[0], p[1]], { radius: 7, color: "#00558c", weight: 2, fillColor: "#2a7ab8", fillOpacity: 0.8 })
+        .bindTooltip(String(p[2])).addTo(map);
+      return [p[0], p[1]];
+    });
+    map.fitBounds(bounds, { maxZoom: 14, padding: [20, 20] });
+    element.dataset.markers = String(points.length);
+  });
+})();

@@ -323,6 +323,22 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(SQL).fetch_one(pool).await?))
     }
 
+    /// Live actions first published per month (`YYYY-MM`), the last `months` months,
+    /// oldest first.
+    pub async fn actions_per_month(&self, months: i64) -> StoreResult<Vec<(String, i64)>> {
+        const SQL: &str =
+            "SELECT published FROM actions WHERE deleted_at IS NULL AND published >= $1";
+        let since = Utc::now() - chrono::Duration::days(31 * months);
+        let dates: Vec<DateTime<Utc>> = on_pool!(self, pool => {
+            sqlx::query_scalar(SQL).bind(since).fetch_all(pool).await?
+        });
+        let mut counts = std::collections::BTreeMap::new();
+        for date in dates {
+            *counts.entry(date.format("%Y-%m").to_string()).or_insert(0) += 1;
+        }
+        Ok(counts.into_iter().collect())
+    }
+
     async fn facet(&self, sql: &Sql, text: String) -> StoreResult<Vec<(String, i64)>> {
         Ok(on_pool!(self, pool => {
             bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(text)), &sql.args).fetch_all(pool).await?

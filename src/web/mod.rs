@@ -3,6 +3,7 @@
 //! rendering of errors. ActivityPub URLs hand over here when a browser asks for HTML.
 
 pub mod assets;
+pub mod directory_pages;
 pub mod pages;
 
 use axum::Router;
@@ -16,7 +17,15 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home_page))
-        .route("/themes/{slug}", get(pages::theme_page))
+        .route("/themes/{slug}", get(directory_pages::theme_page))
+        .route(
+            "/departements/{code}",
+            get(directory_pages::departement_page),
+        )
+        .route("/regions/{code}", get(directory_pages::region_page))
+        .route("/logiciels/{name}", get(directory_pages::software_page))
+        .route("/prestataires/{name}", get(directory_pages::provider_page))
+        .route("/statistiques", get(directory_pages::stats_page))
         .route("/static/{*path}", get(assets::asset))
 }
 

@@ -1,7 +1,7 @@
 //! Page handlers and their view structs. Templates never see rows or wire structs.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,8 @@ fn french_date(date: DateTime<Utc>) -> String {
     date.format("%d/%m/%Y").to_string()
 }
 
-fn html(status: StatusCode, template: &impl Template) -> AppResult<Response> {
+/// Renders `template` as an HTML response with `status`.
+pub fn html(status: StatusCode, template: &impl Template) -> AppResult<Response> {
     let body = template
         .render()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("template: {e}")))?;
@@ -35,14 +36,14 @@ fn html(status: StatusCode, template: &impl Template) -> AppResult<Response> {
 
 /// An action in a list.
 pub struct ActionCard {
-    url: String,
-    name: String,
-    summary: String,
-    owner_name: String,
-    owner_url: String,
-    phase: &'static str,
-    updated: String,
-    themes: Vec<(String, String)>,
+    pub(crate) url: String,
+    pub(crate) name: String,
+    pub(crate) summary: String,
+    pub(crate) owner_name: String,
+    pub(crate) owner_url: String,
+    pub(crate) phase: &'static str,
+    pub(crate) updated: String,
+    pub(crate) themes: Vec<(String, String)>,
 }
 
 fn theme_pairs(action: &Action) -> Vec<(String, String)> {
@@ -375,9 +376,12 @@ struct ActionView {
     dates: Option<String>,
     budget: Option<String>,
     places: Vec<String>,
-    software: Vec<String>,
-    providers: Vec<String>,
-    partners: Vec<String>,
+    software: Vec<(String, String)>,
+    providers: Vec<(String, String)>,
+    partners: Vec<(String, String)>,
+    points: String,
+    tiles: String,
+    attribution: String,
     links: Vec<(String, String)>,
     contacts: Vec<String>,
 }
@@ -440,6 +444,14 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         );
     }
     let d = &action.data;
+    let mut partners = Vec::new();
+    for partner in &action.partners {
+        let name = match state.store.collectivite_by_ap_id(partner).await? {
+            Some(c) => c.profile.name,
+            None => partner.to_string(),
+        };
+        partners.push((partner.to_string(), name));
+    }
     let dates = match (d.start_date, d.end_date) {
         (Some(s), Some(e)) => Some(format!(
             "du {} au {}",
@@ -479,20 +491,35 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         software: d
             .software
             .iter()
-            .map(|s| match &s.licence {
-                Some(licence) => format!("{} ({licence})", s.name),
-                None => s.name.clone(),
+            .map(|s| {
+                let shown = match &s.licence {
+                    Some(licence) => format!("{} ({licence})", s.name),
+                    None => s.name.clone(),
+                };
+                (s.name.clone(), shown)
             })
             .collect(),
         providers: d
             .providers
             .iter()
-            .map(|p| match &p.siren {
-                Some(siren) => format!("{} (SIREN {siren})", p.name),
-                None => p.name.clone(),
+            .map(|p| {
+                let shown = match &p.siren {
+                    Some(siren) => format!("{} (SIREN {siren})", p.name),
+                    None => p.name.clone(),
+                };
+                (p.name.clone(), shown)
             })
             .collect(),
-        partners: action.partners.iter().map(|p| p.to_string()).collect(),
+        partners,
+        points: serde_json::to_string(
+            &d.locations
+                .iter()
+                .filter_map(|p| p.point.map(|pt| (pt.lat, pt.lon, p.name.clone())))
+                .collect::<Vec<_>>(),
+        )
+        .expect("BUG: points serialise"),
+        tiles: state.settings.map.tile_url.clone(),
+        attribution: state.settings.map.attribution.clone(),
         links: d
             .links
             .iter()
@@ -519,54 +546,6 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         },
     };
     html(StatusCode::OK, &ActionPage { node_name, a: view })
-}
-
-#[derive(Template)]
-#[template(path = "theme.html")]
-struct ThemePage {
-    node_name: String,
-    label: String,
-    axe: String,
-    description: String,
-    actions: Vec<ActionCard>,
-}
-
-/// `GET /themes/{slug}`: a theme and this node's actions on it.
-pub async fn theme_page(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    let node_name = state.settings.node.name.clone();
-    let taxonomy = Taxonomy::global();
-    let Some(theme) = taxonomy.theme(&slug) else {
-        return html(
-            StatusCode::NOT_FOUND,
-            &MessagePage {
-                node_name,
-                title: "Thème inconnu".into(),
-                message: format!("Le thème « {slug} » n'existe pas."),
-            },
-        )
-        .into_response();
-    };
-    let result = async {
-        let actions = state
-            .store
-            .local_actions_with_theme(&theme.slug, 100)
-            .await?;
-        html(
-            StatusCode::OK,
-            &ThemePage {
-                node_name: node_name.clone(),
-                label: theme.label.clone(),
-                axe: taxonomy
-                    .axe(&theme.axe)
-                    .map(|a| a.label.clone())
-                    .unwrap_or_default(),
-                description: theme.description.clone(),
-                actions: actions.iter().map(ActionCard::from).collect(),
-            },
-        )
-    }
-    .await;
-    result.into_response()
 }
 
 #[derive(Template)]

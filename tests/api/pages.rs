@@ -38,6 +38,34 @@ async fn pages_show_collectivites_and_actions(app: TestApp) {
     let (status, _) = app.get_html("/themes/cuisine").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // Territory, "who uses what" and statistics pages.
+    let (status, nord) = app.get_html("/departements/59").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        nord.contains("<h1>Nord (59)</h1>") && nord.contains("Guichet numérique des démarches")
+    );
+    let (_, region) = app.get_html("/regions/32").await;
+    assert!(region.contains("Hauts-de-France") && region.contains("Marcq-en-Barœul"));
+    let (status, _) = app.get_html("/departements/00").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, publik) = app.get_html("/logiciels/publik").await;
+    assert!(
+        publik.contains("Utilisé par 1 collectivité(s)") && publik.contains("Marcq-en-Barœul"),
+        "{publik}"
+    );
+    let (_, provider) = app.get_html("/prestataires/443170139").await;
+    assert!(provider.contains("Guichet numérique des démarches"));
+    let (status, stats) = app.get_html("/statistiques").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(stats.contains("<svg") && stats.contains("Actions par thème"));
+    assert!(stats.contains("Efficacité des services publics"));
+    // The action page links its software and shows its places on a small map.
+    assert!(
+        action.contains("href=\"/logiciels/Publik\""),
+        "software link"
+    );
+    assert!(action.contains("class=\"mini-map\""));
+
     let css = app
         .client
         .get(app.url("/static/maillage.css"))
