@@ -160,6 +160,24 @@ impl Driver {
         }
     }
 
+    /// Waits until the page's query string contains `needle` (the form was submitted).
+    async fn wait_for_query(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self
+            .script("return location.search;")
+            .await
+            .as_str()
+            .unwrap()
+            .contains(needle)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the form did not submit ({needle})"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn result_names(&self) -> Vec<String> {
         let value = self.script("return Array.from(document.querySelectorAll('#liste article h3')).map(h => h.textContent.trim());").await;
         value
@@ -236,17 +254,7 @@ async fn home_page_filters_list_and_map() {
     // Apply a filter through the form: département Nord, then submit.
     driver.click("#departement option[value='59']").await;
     driver.click(".filters button[type=submit]").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !driver
-        .script("return location.search;")
-        .await
-        .as_str()
-        .unwrap()
-        .contains("departement=59")
-    {
-        assert!(Instant::now() < deadline, "the form did not submit");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    driver.wait_for_query("departement=59").await;
     assert_eq!(driver.markers().await, 3);
     let mut names = driver.result_names().await;
     names.sort();
@@ -266,17 +274,7 @@ async fn home_page_filters_list_and_map() {
     // And a theme checkbox on top.
     driver.click("#theme-culture").await;
     driver.click(".filters button[type=submit]").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !driver
-        .script("return location.search;")
-        .await
-        .as_str()
-        .unwrap()
-        .contains("theme=culture")
-    {
-        assert!(Instant::now() < deadline, "the form did not submit");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    driver.wait_for_query("theme=culture").await;
     assert_eq!(driver.markers().await, 1);
     assert_eq!(driver.result_names().await, ["Médiathèque numérique"]);
     driver.end().await;
