@@ -146,6 +146,11 @@ impl Referential {
         self.regions.get(code)
     }
 
+    /// Every commune, in no particular order.
+    pub fn communes(&self) -> impl Iterator<Item = &Commune> {
+        self.communes.values()
+    }
+
     /// Number of communes.
     pub fn commune_count(&self) -> usize {
         self.communes.len()

@@ -1,0 +1,273 @@
+//! Directory search at scale: N generated actions (realistic French text, the twelve
+//! themes, communes of the referential, shared software), then typical queries timed.
+//!
+//! `cargo run --release --example search_bench -- [N] [postgres://…]`
+//! (default 100 000 actions on SQLite in a temporary folder).
+
+use std::time::Instant;
+
+use maillage::api::actions::{ActionBody, PlaceBody, SoftwareBody};
+use maillage::api::collectivites::CollectiviteBody;
+use maillage::config::Settings;
+use maillage::db::actions::ActionIdentity;
+use maillage::db::activities::NewActivity;
+use maillage::db::actors::NewLocalActor;
+use maillage::db::deliveries::Audience;
+use maillage::domain::{ActionId, NewAction};
+use maillage::referential::Referential;
+use maillage::startup::prepare;
+
+const SUBJECTS: &[&str] = &[
+    "École numérique",
+    "Médiathèque",
+    "Guichet unique",
+    "Budget participatif",
+    "Conseillers numériques",
+    "Archives en ligne",
+    "Fibre optique",
+    "Wi-Fi public",
+    "Tiers-lieu",
+    "Fab lab",
+    "Portail citoyen",
+    "Données ouvertes",
+    "Capteurs de qualité de l'air",
+    "Sobriété numérique",
+    "Cybersécurité",
+    "Prise de rendez-vous en ligne",
+    "Démarches d'état civil",
+    "Espace numérique de travail",
+    "Prêt de tablettes",
+    "Musée virtuel",
+    "Plateforme de l'emploi",
+    "Carte scolaire en ligne",
+];
+const WHAT: &[&str] = &[
+    "pour les habitants",
+    "dans les quartiers",
+    "avec les associations",
+    "pour les seniors",
+    "dans les écoles",
+    "pour les agents",
+    "avec la métropole",
+    "pour les entreprises locales",
+];
+const SENTENCES: &[&str] = &[
+    "La collectivité a déployé un service accessible en ligne et accompagné en mairie.",
+    "Les agents ont été formés avant l'ouverture du service.",
+    "Les usagers peuvent suivre leur demande et recevoir une notification.",
+    "Le projet est mené avec les communes voisines pour partager les coûts.",
+    "Des ateliers de médiation numérique sont proposés chaque semaine.",
+    "Les données sont publiées en open data sous licence ouverte.",
+    "Une attention particulière est portée à l'accessibilité et au RGAA.",
+    "Le logiciel libre retenu est mutualisé avec d'autres collectivités.",
+];
+const THEMES: &[&str] = &[
+    "services-publics",
+    "democratie-locale",
+    "vie-privee",
+    "cohesion-sociale",
+    "solidarites",
+    "vie-quotidienne",
+    "education",
+    "culture",
+    "patrimoine",
+    "emploi",
+    "developpement-durable",
+    "attractivite",
+];
+const SOFTWARE: &[&str] = &[
+    "Publik",
+    "Decidim",
+    "Nextcloud",
+    "Koha",
+    "GLPI",
+    "Moodle",
+    "uMap",
+    "PeerTube",
+];
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(100_000);
+    let database = std::env::args().nth(2);
+    let dir = tempfile::tempdir()?;
+    let mut settings = Settings {
+        domain: "localhost:9999".into(),
+        ..Settings::default()
+    };
+    settings.federation.debug = true;
+    settings.database.url = database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("search.db").display()));
+    let state = prepare(settings).await?;
+    let referential = Referential::global();
+    let mut communes: Vec<_> = referential
+        .communes()
+        .filter(|c| c.point().is_some() && !c.siren.is_empty())
+        .collect();
+    communes.sort_by(|a, b| a.insee.cmp(&b.insee));
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let instance = &state.instance_actor;
+
+    // 200 collectivités (one key pair shared: generation is not what is measured).
+    let mut owners = Vec::new();
+    for i in 0..200 {
+        let commune = communes[(rng.next() % communes.len() as u64) as usize];
+        let body = CollectiviteBody {
+            username: Some(format!("ville-{i}")),
+            insee: Some(commune.insee.clone()),
+            ..Default::default()
+        };
+        let id = state.url(&format!("/actors/ville-{i}"));
+        let inbox = state.url(&format!("/actors/ville-{i}/inbox"));
+        let owner = state
+            .store
+            .insert_local_collectivite(
+                NewLocalActor {
+                    ap_id: &id,
+                    domain: "localhost:9999",
+                    inbox: &inbox,
+                    shared_inbox: &state.url("/inbox"),
+                    public_key_pem: &instance.public_key_pem,
+                    private_key_pem: &instance.private_key_pem,
+                },
+                &body.into_profile()?,
+            )
+            .await?;
+        owners.push((owner, commune));
+    }
+    let start = Instant::now();
+    for i in 0..n {
+        let (owner, commune) = &owners[(rng.next() % owners.len() as u64) as usize];
+        let subject = rng.pick(SUBJECTS);
+        let mut content = String::new();
+        for _ in 0..4 {
+            content.push_str(*rng.pick(SENTENCES));
+            content.push(' ');
+        }
+        let body = ActionBody {
+            name: Some(format!("{subject} {} ({i})", rng.pick(WHAT))),
+            summary: Some(format!("{subject} à {}.", commune.nom)),
+            content: Some(content),
+            phase: Some(
+                rng.pick(&["idee", "etude", "realisation", "service"])
+                    .to_string(),
+            ),
+            themes: Some(vec![
+                rng.pick(THEMES).to_string(),
+                rng.pick(THEMES).to_string(),
+            ]),
+            location: Some(vec![PlaceBody {
+                insee: Some(commune.insee.clone()),
+                ..Default::default()
+            }]),
+            software: (rng.next() % 3 == 0).then(|| {
+                vec![SoftwareBody {
+                    name: Some(rng.pick(SOFTWARE).to_string()),
+                    ..Default::default()
+                }]
+            }),
+            ..Default::default()
+        };
+        let data = NewAction::try_from(body).map_err(|e| anyhow::anyhow!("{:?}", e.problem()))?;
+        let id = ActionId::generate();
+        let ap_id = state.url(&format!("/actions/{id}"));
+        let identity = ActionIdentity {
+            id,
+            url: ap_id.clone(),
+            ap_id,
+            owner_id: owner.id,
+            local: true,
+        };
+        state
+            .store
+            .insert_action(&identity, &data, |action| NewActivity {
+                ap_id: state.url(&format!("/activities/{}", uuid::Uuid::now_v7())),
+                actor_id: action.owner.id,
+                kind: "Create",
+                object_ap_id: action.ap_id.clone(),
+                payload: serde_json::json!({}),
+                audience: Audience::Nobody,
+            })
+            .await?;
+        if (i + 1) % 20_000 == 0 {
+            eprintln!(
+                "{} actions inserted in {:.0} s",
+                i + 1,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    eprintln!(
+        "{n} actions inserted in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    if let maillage::db::Store::Sqlite(pool) = &state.store {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
+    if let maillage::db::Store::Postgres(pool) = &state.store {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
+    let queries = [
+        "",
+        "q=numerique",
+        "q=ecole+numerique",
+        "q=m%C3%A9diath%C3%A8ques",
+        "theme=education",
+        "departement=59",
+        "region=84",
+        "q=donnees&theme=services-publics",
+        "phase=service&theme=culture&departement=13",
+        "bbox=2.2,48.7,2.5,49.0",
+        "software=publik",
+        "sort=name&limit=50",
+    ];
+    println!("| query | p50 ms | p95 ms | p99 ms | total |");
+    println!("| --- | --- | --- | --- | --- |");
+    for raw in queries {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+            .into_owned()
+            .collect();
+        let query = maillage::directory::SearchQuery::parse(
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .map_err(|e| anyhow::anyhow!("{:?}", e.problem()))?;
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..40 {
+            let t = Instant::now();
+            let page = state.store.search_actions(&query).await?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            total = page.total;
+        }
+        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "| `{}` | {:.1} | {:.1} | {:.1} | {total} |",
+            if raw.is_empty() { "(none)" } else { raw },
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            percentile(&times, 0.99)
+        );
+    }
+    Ok(())
+}
