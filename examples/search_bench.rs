@@ -162,7 +162,8 @@ async fn main() -> anyhow::Result<()> {
         let subject = rng.pick(SUBJECTS);
         let mut content = String::new();
         for _ in 0..4 {
-            content.push_str(*rng.pick(SENTENCES));
+            let sentence: &&str = rng.pick(SENTENCES);
+            content.push_str(sentence);
             content.push(' ');
         }
         let body = ActionBody {
