@@ -16,8 +16,8 @@ CREATE TABLE action_places (
     lon DOUBLE PRECISION
 );
 CREATE INDEX action_places_action ON action_places (action_id);
-CREATE INDEX action_places_departement ON action_places (departement);
-CREATE INDEX action_places_region ON action_places (region);
+CREATE INDEX action_places_departement ON action_places (departement, action_id);
+CREATE INDEX action_places_region ON action_places (region, action_id);
 CREATE INDEX action_places_insee ON action_places (insee);
 CREATE INDEX action_places_epci ON action_places (epci);
 CREATE INDEX action_places_point ON action_places (lat, lon);
@@ -31,7 +31,7 @@ CREATE TABLE action_software (
     wikidata TEXT
 );
 CREATE INDEX action_software_action ON action_software (action_id);
-CREATE INDEX action_software_key ON action_software (name_key);
+CREATE INDEX action_software_key ON action_software (name_key, action_id);
 
 CREATE TABLE action_providers (
     action_id INTEGER NOT NULL REFERENCES actions (id) ON DELETE CASCADE,
@@ -40,9 +40,12 @@ CREATE TABLE action_providers (
     siren TEXT
 );
 CREATE INDEX action_providers_action ON action_providers (action_id);
-CREATE INDEX action_providers_key ON action_providers (name_key);
+CREATE INDEX action_providers_key ON action_providers (name_key, action_id);
 
 CREATE INDEX actions_updated ON actions (updated);
+-- Facet counts group the index tables by value: (value, action) indexes cover them.
+CREATE INDEX action_themes_theme_action ON action_themes (theme, action_id);
+CREATE INDEX actions_phase ON actions (phase);
 
 -- FTS5 over search_text, kept in step by triggers; accents folded by the tokenizer.
 CREATE VIRTUAL TABLE actions_fts USING fts5(

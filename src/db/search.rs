@@ -30,6 +30,8 @@ struct Sql {
     conditions: Vec<String>,
     args: Vec<Arg>,
     rank: Option<String>,
+    /// A condition reads the owner (`o.`): its join is needed to find ids too.
+    needs_owner: bool,
 }
 
 impl Sql {
@@ -50,12 +52,32 @@ impl Sql {
             .join(", ")
     }
 
+    /// `FROM … WHERE …` of the matching actions, joined with their owner (pages).
     fn filter(&self) -> String {
         format!(
             "FROM actions a JOIN actors o ON o.id = a.actor_id {} WHERE {}",
             self.joins,
             self.conditions.join(" AND ")
         )
+    }
+
+    /// `FROM … WHERE …` of the matching actions, the owner joined only when a condition
+    /// needs it (counts and facets).
+    fn filter_ids(&self) -> String {
+        if self.needs_owner {
+            return self.filter();
+        }
+        format!(
+            "FROM actions a {} WHERE {}",
+            self.joins,
+            self.conditions.join(" AND ")
+        )
+    }
+
+    /// True when the query only asks for live actions: the index tables hold live
+    /// actions only (rows are cleared on delete), so facets need no id filter.
+    fn matches_all_live(&self) -> bool {
+        self.joins.is_empty() && self.conditions.len() == 1
     }
 }
 
@@ -141,12 +163,14 @@ fn build(engine: Engine, query: &SearchQuery) -> Option<Sql> {
         if who.starts_with("http://") || who.starts_with("https://") {
             let p = sql.text(who);
             sql.conditions.push(format!("o.ap_id = {p}"));
+            sql.needs_owner = true;
         } else {
             let (user, domain) = who.split_once('@').unwrap_or((who, ""));
             let (u, d) = (sql.text(&user.to_lowercase()), sql.text(domain));
             sql.conditions.push(format!(
                 "(o.username = {u} AND ({d} = '' OR o.domain = {d}))"
             ));
+            sql.needs_owner = true;
         }
     }
     if query.partnered {
@@ -203,7 +227,7 @@ impl Store {
                 next: None,
             });
         };
-        let filter = sql.filter();
+        let filter = sql.filter_ids();
         let total: i64 = {
             let text = format!("SELECT COUNT(*) {filter}");
             on_pool!(self, pool => {
@@ -346,7 +370,12 @@ impl Store {
     }
 
     async fn facets(&self, sql: &Sql, filter: &str) -> StoreResult<Facets> {
-        let ids = format!("SELECT a.id {filter}");
+        // Index tables hold live actions only: with no other condition, no id filter.
+        let within = if sql.matches_all_live() {
+            String::new()
+        } else {
+            format!("AND action_id IN (SELECT a.id {filter})")
+        };
         let referential = Referential::global();
         let taxonomy = Taxonomy::global();
         let label_theme = |key: &str| {
@@ -385,7 +414,12 @@ impl Store {
             facets
         };
         let theme = self
-            .facet(sql, format!("SELECT theme, COUNT(*) FROM action_themes WHERE action_id IN ({ids}) GROUP BY theme"))
+            .facet(
+                sql,
+                format!(
+                    "SELECT theme, COUNT(*) FROM action_themes WHERE TRUE {within} GROUP BY theme"
+                ),
+            )
             .await?;
         let phase = self
             .facet(
@@ -394,16 +428,16 @@ impl Store {
             )
             .await?;
         let departement = self
-            .facet(sql, format!("SELECT departement, COUNT(DISTINCT action_id) FROM action_places WHERE departement IS NOT NULL AND action_id IN ({ids}) GROUP BY departement"))
+            .facet(sql, format!("SELECT departement, COUNT(DISTINCT action_id) FROM action_places WHERE departement IS NOT NULL {within} GROUP BY departement"))
             .await?;
         let region = self
-            .facet(sql, format!("SELECT region, COUNT(DISTINCT action_id) FROM action_places WHERE region IS NOT NULL AND action_id IN ({ids}) GROUP BY region"))
+            .facet(sql, format!("SELECT region, COUNT(DISTINCT action_id) FROM action_places WHERE region IS NOT NULL {within} GROUP BY region"))
             .await?;
         let software = self
-            .facet(sql, format!("SELECT MIN(name), COUNT(DISTINCT action_id) FROM action_software WHERE action_id IN ({ids}) GROUP BY name_key"))
+            .facet(sql, format!("SELECT MIN(name), COUNT(DISTINCT action_id) FROM action_software WHERE TRUE {within} GROUP BY name_key"))
             .await?;
         let provider = self
-            .facet(sql, format!("SELECT MIN(name), COUNT(DISTINCT action_id) FROM action_providers WHERE action_id IN ({ids}) GROUP BY name_key"))
+            .facet(sql, format!("SELECT MIN(name), COUNT(DISTINCT action_id) FROM action_providers WHERE TRUE {within} GROUP BY name_key"))
             .await?;
         Ok(Facets {
             theme: to_facets(theme, &label_theme),
