@@ -81,6 +81,11 @@ pub async fn spawn_app_with(
             let pool = sqlx::PgPool::connect(&url)
                 .await
                 .expect("connect to PostgreSQL");
+            // The extension is per database and tests migrate concurrently: create it
+            // first (a concurrent creation may fail here harmlessly; it then exists).
+            let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public")
+                .execute(&pool)
+                .await;
             sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
                 .execute(&pool)
                 .await
