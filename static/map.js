@@ -20,10 +20,15 @@
     .catch(function () {});
   var cluster = L.markerClusterGroup ? L.markerClusterGroup() : L.layerGroup();
   map.addLayer(cluster);
+  // Escapes text for HTML content and attribute values (quotes included).
   function text(value) {
-    var span = document.createElement("span");
-    span.textContent = value == null ? "" : String(value);
-    return span.innerHTML;
+    return String(value == null ? "" : value)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
+  function safeUrl(value) {
+    var url = String(value == null ? "" : value);
+    return /^https?:\/\//i.test(url) ? url : "#";
   }
   fetch(element.dataset.geojson, { headers: { Accept: "application/geo+json" } })
     .then(function (r) { return r.json(); })
@@ -33,7 +38,7 @@
         var c = feature.geometry.coordinates;
         var p = feature.properties;
         var marker = L.circleMarker([c[1], c[0]], { radius: 7, color: "#00558c", weight: 2, fillColor: "#2a7ab8", fillOpacity: 0.8 });
-        marker.bindPopup('<a href="' + text(p.url) + '">' + text(p.name) + "</a><br>" + text(p.collectivite));
+        marker.bindPopup('<a href="' + text(safeUrl(p.url)) + '">' + text(p.name) + "</a><br>" + text(p.collectivite));
         cluster.addLayer(marker);
         bounds.push([c[1], c[0]]);
       });
@@ -56,7 +61,7 @@
     }
     var bounds = points.map(function (p) {
       L.circleMarker([p[0], p[1]], { radius: 7, color: "#00558c", weight: 2, fillColor: "#2a7ab8", fillOpacity: 0.8 })
-        .bindTooltip(String(p[2])).addTo(map);
+        .bindTooltip(document.createTextNode(String(p[2]))).addTo(map);
       return [p[0], p[1]];
     });
     map.fitBounds(bounds, { maxZoom: 14, padding: [20, 20] });

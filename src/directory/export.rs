@@ -68,6 +68,15 @@ pub const CSV_COLUMNS: [&str; 23] = [
     "mis_a_jour_le",
 ];
 
+/// Prefixes a cell that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab,
+/// carriage return) with `'`: names and summaries come from other nodes.
+fn defuse(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
 /// The CSV of `actions`: `;`-separated, UTF-8 without BOM, a header row, one row per
 /// action; lists inside a cell are separated by `|`.
 ///
@@ -87,34 +96,37 @@ pub fn to_csv(actions: &[Action]) -> anyhow::Result<String> {
             .and_then(|insee| referential.commune(insee));
         let point = d.locations.iter().find_map(|p| p.point);
         let join = |items: Vec<String>| items.join("|");
-        writer.write_record([
-            action.ap_id.to_string(),
-            action.url.to_string(),
-            d.name.clone(),
-            action.display_summary(),
-            action.owner.name.clone(),
-            action.owner.ap_id.to_string(),
-            first
-                .and_then(|p| p.insee.as_ref())
-                .map(|i| i.to_string())
-                .unwrap_or_default(),
-            commune.map(|c| c.departement.clone()).unwrap_or_default(),
-            commune.map(|c| c.region.clone()).unwrap_or_default(),
-            join(d.themes.iter().map(|t| t.to_string()).collect()),
-            d.phase.to_string(),
-            d.status.to_string(),
-            d.start_date.map(|x| x.to_string()).unwrap_or_default(),
-            d.end_date.map(|x| x.to_string()).unwrap_or_default(),
-            d.budget_eur.map(|b| b.to_string()).unwrap_or_default(),
-            join(d.software.iter().map(|s| s.name.clone()).collect()),
-            join(d.providers.iter().map(|p| p.name.clone()).collect()),
-            join(action.partners.iter().map(|p| p.to_string()).collect()),
-            d.open_to_partners.to_string(),
-            point.map(|p| p.lat.to_string()).unwrap_or_default(),
-            point.map(|p| p.lon.to_string()).unwrap_or_default(),
-            action.published.to_rfc3339(),
-            action.updated.to_rfc3339(),
-        ])?;
+        writer.write_record(
+            [
+                action.ap_id.to_string(),
+                action.url.to_string(),
+                d.name.clone(),
+                action.display_summary(),
+                action.owner.name.clone(),
+                action.owner.ap_id.to_string(),
+                first
+                    .and_then(|p| p.insee.as_ref())
+                    .map(|i| i.to_string())
+                    .unwrap_or_default(),
+                commune.map(|c| c.departement.clone()).unwrap_or_default(),
+                commune.map(|c| c.region.clone()).unwrap_or_default(),
+                join(d.themes.iter().map(|t| t.to_string()).collect()),
+                d.phase.to_string(),
+                d.status.to_string(),
+                d.start_date.map(|x| x.to_string()).unwrap_or_default(),
+                d.end_date.map(|x| x.to_string()).unwrap_or_default(),
+                d.budget_eur.map(|b| b.to_string()).unwrap_or_default(),
+                join(d.software.iter().map(|s| s.name.clone()).collect()),
+                join(d.providers.iter().map(|p| p.name.clone()).collect()),
+                join(action.partners.iter().map(|p| p.to_string()).collect()),
+                d.open_to_partners.to_string(),
+                point.map(|p| p.lat.to_string()).unwrap_or_default(),
+                point.map(|p| p.lon.to_string()).unwrap_or_default(),
+                action.published.to_rfc3339(),
+                action.updated.to_rfc3339(),
+            ]
+            .map(|cell| defuse(&cell)),
+        )?;
     }
     Ok(String::from_utf8(writer.into_inner()?)?)
 }
@@ -179,4 +191,21 @@ pub fn to_atom(actions: &[Action], title: &str, self_url: &str, site: &str) -> S
     }
     out.push_str("</feed>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::defuse;
+
+    #[test]
+    fn spreadsheet_formulas_are_defused() {
+        assert_eq!(
+            defuse("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(defuse("+33 1 23"), "'+33 1 23");
+        assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse("Médiathèque"), "Médiathèque");
+        assert_eq!(defuse(""), "");
+    }
 }

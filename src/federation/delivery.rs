@@ -80,7 +80,10 @@ pub fn is_private_ip_literal(url: &Url) -> bool {
                 || ip.is_unspecified()
                 || ip.is_broadcast()
                 || ip.is_documentation()
+                || ip.is_multicast()
                 || ip.octets()[0] == 0
+                || ip.octets()[0] >= 240
+                || (ip.octets()[0] == 198 && (ip.octets()[1] & 0xfe) == 18)
                 || (ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 0x40)
         }
         Some(url::Host::Ipv6(ip)) => {
@@ -88,7 +91,11 @@ pub fn is_private_ip_literal(url: &Url) -> bool {
                 || ip.is_unspecified()
                 || (ip.segments()[0] & 0xfe00) == 0xfc00
                 || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.is_multicast()
                 || ip.to_ipv4_mapped().is_some()
+                // NAT64 and 6to4 can reach IPv4 space.
+                || (ip.segments()[0] == 0x64 && ip.segments()[1] == 0xff9b)
+                || ip.segments()[0] == 0x2002
         }
         _ => false,
     }

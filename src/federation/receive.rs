@@ -257,7 +257,15 @@ pub async fn create_or_update(
             .store
             .upsert_remote_action(
                 &article.id,
-                article.url.as_ref().unwrap_or(&article.id),
+                // A page elsewhere than the actor's origin, or not http(s) (a
+                // `javascript:` URL would end up in our pages' links), is not trusted.
+                article
+                    .url
+                    .as_ref()
+                    .filter(|u| {
+                        matches!(u.scheme(), "http" | "https") && same_origin(u, &actor.ap_id)
+                    })
+                    .unwrap_or(&article.id),
                 actor.id,
                 &data_,
                 &article.partners,
@@ -267,9 +275,10 @@ pub async fn create_or_update(
             .await?;
         return Ok(match stored {
             Some(action) => {
-                super::groups::announce(data, &action)
-                    .await
-                    .map_err(|e| InboxError::Internal(anyhow::anyhow!("{e}")))?;
+                // The action is stored: a failed announce must not make the peer retry.
+                if let Err(error) = super::groups::announce(data, &action).await {
+                    tracing::warn!(action = %action.ap_id, %error, "group announce failed");
+                }
                 Applied::Done
             }
             None => Applied::Ignored("version plus ancienne ou action supprimée".into()),

@@ -31,6 +31,16 @@ pub fn html(status: StatusCode, template: &impl Template) -> AppResult<Response>
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    // Scripts only from the node itself (remote content can never run script here);
+    // map tiles may come from any https server.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data: https:; connect-src 'self'; frame-ancestors 'none'; \
+             base-uri 'self'; form-action 'self'",
+        ),
+    );
     Ok(response)
 }
 
@@ -57,8 +67,14 @@ fn theme_pairs(action: &Action) -> Vec<(String, String)> {
 
 impl From<&Action> for ActionCard {
     fn from(action: &Action) -> Self {
+        // Only http(s) pages become links (a remote `url` is checked on arrival too).
+        let url = if matches!(action.url.scheme(), "http" | "https") {
+            &action.url
+        } else {
+            &action.ap_id
+        };
         Self {
-            url: action.url.to_string(),
+            url: url.to_string(),
             name: action.data.name.clone(),
             summary: action.display_summary(),
             owner_name: action.owner.name.clone(),
@@ -107,6 +123,7 @@ struct HomePage {
     total: i64,
     actions: Vec<ActionCard>,
     query_suffix: String,
+    map_suffix: String,
     tile_url: String,
     attribution: String,
     error: Option<String>,
@@ -264,6 +281,7 @@ pub async fn home_page(
             total: page.total,
             actions: page.items.iter().map(ActionCard::from).collect(),
             query_suffix: suffix(None),
+            map_suffix: suffix(Some(("cap", "2000".to_string()))),
             tile_url: state.settings.map.tile_url.clone(),
             attribution: state.settings.map.attribution.clone(),
             error,

@@ -774,4 +774,29 @@ async fn concurrent_inbound_activities_are_all_applied() {
         assert_eq!(task.await.unwrap(), StatusCode::ACCEPTED);
     }
     assert_eq!(a.state.store.count_actions_of(remote.id).await.unwrap(), 48);
+
+    // A `url` that is not an http(s) page of the sender's origin is not kept: it would
+    // become a link on our pages.
+    for (i, url) in ["javascript:alert(1)", "https://ailleurs.example/page"]
+        .iter()
+        .enumerate()
+    {
+        let object = b.url(&format!("/actions/u{i}"));
+        let body = serde_json::to_vec(&json!({
+            "id": b.url(&format!("/activities/u{i}")), "type": "Create", "actor": lille.ap_id,
+            "object": {"id": object, "type": "Article", "attributedTo": lille.ap_id, "url": url,
+                       "name": "Lien piégé", "content": "<p>x</p>", "mai:themes": ["culture"]},
+        }))
+        .unwrap();
+        let response = post_signed(&a.client, &a.url("/inbox"), &lille, &body, |_| {}).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let stored = a
+            .state
+            .store
+            .action_by_ap_id(&object.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.url.as_str(), object, "{url}");
+    }
 }

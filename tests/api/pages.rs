@@ -11,6 +11,12 @@ async fn pages_show_collectivites_and_actions(app: TestApp) {
     let token = app.collectivite_with_token("marcq", "59378").await;
     let created = app.publish("marcq", &token, &sample_action()).await;
 
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
     let (status, home) = app.get_html("/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(home.contains("<html lang=\"fr\">"));

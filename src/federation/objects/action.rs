@@ -245,6 +245,10 @@ pub fn action_to_as(action: &Action, state: &AppState) -> ArticleJson {
     }
 }
 
+fn is_web(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+}
+
 /// True when a JSON object carries `mai:` terms (a Maillage action, not a plain post).
 pub fn has_mai_terms(object: &serde_json::Value) -> bool {
     object
@@ -281,7 +285,7 @@ pub fn as_to_action(json: &ArticleJson) -> NewAction {
         .filter(|a| a.kind == "Link")
         .filter_map(|a| {
             Some(LinkRef {
-                url: a.href.clone()?,
+                url: a.href.clone().filter(is_web)?,
                 description: a.name.clone(),
             })
         })
@@ -293,7 +297,7 @@ pub fn as_to_action(json: &ArticleJson) -> NewAction {
         .filter(|a| a.kind == "Image")
         .filter_map(|a| {
             Some(LinkRef {
-                url: a.url.clone().or_else(|| a.href.clone())?,
+                url: a.url.clone().or_else(|| a.href.clone()).filter(is_web)?,
                 description: a.name.clone(),
             })
         })
