@@ -113,7 +113,19 @@ impl CollectiviteBody {
                 errors.push("username", "obligatoire");
                 None
             }
-            Some(u) => errors.check("username", Username::parse(u)),
+            Some(u) => errors.check("username", Username::parse(u)).filter(|u| {
+                // Theme slugs, dep-* and reg-* name the aggregator's groups.
+                let reserved = crate::federation::groups::GroupKind::parse(u.as_ref()).is_some();
+                if reserved {
+                    errors.push(
+                        "username",
+                        format!(
+                            "« {u} » est réservé aux fils thématiques et territoriaux de l'annuaire"
+                        ),
+                    );
+                }
+                !reserved
+            }),
         };
         let kind = match self.kind.as_deref() {
             None => Some(CollectiviteKind::Commune),

@@ -112,7 +112,7 @@ pub async fn run(base_port: u16) -> CliResult {
         dir.path(),
         "b",
         "Nœud partagé Rennes – Ajaccio – Albi",
-        base_port + 1,
+        base_port.saturating_add(1),
         false,
     )
     .await?;
@@ -120,7 +120,7 @@ pub async fn run(base_port: u16) -> CliResult {
         dir.path(),
         "annuaire",
         "Annuaire Maillage (agrégateur)",
-        base_port + 2,
+        base_port.saturating_add(2),
         true,
     )
     .await?;

@@ -166,7 +166,10 @@ fn build(engine: Engine, query: &SearchQuery) -> Option<Sql> {
             sql.needs_owner = true;
         } else {
             let (user, domain) = who.split_once('@').unwrap_or((who, ""));
-            let (u, d) = (sql.text(&user.to_lowercase()), sql.text(domain));
+            let (u, d) = (
+                sql.text(&user.to_lowercase()),
+                sql.text(&domain.to_lowercase()),
+            );
             sql.conditions.push(format!(
                 "(o.username = {u} AND ({d} = '' OR o.domain = {d}))"
             ));

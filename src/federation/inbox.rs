@@ -142,7 +142,7 @@ fn exempt_from_authorized_fetch(path: &str) -> bool {
 /// may skip the signature by asking for HTML; collections and activities may not.
 fn has_html_version(path: &str) -> bool {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    matches!(segments.as_slice(), ["actors" | "actions", _])
+    matches!(segments.as_slice(), ["actors" | "actions" | "groups", _])
 }
 
 /// Authorized-fetch mode (`federation.authorized_fetch`, SPEC §3): ActivityPub GETs

@@ -8,6 +8,14 @@ use crate::error::{AppError, AppResult};
 use crate::federation::activities::{ActionActivity, wrap_action};
 use crate::state::AppState;
 
+/// Announces from the aggregator's groups; the change is committed already, so a
+/// failure is logged, not returned (a client retry would duplicate the action).
+async fn announce(state: &AppState, action: &Action) {
+    if let Err(error) = crate::federation::groups::announce(state, action).await {
+        tracing::warn!(action = %action.ap_id, %error, "group announce failed");
+    }
+}
+
 /// The collectivité's town hall as a place, used when an action names none.
 fn default_place(owner: &Collectivite) -> Option<Place> {
     let profile = &owner.profile;
@@ -43,7 +51,7 @@ pub async fn create_action(
             wrap_action(state, ActionActivity::Create, action)
         })
         .await?;
-    crate::federation::groups::announce(state, &action).await?;
+    announce(state, &action).await;
     state.delivery_wakeup.notify_one();
     Ok(action)
 }
@@ -64,7 +72,7 @@ pub async fn update_action(
             wrap_action(state, ActionActivity::Update, action)
         })
         .await?;
-    crate::federation::groups::announce(state, &action).await?;
+    announce(state, &action).await;
     state.delivery_wakeup.notify_one();
     Ok(action)
 }
@@ -85,7 +93,7 @@ pub async fn set_partners(
             wrap_action(state, ActionActivity::Update, action)
         })
         .await?;
-    crate::federation::groups::announce(state, &action).await?;
+    announce(state, &action).await;
     state.delivery_wakeup.notify_one();
     Ok(action)
 }
