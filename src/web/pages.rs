@@ -464,9 +464,18 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
     let d = &action.data;
     let mut partners = Vec::new();
     for partner in &action.partners {
+        // A partner this node does not know yet is shown as its handle.
         let name = match state.store.collectivite_by_ap_id(partner).await? {
             Some(c) => c.profile.name,
-            None => partner.to_string(),
+            None => {
+                let user = partner
+                    .path_segments()
+                    .and_then(|mut s| s.next_back())
+                    .unwrap_or("");
+                let host = crate::federation::objects::collectivite::domain_of(partner)
+                    .unwrap_or_default();
+                format!("@{user}@{host}")
+            }
         };
         partners.push((partner.to_string(), name));
     }
