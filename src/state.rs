@@ -30,6 +30,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Wakes delivery workers when activities are queued.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
+    /// Totals and facets of recent searches, valid for one directory generation.
+    pub search_cache: crate::service::directory::SearchCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,6 +81,7 @@ impl AppState {
             base,
             http,
             delivery_wakeup: Arc::default(),
+            search_cache: Default::default(),
         })))
     }
 

@@ -165,7 +165,7 @@ pub async fn search_actions(
         .into_owned()
         .collect();
     let query = SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    let page = state.store.search_actions(&query).await?;
+    let page = crate::service::directory::search(&state, &query).await?;
     Ok(axum::Json(DirectoryPage {
         items: page
             .items
@@ -278,7 +278,7 @@ pub async fn stats(State(state): State<AppState>) -> AppResult<axum::Json<Direct
         limit: 1,
         ..Default::default()
     };
-    let page = state.store.search_actions(&everything).await?;
+    let page = crate::service::directory::search(&state, &everything).await?;
     Ok(axum::Json(DirectoryStats {
         nodes,
         collectivites,

@@ -125,8 +125,15 @@ macro_rules! index_action_in_tx {
             .bind(id)
             .execute(&mut *$tx)
             .await?;
+        sqlx::query(crate::db::actions::BUMP_GENERATION)
+            .execute(&mut *$tx)
+            .await?;
     }};
 }
+
+/// Bumps the directory generation (cached counts and facets become stale).
+pub(crate) const BUMP_GENERATION: &str =
+    "UPDATE directory_state SET generation = generation + 1 WHERE id = 1";
 
 /// Inserts a place row of an action.
 pub(crate) const INSERT_PLACE: &str = "INSERT INTO action_places \
@@ -348,6 +355,7 @@ impl Store {
                 .bind(db_id)
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
             let action = action_in_tx!(tx, db_id);
             let activity = publish(&action);
             store_activity_in_tx!(tx, &activity);

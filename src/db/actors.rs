@@ -4,7 +4,7 @@ use chrono::Utc;
 use url::Url;
 
 use super::rows::{ActorRow, to_json};
-use super::{Store, StoreResult, on_pool};
+use super::{BeginWrite, Store, StoreResult, on_pool};
 use crate::domain::{Collectivite, NewCollectivite};
 
 /// Keys and endpoints of a local actor being created.
@@ -239,9 +239,14 @@ impl Store {
     /// Removes a remote actor with its follows and actions (`Delete{actor}`).
     pub async fn delete_remote_actor(&self, ap_id: &Url) -> StoreResult<bool> {
         const SQL: &str = "DELETE FROM actors WHERE ap_id = $1 AND local = FALSE";
-        Ok(on_pool!(self, pool => {
-            sqlx::query(SQL).bind(ap_id.as_str()).execute(pool).await?.rows_affected() > 0
-        }))
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let removed = sqlx::query(SQL).bind(ap_id.as_str()).execute(&mut *tx).await?.rows_affected() > 0;
+            // Its actions went with it (cascade): the directory changed.
+            sqlx::query(super::actions::BUMP_GENERATION).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(removed)
+        })
     }
 
     /// Replaces the profile of a collectivité.

@@ -222,6 +222,22 @@ macro_rules! bind_args {
 impl Store {
     /// Runs a directory search: one page of actions, the total and the facets.
     pub async fn search_actions(&self, query: &SearchQuery) -> StoreResult<SearchPage> {
+        self.search_actions_with(query, None).await
+    }
+
+    /// The directory generation: bumped by every change to what it searches.
+    pub async fn directory_generation(&self) -> StoreResult<i64> {
+        const SQL: &str = "SELECT generation FROM directory_state WHERE id = 1";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?))
+    }
+
+    /// [`Store::search_actions`], reusing the total and facets of the same query when
+    /// `known` gives them (cached for the current generation).
+    pub async fn search_actions_with(
+        &self,
+        query: &SearchQuery,
+        known: Option<(i64, Facets)>,
+    ) -> StoreResult<SearchPage> {
         let Some(sql) = build(self.engine(), query) else {
             return Ok(SearchPage {
                 items: Vec::new(),
@@ -231,18 +247,21 @@ impl Store {
             });
         };
         let filter = sql.filter_ids();
-        let total: i64 = {
-            let text = format!("SELECT COUNT(*) {filter}");
-            on_pool!(self, pool => {
-                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(text)), &sql.args)
-                    .fetch_one(pool)
-                    .await?
-            })
+        let (total, facets) = match known {
+            Some(known) => known,
+            None => {
+                let text = format!("SELECT COUNT(*) {filter}");
+                let total: i64 = on_pool!(self, pool => {
+                    bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(text)), &sql.args)
+                        .fetch_one(pool)
+                        .await?
+                });
+                (total, self.facets(&sql, &filter).await?)
+            }
         };
         let items = self.page(&sql, query, query.limit, query.offset).await?;
         let next = (query.offset + (items.len() as i64) < total)
             .then(|| (query.offset + query.limit).to_string());
-        let facets = self.facets(&sql, &filter).await?;
         Ok(SearchPage {
             items,
             total,

@@ -231,6 +231,20 @@ impl SearchQuery {
         errors.finish(|| query)
     }
 
+    /// What identifies the result set (every filter; not the order or the page), for
+    /// caching its total and facets.
+    pub fn cache_key(&self) -> String {
+        format!(
+            "{:?}",
+            SearchQuery {
+                sort: None,
+                limit: 0,
+                offset: 0,
+                ..self.clone()
+            }
+        )
+    }
+
     /// The order actually used.
     pub fn effective_sort(&self) -> Sort {
         self.sort.unwrap_or(if self.q.is_some() {

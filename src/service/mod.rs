@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod collectivites;
+pub mod directory;
 pub mod follows;
 pub mod keys;
 pub mod tokens;

@@ -44,7 +44,7 @@ async fn listing(state: &AppState, listing: Listing) -> AppResult<Response> {
     let (key, value) = &listing.filter;
     let mut query = SearchQuery::parse([(*key, value.as_str())])?;
     query.limit = 100;
-    let page = state.store.search_actions(&query).await?;
+    let page = crate::service::directory::search(state, &query).await?;
     let mut collectivites: Vec<(String, String)> = Vec::new();
     if listing.show_collectivites {
         for action in &page.items {
@@ -258,13 +258,11 @@ struct StatsPage {
 /// `GET /statistiques`: counts and charts per theme, région, phase and month.
 pub async fn stats_page(State(state): State<AppState>) -> AppResult<Response> {
     let (nodes, collectivites, actions, partnerships) = state.store.directory_counts().await?;
-    let page = state
-        .store
-        .search_actions(&SearchQuery {
-            limit: 1,
-            ..Default::default()
-        })
-        .await?;
+    let everything = SearchQuery {
+        limit: 1,
+        ..Default::default()
+    };
+    let page = crate::service::directory::search(&state, &everything).await?;
     let months: Vec<Facet> = state
         .store
         .actions_per_month(12)

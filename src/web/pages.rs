@@ -178,7 +178,7 @@ pub async fn home_page(
                 ),
             ),
         };
-    let page = state.store.search_actions(&query).await?;
+    let page = crate::service::directory::search(&state, &query).await?;
     let collectivites = state.store.local_collectivites().await?;
     let kept: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "cursor").collect();
     let suffix = |extra: Option<(&str, String)>| {

@@ -315,3 +315,70 @@ async fn search_cases(app: TestApp) {
     let problem = assert_problem(response, reqwest::StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(crate::helpers::problem_fields(&problem).len(), 5);
 }
+
+both_engines!(counts_follow_every_change);
+
+/// Totals and facets are cached per directory generation: every change shows at once.
+async fn counts_follow_every_change(app: TestApp) {
+    let token = app.collectivite_with_token("marcq", "59378").await;
+    let total = |page: &Value| page["total"].as_i64().unwrap();
+    let culture = |page: &Value| {
+        page["facets"]["theme"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == "culture")
+            .map(|f| f["count"].as_i64().unwrap())
+            .unwrap_or(0)
+    };
+    let url = app.url("/api/v1/directory/actions?departement=59");
+    let generation = app.state.store.directory_generation().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let created = app
+            .publish(
+                "marcq",
+                &token,
+                &json!({"name": format!("Action {i}"), "content": "x", "themes": ["culture"]}),
+            )
+            .await;
+        ids.push(created["uuid"].as_str().unwrap().to_string());
+    }
+    assert!(app.state.store.directory_generation().await.unwrap() > generation);
+    let first = app.get_json(url.clone()).await;
+    assert_eq!((total(&first), culture(&first)), (2, 2));
+    let again = app.get_json(url.clone()).await;
+    assert_eq!(
+        (total(&again), culture(&again)),
+        (2, 2),
+        "served from the cache, same answer"
+    );
+    // A new action, an edit that changes the theme, a deletion: each shows at once.
+    app.publish(
+        "marcq",
+        &token,
+        &json!({"name": "Troisième", "content": "x", "themes": ["culture"]}),
+    )
+    .await;
+    assert_eq!(total(&app.get_json(url.clone()).await), 3);
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/actions/{}", ids[0])))
+        .bearer_auth(&token)
+        .json(&json!({"themes": ["education"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(culture(&app.get_json(url.clone()).await), 2);
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/actions/{}", ids[1])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let last = app.get_json(url).await;
+    assert_eq!((total(&last), culture(&last)), (2, 1));
+}

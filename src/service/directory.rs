@@ -1,0 +1,56 @@
+//! Directory searches through a small cache: the total and facet counts of a result set
+//! (the expensive part at scale) are kept per query for the current directory
+//! generation, a counter every change to the directory bumps in its own transaction.
+//! The page of results itself is always read fresh. Each process has its own cache;
+//! the generation lives in the database, so processes never serve stale counts.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::directory::search::Facets;
+use crate::directory::{SearchPage, SearchQuery};
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// Entries kept at most (the cache is emptied when full).
+const CAPACITY: usize = 512;
+
+/// `query key → (generation, total, facets)`.
+#[derive(Debug, Default)]
+pub struct SearchCache(Mutex<HashMap<String, (i64, i64, Facets)>>);
+
+/// Searches the directory (SPEC §4), with cached totals and facets when still valid.
+///
+/// # Errors
+/// Storage failures.
+pub async fn search(state: &AppState, query: &SearchQuery) -> AppResult<SearchPage> {
+    let generation = state.store.directory_generation().await?;
+    let key = query.cache_key();
+    let known = {
+        let cache = state
+            .search_cache
+            .0
+            .lock()
+            .expect("BUG: poisoned search cache");
+        cache
+            .get(&key)
+            .filter(|(cached, _, _)| *cached == generation)
+            .map(|(_, total, facets)| (*total, facets.clone()))
+    };
+    let hit = known.is_some();
+    let page = state.store.search_actions_with(query, known).await?;
+    if !hit {
+        let mut cache = state
+            .search_cache
+            .0
+            .lock()
+            .expect("BUG: poisoned search cache");
+        if cache.len() >= CAPACITY {
+            cache.clear();
+        }
+        // Counted at `generation` or later: a later write bumps the generation, so
+        // this entry is never served after data it does not reflect.
+        cache.insert(key, (generation, page.total, page.facets.clone()));
+    }
+    Ok(page)
+}
