@@ -159,27 +159,14 @@ async fn sigkill_loses_no_delivery() {
         "actor": lille_actor.ap_id, "object": ids[0],
     }))
     .unwrap();
-    let key = maillage::federation::signatures::parse_private_key(
-        lille_actor.private_key_pem.as_deref().unwrap(),
+    let response = crate::helpers::post_signed(
+        &client,
+        &format!("{base}/inbox"),
+        &lille_actor,
+        &like,
+        |_| {},
     )
-    .unwrap();
-    let inbox: url::Url = format!("{base}/inbox").parse().unwrap();
-    let headers = maillage::federation::signatures::sign_request(
-        "POST",
-        &inbox,
-        Some(&like),
-        &format!("{}#main-key", lille_actor.ap_id),
-        &key,
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    let response = client
-        .post(inbox.as_str())
-        .headers(headers)
-        .body(like)
-        .send()
-        .await
-        .unwrap();
+    .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
 
     for id in &ids {

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{Engine, TestApp, sample_action, spawn_app, wait_until};
+use crate::helpers::{Engine, TestApp, post_signed, sample_action, spawn_app, wait_until};
 
 both_engines!(follow_publish_update_delete_and_backfill);
 
@@ -195,35 +195,6 @@ where
     async fn await_is_some(self) -> bool {
         self.await.is_some()
     }
-}
-
-/// Signs `body` as `actor` of `node` and posts it to `inbox`.
-async fn post_signed(
-    client: &reqwest::Client,
-    inbox: &str,
-    signer: &maillage::db::actors::ActorRecord,
-    body: &[u8],
-    tweak: impl FnOnce(&mut reqwest::header::HeaderMap),
-) -> reqwest::Response {
-    let key = signatures::parse_private_key(signer.private_key_pem.as_deref().unwrap()).unwrap();
-    let url: url::Url = inbox.parse().unwrap();
-    let mut headers = signatures::sign_request(
-        "POST",
-        &url,
-        Some(body),
-        &format!("{}#main-key", signer.ap_id),
-        &key,
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    tweak(&mut headers);
-    client
-        .post(inbox)
-        .headers(headers)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Forged, unsigned, tampered, replayed and odd activities are refused or ignored.

@@ -384,6 +384,51 @@ impl TestApp {
     }
 }
 
+/// Signs `body` with the key `key_pem` under `key_id` (draft-cavage, as nodes sign
+/// deliveries), lets `tweak` change the headers, and posts it to `inbox`.
+pub async fn post_signed_with(
+    client: &reqwest::Client,
+    inbox: &str,
+    key_id: &str,
+    key_pem: &str,
+    body: &[u8],
+    tweak: impl FnOnce(&mut reqwest::header::HeaderMap),
+) -> Response {
+    use maillage::federation::signatures;
+    let key = signatures::parse_private_key(key_pem).unwrap();
+    let url: url::Url = inbox.parse().unwrap();
+    let mut headers =
+        signatures::sign_request("POST", &url, Some(body), key_id, &key, chrono::Utc::now())
+            .unwrap();
+    tweak(&mut headers);
+    client
+        .post(inbox)
+        .headers(headers)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// [`post_signed_with`] as a local actor of a test node (its `#main-key`).
+pub async fn post_signed(
+    client: &reqwest::Client,
+    inbox: &str,
+    signer: &maillage::db::actors::ActorRecord,
+    body: &[u8],
+    tweak: impl FnOnce(&mut reqwest::header::HeaderMap),
+) -> Response {
+    post_signed_with(
+        client,
+        inbox,
+        &format!("{}#main-key", signer.ap_id),
+        signer.private_key_pem.as_deref().unwrap(),
+        body,
+        tweak,
+    )
+    .await
+}
+
 /// Polls `check` every 20 ms until it holds, for at most 20 s (background work such as
 /// backfill); panics with `what` otherwise.
 pub async fn wait_until<F, Fut>(what: &str, mut check: F)

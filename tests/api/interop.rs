@@ -16,11 +16,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use maillage::db::actors::ActorRecord;
-use maillage::federation::signatures;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Engine, TestApp, sample_action, spawn_app};
+use crate::helpers::{Engine, TestApp, post_signed_with, sample_action, spawn_app};
 
 /// Where the peer and its `node_modules` live.
 fn peer_dir() -> PathBuf {
@@ -146,33 +145,6 @@ impl Drop for Peer {
             );
         }
     }
-}
-
-/// Signs `body` with `key_pem` under `key_id` and posts it to `inbox`.
-async fn post_signed(
-    client: &reqwest::Client,
-    inbox: &str,
-    key_id: &str,
-    key_pem: &str,
-    body: &[u8],
-) -> reqwest::Response {
-    let key = signatures::parse_private_key(key_pem).unwrap();
-    let headers = signatures::sign_request(
-        "POST",
-        &inbox.parse().unwrap(),
-        Some(body),
-        key_id,
-        &key,
-        chrono::Utc::now(),
-    )
-    .unwrap();
-    client
-        .post(inbox)
-        .headers(headers)
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap()
 }
 
 fn key_of(actor: &ActorRecord) -> (String, &str) {
@@ -318,23 +290,25 @@ async fn fedify_follows_a_collectivite_and_verifies_its_activities() {
         .unwrap()
     };
     let (marcq_key_id, marcq_pem) = key_of(&marcq);
-    let response = post_signed(
+    let response = post_signed_with(
         &a.client,
         &a.url("/inbox"),
         &marcq_key_id,
         marcq_pem,
         &forged(1),
+        |_| {},
     )
     .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // ... or Fedify's key id with a key that is not Fedify's.
     let fedify_key_id = format!("{fedify_actor}#main-key");
-    let response = post_signed(
+    let response = post_signed_with(
         &a.client,
         &a.url("/inbox"),
         &fedify_key_id,
         marcq_pem,
         &forged(2),
+        |_| {},
     )
     .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -354,7 +328,15 @@ async fn fedify_follows_a_collectivite_and_verifies_its_activities() {
     }))
     .unwrap();
     let fedify_inbox = peer.url("/users/citoyenne/inbox");
-    let response = post_signed(&client, &fedify_inbox, &marcq_key_id, lille_pem, &spoof).await;
+    let response = post_signed_with(
+        &client,
+        &fedify_inbox,
+        &marcq_key_id,
+        lille_pem,
+        &spoof,
+        |_| {},
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "bad signature");
     let response = client
         .post(&fedify_inbox)
