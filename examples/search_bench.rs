@@ -1,8 +1,11 @@
 //! Directory search at scale: N generated actions (realistic French text, the twelve
 //! themes, communes of the referential, shared software), then typical queries timed.
 //!
-//! `cargo run --release --example search_bench -- [N] [postgres://…]`
-//! (default 100 000 actions on SQLite in a temporary folder).
+//! `cargo run --release --example search_bench -- [N] [database-url]`
+//! (default 100 000 actions on SQLite in a temporary folder). Given a database that
+//! already holds N actions (`sqlite://bench.db` of an earlier run, a PostgreSQL URL),
+//! the generation is skipped and only the queries run. A third argument runs that one
+//! query only (`theme=education`); `RUST_LOG=sqlx=debug` shows each statement's time.
 
 use std::time::Instant;
 
@@ -105,6 +108,10 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let n: usize = std::env::args()
         .nth(1)
         .map(|v| v.parse().unwrap())
@@ -120,6 +127,16 @@ async fn main() -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("search.db").display()));
     let state = prepare(settings).await?;
+    let existing = state.store.directory_counts().await?.2;
+    if existing >= n as i64 {
+        eprintln!("{existing} actions already in the database: generation skipped");
+    } else {
+        generate(&state, n).await?;
+    }
+    run_queries(&state).await
+}
+
+async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result<()> {
     let referential = Referential::global();
     let mut communes: Vec<_> = referential
         .communes()
@@ -229,7 +246,12 @@ async fn main() -> anyhow::Result<()> {
     if let maillage::db::Store::Postgres(pool) = &state.store {
         sqlx::query("ANALYZE").execute(pool).await?;
     }
-    let queries = [
+    Ok(())
+}
+
+async fn run_queries(state: &maillage::state::AppState) -> anyhow::Result<()> {
+    let only = std::env::args().nth(3);
+    let all = [
         "",
         "q=numerique",
         "q=ecole+numerique",
@@ -243,6 +265,10 @@ async fn main() -> anyhow::Result<()> {
         "software=publik",
         "sort=name&limit=50",
     ];
+    let queries: Vec<&str> = match &only {
+        Some(query) => vec![query.as_str()],
+        None => all.to_vec(),
+    };
     println!("| query | cold ms | p50 ms | p95 ms | p99 ms | total |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for raw in queries {
@@ -255,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{:?}", e.problem()))?;
         // Cold: totals and facets computed (first time at this generation).
         let t = Instant::now();
-        let page = maillage::service::directory::search(&state, &query)
+        let page = maillage::service::directory::search(state, &query)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let cold = t.elapsed().as_secs_f64() * 1000.0;
@@ -264,7 +290,7 @@ async fn main() -> anyhow::Result<()> {
         let mut times = Vec::new();
         for _ in 0..40 {
             let t = Instant::now();
-            maillage::service::directory::search(&state, &query)
+            maillage::service::directory::search(state, &query)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -30,6 +30,8 @@ pub struct Settings {
     pub map: MapSettings,
     /// Aggregator mode.
     pub aggregator: AggregatorSettings,
+    /// `[directory]`.
+    pub directory: DirectorySettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -126,6 +128,24 @@ pub struct AggregatorSettings {
     pub enabled: bool,
 }
 
+/// `[directory]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DirectorySettings {
+    /// Full-text results are ranked by relevance within the newest this-many matches,
+    /// then among the older ones: ranking every match of a very common word costs a
+    /// score per match and per page.
+    pub relevance_window: i64,
+}
+
+impl Default for DirectorySettings {
+    fn default() -> Self {
+        Self {
+            relevance_window: crate::db::search::RELEVANCE_WINDOW,
+        }
+    }
+}
+
 /// `[map]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -166,6 +186,7 @@ impl Default for Settings {
             node: NodeSettings::default(),
             map: MapSettings::default(),
             aggregator: AggregatorSettings::default(),
+            directory: DirectorySettings::default(),
             log: LogSettings::default(),
         }
     }

@@ -46,10 +46,7 @@ pub async fn export_geojson(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
-    let actions = state
-        .store
-        .search_all(&parse_query(raw)?, EXPORT_CAP)
-        .await?;
+    let actions = crate::service::directory::all(&state, &parse_query(raw)?, EXPORT_CAP).await?;
     Ok(with_type(
         "application/geo+json",
         export::to_geojson(&actions).to_string(),
@@ -61,10 +58,7 @@ pub async fn export_csv(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> AppResult<Response> {
-    let actions = state
-        .store
-        .search_all(&parse_query(raw)?, EXPORT_CAP)
-        .await?;
+    let actions = crate::service::directory::all(&state, &parse_query(raw)?, EXPORT_CAP).await?;
     let mut response = with_type("text/csv; charset=utf-8", export::to_csv(&actions)?);
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
@@ -80,7 +74,7 @@ pub async fn export_atom(
 ) -> AppResult<Response> {
     let mut query = parse_query(raw.clone())?;
     query.limit = query.limit.max(50);
-    let actions = state.store.search_all(&query, 100).await?;
+    let actions = crate::service::directory::all(&state, &query, 100).await?;
     let self_url = match raw.as_deref() {
         Some(q) if !q.is_empty() => state.url(&format!("/directory.atom?{q}")).to_string(),
         _ => state.url("/directory.atom").to_string(),

@@ -42,7 +42,7 @@ pub async fn run(
         pairs.push((key, value));
     }
     let query = SearchQuery::parse(pairs)?;
-    let actions = state.store.search_all(&query, i64::MAX).await?;
+    let actions = crate::service::directory::all(&state, &query, i64::MAX).await?;
     let text = match format {
         Format::Geojson => export::to_geojson(&actions).to_string(),
         Format::Csv => export::to_csv(&actions)?,

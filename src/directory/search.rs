@@ -61,6 +61,9 @@ pub struct SearchQuery {
     pub limit: i64,
     /// Offset of the page.
     pub offset: i64,
+    /// Relevance windows of this many text matches (`directory.relevance_window`; 0:
+    /// the default), see [`crate::db::search::RELEVANCE_WINDOW`]. Not a URL parameter.
+    pub relevance_window: i64,
 }
 
 /// One facet value with its count.

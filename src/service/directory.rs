@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use crate::directory::search::Facets;
 use crate::directory::{SearchPage, SearchQuery};
+use crate::domain::Action;
 use crate::error::AppResult;
 use crate::state::AppState;
 
@@ -24,6 +25,7 @@ pub struct SearchCache(Mutex<HashMap<String, (i64, i64, Facets)>>);
 /// # Errors
 /// Storage failures.
 pub async fn search(state: &AppState, query: &SearchQuery) -> AppResult<SearchPage> {
+    let query = &configured(state, query);
     let generation = state.store.directory_generation().await?;
     let key = query.cache_key();
     let known = {
@@ -53,4 +55,22 @@ pub async fn search(state: &AppState, query: &SearchQuery) -> AppResult<SearchPa
         cache.insert(key, (generation, page.total, page.facets.clone()));
     }
     Ok(page)
+}
+
+/// Every action matching `query` in its order, at most `cap` (exports and feeds).
+///
+/// # Errors
+/// Storage failures.
+pub async fn all(state: &AppState, query: &SearchQuery, cap: i64) -> AppResult<Vec<Action>> {
+    Ok(state
+        .store
+        .search_all(&configured(state, query), cap)
+        .await?)
+}
+
+fn configured(state: &AppState, query: &SearchQuery) -> SearchQuery {
+    SearchQuery {
+        relevance_window: state.settings.directory.relevance_window,
+        ..query.clone()
+    }
 }

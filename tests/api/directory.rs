@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{Engine, TestApp, assert_problem, spawn_app_with};
 
 both_engines!(search_cases);
 
@@ -381,4 +381,69 @@ async fn counts_follow_every_change(app: TestApp) {
     assert_eq!(response.status(), 204);
     let last = app.get_json(url).await;
     assert_eq!((total(&last), culture(&last)), (2, 1));
+}
+
+/// Relevance is ranked within the newest `relevance_window` text matches, then among
+/// the older ones; pages walk both without loss or repeat.
+async fn relevance_windows(app: TestApp) {
+    let token = app.collectivite_with_token("brest", "29019").await;
+    // Created in this order: ids grow. "Très pertinente" repeats the word.
+    let names = [
+        "Ancienne très pertinente",
+        "Ancienne deux",
+        "Ancienne trois",
+        "Ancienne quatre",
+        "Récente très pertinente",
+        "Récente six",
+        "Récente sept",
+    ];
+    for name in names {
+        let content = if name.contains("pertinente") {
+            "Fibre optique : la fibre, encore la fibre, toujours la fibre."
+        } else {
+            "Déploiement de la fibre optique dans les quartiers du centre."
+        };
+        let body = json!({"name": name, "content": content, "themes": ["attractivite"]});
+        app.publish("brest", &token, &body).await;
+    }
+    let mut seen = Vec::new();
+    for offset in [0, 2, 4, 6] {
+        let page = app
+            .get_json(app.url(&format!(
+                "/api/v1/directory/actions?q=fibre&limit=2&cursor={offset}"
+            )))
+            .await;
+        assert_eq!(page["total"], 7);
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["name"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(seen.len(), 7, "{seen:?}");
+    let distinct: BTreeSet<_> = seen.iter().collect();
+    assert_eq!(distinct.len(), 7, "no repeat across pages: {seen:?}");
+    // The newest three first, the most relevant of them leading; then the older four,
+    // again the most relevant first.
+    assert_eq!(seen[0], "Récente très pertinente", "{seen:?}");
+    let newest: BTreeSet<_> = seen[..3].iter().map(String::as_str).collect();
+    assert_eq!(
+        newest,
+        BTreeSet::from(["Récente très pertinente", "Récente six", "Récente sept"])
+    );
+    assert_eq!(seen[3], "Ancienne très pertinente", "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relevance_windows_sqlite() {
+    let app = spawn_app_with(Engine::Sqlite, |s| s.directory.relevance_window = 3)
+        .await
+        .expect("SQLite app");
+    relevance_windows(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relevance_windows_postgres() {
+    match spawn_app_with(Engine::Postgres, |s| s.directory.relevance_window = 3).await {
+        Some(app) => relevance_windows(app).await,
+        None => crate::helpers::say_skipped("relevance_windows"),
+    }
 }
