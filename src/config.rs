@@ -32,6 +32,8 @@ pub struct Settings {
     pub aggregator: AggregatorSettings,
     /// `[directory]`.
     pub directory: DirectorySettings,
+    /// `[moderation]`.
+    pub moderation: ModerationSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -128,6 +130,15 @@ pub struct AggregatorSettings {
     pub enabled: bool,
 }
 
+/// `[moderation]`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct ModerationSettings {
+    /// Comments from these domains (and their subdomains) are published without
+    /// waiting for a moderator (partner towns' nodes, for instance).
+    pub trusted_domains: Vec<String>,
+}
+
 /// `[directory]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -187,6 +198,7 @@ impl Default for Settings {
             map: MapSettings::default(),
             aggregator: AggregatorSettings::default(),
             directory: DirectorySettings::default(),
+            moderation: ModerationSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -327,28 +339,14 @@ impl Settings {
             .expect("BUG: the domain was checked by validate()")
     }
 
-    /// True when `domain` (or a parent domain) is in `federation.blocked_domains`.
-    pub fn is_blocked(&self, domain: &str) -> bool {
-        let host = domain
-            .split(':')
-            .next()
-            .unwrap_or(domain)
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
-        self.federation.blocked_domains.iter().any(|blocked| {
-            let blocked = blocked.trim().trim_end_matches('.').to_ascii_lowercase();
-            !blocked.is_empty() && (host == blocked || host.ends_with(&format!(".{blocked}")))
-        })
-    }
-
     /// True when peers on private addresses may be contacted.
     pub fn allows_private_addresses(&self) -> bool {
         self.federation.debug || self.federation.allow_private_addresses
     }
 }
 
-/// True when `domain` (port ignored) is one of `blocked` or a subdomain of one.
-pub fn domain_is_blocked(blocked: &[String], domain: &str) -> bool {
+/// True when `domain` (port and trailing dot ignored) or a parent domain is in `list`.
+pub fn domain_listed(blocked: &[String], domain: &str) -> bool {
     let host = domain
         .split(':')
         .next()
@@ -418,12 +416,11 @@ mod tests {
 
     #[test]
     fn blocked_domains_cover_subdomains() {
-        let mut settings = Settings::default();
-        settings.federation.blocked_domains = vec!["spam.example".into()];
-        assert!(settings.is_blocked("spam.example"));
-        assert!(settings.is_blocked("a.spam.example:8443"));
-        assert!(settings.is_blocked("SPAM.example."));
-        assert!(!settings.is_blocked("notspam.example"));
+        let blocked = vec!["spam.example".to_string()];
+        assert!(domain_listed(&blocked, "spam.example"));
+        assert!(domain_listed(&blocked, "a.spam.example:8443"));
+        assert!(domain_listed(&blocked, "SPAM.example."));
+        assert!(!domain_listed(&blocked, "notspam.example"));
     }
 
     #[test]

@@ -62,7 +62,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
             "the database was created for another domain; ids already published keep their old domain"
         );
     }
-    AppState::new(settings, store, instance)
+    let state = AppState::new(settings, store, instance)?;
+    state.blocks.reload(&state.store).await?;
+    Ok(state)
 }
 
 /// The whole HTTP application.

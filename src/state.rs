@@ -32,6 +32,57 @@ pub struct Inner {
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
     /// Totals and facets of recent searches, valid for one directory generation.
     pub search_cache: crate::service::directory::SearchCache,
+    /// Domains and actors refused: `federation.blocked_domains` and the admin's blocks.
+    pub blocks: Arc<Blocks>,
+}
+
+/// The domains and actors this node refuses (inbound `403`, no fetch, no delivery):
+/// the configured domains plus the admin's blocks, reloaded from the database by
+/// [`Blocks::reload`] after each change and periodically by delivery workers.
+#[derive(Debug, Default)]
+pub struct Blocks {
+    configured: Vec<String>,
+    domains: std::sync::RwLock<Vec<String>>,
+    actors: std::sync::RwLock<std::collections::HashSet<String>>,
+}
+
+impl Blocks {
+    /// True when `domain` (or a parent domain) is blocked.
+    pub fn domain(&self, domain: &str) -> bool {
+        crate::config::domain_listed(&self.configured, domain)
+            || crate::config::domain_listed(
+                &self.domains.read().expect("BUG: poisoned blocks"),
+                domain,
+            )
+    }
+
+    /// True when the actor `ap_id` is blocked, or its domain.
+    pub fn actor(&self, ap_id: &Url) -> bool {
+        ap_id.host_str().is_some_and(|host| self.domain(host))
+            || self
+                .actors
+                .read()
+                .expect("BUG: poisoned blocks")
+                .contains(ap_id.as_str())
+    }
+
+    /// Reads the admin's blocks again.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn reload(&self, store: &Store) -> crate::db::StoreResult<()> {
+        let (mut domains, mut actors) = (Vec::new(), std::collections::HashSet::new());
+        for block in store.blocks().await? {
+            if block.kind == "actor" {
+                actors.insert(block.target);
+            } else {
+                domains.push(block.target);
+            }
+        }
+        *self.domains.write().expect("BUG: poisoned blocks") = domains;
+        *self.actors.write().expect("BUG: poisoned blocks") = actors;
+        Ok(())
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -74,6 +125,10 @@ impl AppState {
             .trim_end_matches('/')
             .to_string();
         let http = http_client(&settings, &base)?;
+        let blocks = Arc::new(Blocks {
+            configured: settings.federation.blocked_domains.clone(),
+            ..Default::default()
+        });
         Ok(Self(Arc::new(Inner {
             settings,
             store,
@@ -82,6 +137,7 @@ impl AppState {
             http,
             delivery_wakeup: Arc::default(),
             search_cache: Default::default(),
+            blocks,
         })))
     }
 

@@ -688,7 +688,7 @@ fn parse_uuid(id: &str) -> AppResult<Uuid> {
 }
 
 /// A local, live action, or 404 / 410.
-async fn find_action(state: &AppState, id: &str) -> AppResult<Action> {
+pub(crate) async fn find_action(state: &AppState, id: &str) -> AppResult<Action> {
     let action = state
         .store
         .action(parse_uuid(id)?)

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod collectivites;
 pub mod directory;
 pub mod follows;
+pub mod mutualisation;
 pub mod openapi;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(collectivites::router())
         .merge(actions::router())
         .merge(follows::router())
+        .merge(mutualisation::router())
         .merge(directory::router())
         .merge(openapi::router())
 }

@@ -7,6 +7,7 @@ mod collectivite;
 mod demo;
 mod export;
 mod follow;
+mod import;
 mod token;
 
 use std::path::PathBuf;
@@ -83,6 +84,15 @@ pub enum Command {
         /// Search filters as key=value (theme=culture departement=59 q=école…).
         filters: Vec<String>,
     },
+    /// Import a collectivité's actions from a spreadsheet saved as CSV (columns:
+    /// docs/import.md); importing the same file again creates nothing twice.
+    Import {
+        /// Owner of the actions.
+        #[arg(long)]
+        collectivite: String,
+        /// The CSV file (`;` or `,` separated, UTF-8; `-` reads standard input).
+        file: PathBuf,
+    },
     /// Run delivery workers only (scale-out beside `serve --no-workers`).
     Worker {
         /// Deliver what is due now, then exit.
@@ -154,6 +164,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             output,
             filters,
         } => export::run(prepare(settings).await?, format, output, filters).await,
+        Command::Import { collectivite, file } => {
+            import::run(prepare(settings).await?, collectivite, &file).await
+        }
         Command::Worker { once: true } => {
             let state = prepare(settings).await?;
             let sent = crate::federation::delivery::DeliveryWorker::new(state)

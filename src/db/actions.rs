@@ -19,6 +19,7 @@ macro_rules! select_action {
          FROM actions a JOIN actors o ON o.id = a.actor_id"
     };
 }
+pub(crate) use select_action;
 
 /// Binds the content columns of an action, in the order of the `$1…$24` placeholders
 /// used by the insert and update statements below.

@@ -14,8 +14,20 @@ use super::{Store, StoreResult, on_pool};
 pub enum Audience {
     /// Every accepted follower of this actor, one delivery per (shared) inbox.
     Followers(i64),
+    /// The followers of the action's owner and the action's remote partners (SPEC §3:
+    /// changes to an action also go to its partners, who may not follow the owner).
+    FollowersAndPartners {
+        /// The owner.
+        owner_id: i64,
+        /// The action's ActivityPub id.
+        action: Url,
+        /// And these inboxes (a partner who just left).
+        also: Vec<(Url, String)>,
+    },
     /// These inboxes, with the domain of each.
     Inboxes(Vec<(Url, String)>),
+    /// The actor's followers and these inboxes (a reply mentioning its author).
+    FollowersAndInboxes(i64, Vec<(Url, String)>),
     /// Nobody (kept for the outbox only).
     Nobody,
 }
@@ -28,37 +40,67 @@ pub(crate) const ENQUEUE_FOLLOWERS: &str = "INSERT INTO deliveries \
      WHERE f.followed_id = $3 AND f.state = 'accepted' AND a.local = FALSE \
      ON CONFLICT (activity_id, inbox) DO NOTHING";
 
+/// SQL queueing an activity (`$1`) for the remote accepted partners of action `$3`.
+pub(crate) const ENQUEUE_PARTNERS: &str = "INSERT INTO deliveries \
+     (activity_id, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) \
+     SELECT DISTINCT $1, COALESCE(a.shared_inbox, a.inbox), a.domain, 'pending', 0, $2, $2, $2 \
+     FROM partnerships p JOIN actors a ON a.id = p.requester_id \
+     WHERE p.action_ap_id = $3 AND p.state = 'accepted' AND a.local = FALSE \
+     ON CONFLICT (activity_id, inbox) DO NOTHING";
+
 /// SQL queueing an activity (`$1`) for one inbox (`$2`, domain `$3`).
 pub(crate) const ENQUEUE_INBOX: &str = "INSERT INTO deliveries \
      (activity_id, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) \
      VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4) \
      ON CONFLICT (activity_id, inbox) DO NOTHING";
 
+impl Audience {
+    /// Whose followers, whose action's partners, and which inboxes to queue for.
+    pub(crate) fn parts(&self) -> (Option<i64>, Option<&Url>, &[(Url, String)]) {
+        match self {
+            Audience::Followers(actor_id) => (Some(*actor_id), None, &[]),
+            Audience::FollowersAndPartners {
+                owner_id,
+                action,
+                also,
+            } => (Some(*owner_id), Some(action), also),
+            Audience::FollowersAndInboxes(actor_id, inboxes) => (Some(*actor_id), None, inboxes),
+            Audience::Inboxes(inboxes) => (None, None, inboxes),
+            Audience::Nobody => (None, None, &[]),
+        }
+    }
+}
+
 /// Queues `activity_id` for `audience` inside the transaction `$tx`.
 macro_rules! enqueue_in_tx {
     ($tx:expr, $activity_id:expr, $audience:expr) => {{
         let now = chrono::Utc::now();
-        match $audience {
-            $crate::db::deliveries::Audience::Followers(actor_id) => {
-                sqlx::query($crate::db::deliveries::ENQUEUE_FOLLOWERS)
-                    .bind($activity_id)
-                    .bind(now)
-                    .bind(*actor_id)
-                    .execute(&mut *$tx)
-                    .await?;
-            }
-            $crate::db::deliveries::Audience::Inboxes(inboxes) => {
-                for (inbox, domain) in inboxes {
-                    sqlx::query($crate::db::deliveries::ENQUEUE_INBOX)
-                        .bind($activity_id)
-                        .bind(inbox.as_str())
-                        .bind(domain.as_str())
-                        .bind(now)
-                        .execute(&mut *$tx)
-                        .await?;
-                }
-            }
-            $crate::db::deliveries::Audience::Nobody => {}
+        let audience: &$crate::db::deliveries::Audience = $audience;
+        let (followers_of, partners_of, inboxes) = audience.parts();
+        if let Some(actor_id) = followers_of {
+            sqlx::query($crate::db::deliveries::ENQUEUE_FOLLOWERS)
+                .bind($activity_id)
+                .bind(now)
+                .bind(actor_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        if let Some(action) = partners_of {
+            sqlx::query($crate::db::deliveries::ENQUEUE_PARTNERS)
+                .bind($activity_id)
+                .bind(now)
+                .bind(action.as_str())
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for (inbox, domain) in inboxes {
+            sqlx::query($crate::db::deliveries::ENQUEUE_INBOX)
+                .bind($activity_id)
+                .bind(inbox.as_str())
+                .bind(domain.as_str())
+                .bind(now)
+                .execute(&mut *$tx)
+                .await?;
         }
     }};
 }

@@ -1,7 +1,8 @@
 //! Owns persistence. [`Store`] is the one storage interface over SQLite (default) and
 //! PostgreSQL (SPEC §8). Queries are written once in standard SQL and run on either
 //! engine through [`on_pool!`]; what truly differs between engines is a named function.
-//! Area files: [`actors`], [`actions`], [`activities`], [`follows`], [`tokens`]; row types
+//! Area files: [`actors`], [`actions`], [`activities`], [`follows`], [`partnerships`],
+//! [`comments`], [`moderation`], [`tokens`]; row types
 //! and their conversion to domain values in [`rows`].
 //!
 //! Engine notes kept in one place:
@@ -13,8 +14,12 @@
 pub mod actions;
 pub mod activities;
 pub mod actors;
+pub mod comments;
 pub mod deliveries;
 pub mod follows;
+pub mod imports;
+pub mod moderation;
+pub mod partnerships;
 pub mod posts;
 pub mod rows;
 pub mod search;

@@ -62,6 +62,38 @@ pub fn wrap_action(state: &AppState, kind: ActionActivity, action: &Action) -> N
         kind: kind.as_str(),
         object_ap_id: action.ap_id.clone(),
         payload,
-        audience: Audience::Followers(action.owner.id),
+        audience: Audience::FollowersAndPartners {
+            owner_id: action.owner.id,
+            action: action.ap_id.clone(),
+            also: Vec::new(),
+        },
+    }
+}
+
+/// Builds an activity of `kind` by the actor (`actor_id`, `actor`) about `object`,
+/// addressed to `to`, delivered to `audience` (Join, Leave, Accept, Reject, Like…).
+pub fn activity_about(
+    state: &AppState,
+    kind: &'static str,
+    (actor_id, actor): (i64, &url::Url),
+    object: serde_json::Value,
+    object_ap_id: &url::Url,
+    to: &[url::Url],
+    audience: Audience,
+) -> NewActivity {
+    let ap_id = state.url(&format!("/activities/{}", Uuid::now_v7()));
+    NewActivity {
+        payload: with_context(json!({
+            "id": ap_id,
+            "type": kind,
+            "actor": actor,
+            "to": to,
+            "object": object,
+        })),
+        ap_id,
+        actor_id,
+        kind,
+        object_ap_id: object_ap_id.clone(),
+        audience,
     }
 }

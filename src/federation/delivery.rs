@@ -171,10 +171,10 @@ impl DeliveryWorker {
             Ok(url) => url,
             Err(e) => return Outcome::Rejected(0, format!("bad inbox URL: {e}")),
         };
-        if self.state.settings.is_blocked(&job.domain)
+        if self.state.blocks.domain(&job.domain)
             || inbox
                 .host_str()
-                .is_some_and(|h| self.state.settings.is_blocked(h))
+                .is_some_and(|h| self.state.blocks.domain(h))
         {
             return Outcome::Rejected(0, format!("domain {} is blocked", job.domain));
         }
@@ -303,7 +303,16 @@ impl DeliveryWorker {
         let wakeup = self.state.delivery_wakeup.clone();
         let poll = Duration::from_millis(self.state.settings.delivery.poll_interval_ms.max(10));
         tokio::pin!(stop);
+        let mut blocks_read = std::time::Instant::now();
         loop {
+            // Blocks decided in another process (the admin in `serve`, for a separate
+            // `maillage worker`) apply here within a minute.
+            if blocks_read.elapsed() > Duration::from_secs(60) {
+                if let Err(error) = self.state.blocks.reload(&self.state.store).await {
+                    tracing::warn!(%error, "reloading blocks");
+                }
+                blocks_read = std::time::Instant::now();
+            }
             let worked = match self.run_batch().await {
                 Ok(n) => n,
                 Err(error) => {

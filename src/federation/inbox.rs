@@ -67,6 +67,18 @@ impl From<InboxError> for AppError {
     }
 }
 
+/// A service refusing what an activity asks answers `400` (or `403`); a failure of
+/// ours stays internal.
+impl From<AppError> for InboxError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Internal(e) => InboxError::Internal(e),
+            AppError::Unauthorized(m) | AppError::Forbidden(m) => InboxError::Forbidden(m),
+            other => InboxError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::db::StoreError> for InboxError {
     fn from(error: crate::db::StoreError) -> Self {
         InboxError::Internal(error.into())
@@ -225,7 +237,7 @@ pub async fn verify_signature(
         .key_owner()
         .map_err(|e| InboxError::Unauthorized(format!("keyId invalide : {e}")))?;
     let domain = owner.host_str().unwrap_or_default();
-    if data.settings.is_blocked(domain) {
+    if data.blocks.domain(domain) {
         return Err(InboxError::Forbidden(format!(
             "le domaine {domain} est bloqué"
         )));
@@ -282,10 +294,10 @@ pub async fn verify_inbound(
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| InboxError::BadRequest(format!("JSON invalide : {e}")))?;
     let envelope = envelope(&activity)?;
-    let domain = envelope.actor.host_str().unwrap_or_default();
-    if data.settings.is_blocked(domain) {
+    if data.blocks.actor(&envelope.actor) {
         return Err(InboxError::Forbidden(format!(
-            "le domaine {domain} est bloqué"
+            "{} est bloqué sur ce nœud",
+            envelope.actor
         )));
     }
     let actor = verify_signature(data, method, path_and_query, headers, &POST_POLICY).await?;

@@ -42,13 +42,13 @@ pub enum FederationError {
 
 /// Refuses URLs on blocked domains in every fetch the federation library makes.
 #[derive(Clone)]
-struct BlockList(Vec<String>);
+struct BlockList(std::sync::Arc<crate::state::Blocks>);
 
 #[async_trait::async_trait]
 impl activitypub_federation::config::UrlVerifier for BlockList {
     async fn verify(&self, url: &url::Url) -> Result<(), activitypub_federation::error::Error> {
         match url.host_str() {
-            Some(host) if crate::config::domain_is_blocked(&self.0, host) => Err(
+            Some(host) if self.0.domain(host) => Err(
                 activitypub_federation::error::Error::UrlVerificationError("blocked domain"),
             ),
             _ => Ok(()),
@@ -69,7 +69,7 @@ pub async fn federation_config(state: AppState) -> anyhow::Result<FederationConf
         .actor_by_id(state.instance_actor.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("instance actor missing"))?;
-    let blocked = BlockList(state.settings.federation.blocked_domains.clone());
+    let blocked = BlockList(state.blocks.clone());
     let config = FederationConfig::builder()
         .domain(domain)
         .url_verifier(Box::new(blocked))

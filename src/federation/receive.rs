@@ -11,6 +11,7 @@ use url::Url;
 use super::inbox::{Envelope, InboxError, id_of};
 use super::objects::action::{ArticleJson, as_to_action, has_mai_terms};
 use super::objects::collectivite::domain_of;
+use super::objects::comment::ReplyJson;
 use crate::db::actors::ActorRecord;
 use crate::db::posts::NewPost;
 use crate::domain::SafeHtml;
@@ -59,6 +60,10 @@ pub async fn apply(
         "Reject" => answer(data, &object, actor, "rejected").await,
         "Create" | "Update" => create_or_update(data, &object, actor).await,
         "Delete" => delete(data, &object, actor).await,
+        "Join" => join(data, envelope, &object, actor).await,
+        "Leave" => leave(data, &object, actor).await,
+        "Like" | "Announce" => react(data, envelope, &object, actor).await,
+        "Flag" => flag(data, envelope, activity, actor).await,
         other => ignored(format!("type {other} non pris en charge")),
     }
 }
@@ -147,6 +152,9 @@ async fn undo(
         },
         None => None,
     };
+    if follow.is_none() && matches!(kind, "Like" | "Announce" | "") {
+        return undo_reaction(data, object, kind, actor).await;
+    }
     match follow {
         Some(follow) if follow.follower_id == actor.id => {
             data.store.delete_follow(follow.id).await?;
@@ -185,7 +193,7 @@ async fn answer(
         }
     }
     let Some(follow) = follow else {
-        return ignored("réponse à un suivi inconnu");
+        return answer_join(data, object, actor, state).await;
     };
     if follow.followed_id != actor.id {
         return Err(InboxError::Forbidden(
@@ -229,9 +237,11 @@ pub async fn create_or_update(
         return ignored(format!("objet de type {kind} ignoré"));
     }
     if object.get("inReplyTo").is_some_and(|v| !v.is_null()) {
-        return ignored("réponses (commentaires) pas encore prises en charge");
+        return comment(data, object, actor).await;
     }
-    if !data.store.is_followed_locally(actor.id).await? {
+    if !data.store.is_followed_locally(actor.id).await?
+        && !data.store.is_partner_of_local(actor.id).await?
+    {
         return ignored(format!(
             "{} n'est suivi par aucun acteur de ce nœud",
             actor.ap_id
@@ -335,6 +345,7 @@ async fn delete(
     }
     if data.store.tombstone_remote_action(&id, actor.id).await?
         || data.store.delete_post(&id, actor.id).await?
+        || data.store.delete_comment(&id, actor.id).await?
     {
         return Ok(Applied::Done);
     }
@@ -351,4 +362,213 @@ pub async fn remote_actor(data: &Data<AppState>, id: &Url) -> Result<ActorRecord
         .dereference(data)
         .await
         .map_err(|e| InboxError::BadRequest(format!("acteur {id} introuvable : {e}")))
+}
+
+/// The local, live action an activity's object names, if any.
+async fn local_action_of(
+    data: &Data<AppState>,
+    object: &Value,
+) -> Result<Option<crate::domain::Action>, InboxError> {
+    let Some(id) = id_of(object) else {
+        return Ok(None);
+    };
+    Ok(data
+        .store
+        .action_by_ap_id(&id)
+        .await?
+        .filter(|a| a.owner.local && a.deleted.is_none()))
+}
+
+/// `Create`/`Update{Note}` replying to a local action or one of its comments: a
+/// comment (pending moderation unless the sender's domain is trusted).
+async fn comment(
+    data: &Data<AppState>,
+    object: Value,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let reply: ReplyJson = serde_json::from_value(object)
+        .map_err(|e| InboxError::BadRequest(format!("réponse illisible : {e}")))?;
+    if reply.attributed_to != actor.ap_id || !same_origin(&reply.id, &actor.ap_id) {
+        return Err(InboxError::Forbidden(format!(
+            "la réponse {} n'est pas attribuée à {}",
+            reply.id, actor.ap_id
+        )));
+    }
+    let Some(action) = service::comments::reply_target(data, &reply.in_reply_to).await? else {
+        return ignored(format!(
+            "réponse à {} qui n'est pas de ce nœud",
+            reply.in_reply_to
+        ));
+    };
+    if action.deleted.is_some() {
+        return ignored("réponse à une action supprimée");
+    }
+    Ok(
+        if service::comments::receive_reply(data, &reply, actor, &action).await? {
+            Applied::Done
+        } else {
+            Applied::Ignored("version plus ancienne de ce commentaire".into())
+        },
+    )
+}
+
+/// `Join{action}`: a partnership request for a local action (SPEC §5).
+async fn join(
+    data: &Data<AppState>,
+    envelope: &Envelope,
+    object: &Value,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let Some(action) = local_action_of(data, object).await? else {
+        return ignored("Join d'une action qui n'est pas de ce nœud");
+    };
+    if !actor.actor_type.eq_ignore_ascii_case("Organization") {
+        return ignored("seules les collectivités (Organization) peuvent rejoindre une action");
+    }
+    Ok(
+        if service::partnerships::received_join(data, &envelope.id, actor, &action).await? {
+            Applied::Done
+        } else {
+            Applied::Ignored("déjà partenaire".into())
+        },
+    )
+}
+
+/// `Accept`/`Reject{Join}` of a request a local collectivité sent; a `Reject` of an
+/// accepted one means the owner ended the partnership.
+async fn answer_join(
+    data: &Data<AppState>,
+    object: &Value,
+    actor: &ActorRecord,
+    state: &str,
+) -> Result<Applied, InboxError> {
+    let Some(id) = id_of(object) else {
+        return ignored("réponse sans objet");
+    };
+    let Some(partnership) = data.store.partnership_by_ap_id(id.as_str()).await? else {
+        return ignored("réponse à un suivi ou une demande inconnus");
+    };
+    if partnership.owner.id != actor.id {
+        return Err(InboxError::Forbidden(
+            "seul le porteur de l'action peut répondre".into(),
+        ));
+    }
+    use crate::db::partnerships::PartnershipState as S;
+    let new_state = match (state, partnership.state) {
+        ("accepted", S::Pending) => S::Accepted,
+        ("rejected", S::Pending) => S::Rejected,
+        ("rejected", S::Accepted) => S::Left,
+        _ => return ignored("demande déjà dans cet état"),
+    };
+    data.store
+        .settle_partnership(partnership.id, new_state, None, None)
+        .await?;
+    tracing::info!(action = %partnership.action_ap_id, state = new_state.as_str(), "our partnership request answered");
+    if new_state == S::Accepted {
+        // The partner's node lists the action: read it from its origin now.
+        let object = json!(partnership.action_ap_id);
+        if let Err(error) = create_or_update(data, &object, actor).await {
+            tracing::warn!(action = %partnership.action_ap_id, %error, "fetching the joined action");
+        }
+    }
+    Ok(Applied::Done)
+}
+
+/// `Leave{action}`: a partner of a local action leaves; the owner publishes the
+/// `Update` of its partners.
+async fn leave(
+    data: &Data<AppState>,
+    object: &Value,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let Some(action) = local_action_of(data, object).await? else {
+        return ignored("Leave d'une action qui n'est pas de ce nœud");
+    };
+    match data.store.partnership_for(&action.ap_id, actor.id).await? {
+        Some(p) if p.state == crate::db::partnerships::PartnershipState::Accepted => {
+            service::partnerships::left(data, &p, None).await?;
+            Ok(Applied::Done)
+        }
+        _ => ignored("Leave sans partenariat en cours"),
+    }
+}
+
+/// `Like`/`Announce` of a local action: counted as interest.
+async fn react(
+    data: &Data<AppState>,
+    envelope: &Envelope,
+    object: &Value,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let Some(action) = local_action_of(data, object).await? else {
+        return ignored(format!(
+            "{} d'un objet qui n'est pas une action de ce nœud",
+            envelope.kind
+        ));
+    };
+    data.store
+        .add_reaction(&envelope.id, &envelope.kind, actor.id, action.db_id)
+        .await?;
+    Ok(Applied::Done)
+}
+
+/// `Undo{Like}`/`Undo{Announce}`.
+async fn undo_reaction(
+    data: &Data<AppState>,
+    object: &Value,
+    kind: &str,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    if let Some(id) = id_of(object) {
+        if data.store.remove_reaction_by_ap_id(&id, actor.id).await? {
+            return Ok(Applied::Done);
+        }
+    }
+    if let (false, Some(target)) = (kind.is_empty(), object.get("object")) {
+        if let Some(action) = local_action_of(data, target).await? {
+            if data
+                .store
+                .remove_reaction(kind, actor.id, action.db_id)
+                .await?
+            {
+                return Ok(Applied::Done);
+            }
+        }
+    }
+    ignored("Undo d'un objet inconnu")
+}
+
+/// `Flag`: a report for the moderators, when it names something of this node.
+async fn flag(
+    data: &Data<AppState>,
+    envelope: &Envelope,
+    activity: &Value,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    let objects: Vec<Url> = match activity.get("object") {
+        Some(Value::Array(items)) => items.iter().filter_map(id_of).collect(),
+        Some(one) => id_of(one).into_iter().collect(),
+        None => Vec::new(),
+    };
+    let ours: Vec<Url> = objects
+        .into_iter()
+        .filter(|u| u.as_str().starts_with(&format!("{}/", data.base)))
+        .take(50)
+        .collect();
+    if ours.is_empty() {
+        return ignored("signalement sans objet de ce nœud");
+    }
+    let content: String = activity
+        .get("content")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .chars()
+        .take(5_000)
+        .collect();
+    let content = SafeHtml::sanitize(&content).to_plain_text();
+    data.store
+        .insert_report(&envelope.id, actor.id, &ours, &content)
+        .await?;
+    tracing::info!(reporter = %actor.ap_id, "report received");
+    Ok(Applied::Done)
 }

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/actions/{id}", get(get_action))
         .route("/actions/{id}/replies", get(get_replies))
         .route("/activities/{id}", get(get_activity))
+        .route("/comments/{id}", get(get_comment))
         .route("/groups/{name}", get(get_group))
         .route("/groups/{name}/outbox", get(get_group_outbox))
         .route("/groups/{name}/followers", get(get_group_followers))
@@ -244,16 +245,55 @@ async fn get_action(
     Ok(as2_response(StatusCode::OK, action_to_as(&action, &state)))
 }
 
-/// `GET /actions/{id}/replies`: approved comments (none until moderation exists).
+/// `GET /actions/{id}/replies`: approved comments, oldest first, embedded.
 async fn get_replies(State(state): State<AppState>, Path(id): Path<String>) -> AppResult<Response> {
     let action = local_action(&state, &id).await?;
     if let Some(deleted) = action.deleted {
         return Ok(tombstone_response(&action.ap_id, "Article", deleted));
     }
+    let comments = state.store.comments_of_action(action.db_id, false).await?;
+    let mut items: Vec<Value> = Vec::with_capacity(comments.len());
+    for comment in &comments {
+        items.push(match comment.local {
+            true => crate::service::comments::note_of(&state, comment).await?,
+            false => Value::String(comment.ap_id.to_string()),
+        });
+    }
     let collection = state.url(&format!("/actions/{id}/replies"));
     Ok(as2_response(
         StatusCode::OK,
-        OrderedCollectionJson::new(collection, 0, false),
+        serde_json::json!({
+            "id": collection,
+            "type": "OrderedCollection",
+            "totalItems": items.len(),
+            "orderedItems": items,
+        }),
+    ))
+}
+
+/// `GET /comments/{id}`: a comment written here, as a `Note` (HTML: its action page).
+async fn get_comment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    let comment = state
+        .store
+        .comment_by_uuid(parse_uuid(&id)?)
+        .await?
+        .filter(|c| c.local)
+        .ok_or_else(|| AppError::NotFound(format!("aucun commentaire « {id} » sur ce nœud")))?;
+    if wants_html(&headers) {
+        let target = format!(
+            "{}#commentaire-{}",
+            comment.action_ap_id.path(),
+            comment.uuid
+        );
+        return Ok(axum::response::Redirect::to(&target).into_response());
+    }
+    Ok(as2_response(
+        StatusCode::OK,
+        crate::service::comments::note_of(&state, &comment).await?,
     ))
 }
 

@@ -67,8 +67,8 @@ pub async fn resolve_target(data: &Data<AppState>, target: &str) -> AppResult<Ac
         webfinger_resolve_actor::<AppState, ActorRecord>(handle, data).await
     };
     let actor = result.map_err(|e| invalid(format!("« {target} » introuvable : {e}")))?;
-    if data.settings.is_blocked(&actor.domain) {
-        return Err(invalid(format!("le domaine {} est bloqué", actor.domain)));
+    if data.blocks.actor(&actor.ap_id) {
+        return Err(invalid(format!("{} est bloqué sur ce nœud", actor.ap_id)));
     }
     Ok(actor)
 }

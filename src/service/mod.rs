@@ -4,7 +4,11 @@
 
 pub mod actions;
 pub mod collectivites;
+pub mod comments;
 pub mod directory;
 pub mod follows;
+pub mod import;
 pub mod keys;
+pub mod moderation;
+pub mod partnerships;
 pub mod tokens;

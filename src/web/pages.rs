@@ -402,6 +402,11 @@ struct ActionView {
     attribution: String,
     links: Vec<(String, String)>,
     contacts: Vec<String>,
+    comments: Vec<CommentItem>,
+    /// Collectivités that liked or shared the action (page, name).
+    interested: Vec<(String, String)>,
+    /// Other fediverse accounts that did.
+    interested_others: usize,
 }
 
 #[derive(Template)]
@@ -479,6 +484,21 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         };
         partners.push((partner.to_string(), name));
     }
+    let comments = state
+        .store
+        .comments_of_action(action.db_id, false)
+        .await?
+        .into_iter()
+        .map(|c| CommentItem {
+            anchor: format!("commentaire-{}", c.uuid),
+            author_name: c.author_name,
+            author_url: c.author_ap_id.to_string(),
+            author_handle: c.author_handle,
+            published: french_date(c.published),
+            content: c.content_html,
+        })
+        .collect();
+    let (interested, interested_others) = interest_of(state, action).await?;
     let dates = match (d.start_date, d.end_date) {
         (Some(s), Some(e)) => Some(format!(
             "du {} au {}",
@@ -571,8 +591,45 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         } else {
             Vec::new()
         },
+        comments,
+        interested,
+        interested_others,
     };
     html(StatusCode::OK, &ActionPage { node_name, a: view })
+}
+
+/// An approved comment on an action page.
+struct CommentItem {
+    anchor: String,
+    author_name: String,
+    author_url: String,
+    author_handle: String,
+    published: String,
+    content: String,
+}
+
+/// Interest (likes, shares) in a local action: collectivités by name, others counted.
+async fn interest_of(
+    state: &AppState,
+    action: &Action,
+) -> AppResult<(Vec<(String, String)>, usize)> {
+    let mut collectivites: Vec<(String, String)> = Vec::new();
+    let mut others = std::collections::BTreeSet::new();
+    for i in state.store.interest_in(action.db_id).await? {
+        if i.actor_type == "Organization" {
+            if !collectivites.iter().any(|(url, _)| *url == i.actor_ap_id) {
+                let name = if i.actor_name.is_empty() {
+                    i.actor_username
+                } else {
+                    i.actor_name
+                };
+                collectivites.push((i.actor_ap_id, name));
+            }
+        } else {
+            others.insert(i.actor_ap_id);
+        }
+    }
+    Ok((collectivites, others.len()))
 }
 
 #[derive(Template)]

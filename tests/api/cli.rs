@@ -6,8 +6,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::postgres_url;
-
 fn maillage(dir: &Path, database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_maillage"))
         .args(args)
@@ -189,30 +187,7 @@ fn operator_flow_on_sqlite() {
 
 #[test]
 fn operator_flow_on_postgres() {
-    let Some(base) = postgres_url() else {
-        crate::helpers::say_skipped("operator_flow");
-        return;
-    };
-    let schema = format!("cli_{}", uuid::Uuid::new_v4().simple());
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let pool = sqlx::PgPool::connect(&base).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-    });
-    let separator = if base.contains('?') { '&' } else { '?' };
-    operator_flow(&format!(
-        "{base}{separator}options=-c%20search_path%3D{schema}"
-    ));
-    runtime.block_on(async {
-        let pool = sqlx::PgPool::connect(&base).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-            .execute(&pool)
-            .await
-            .unwrap();
-    });
+    crate::helpers::with_postgres_schema("operator_flow", operator_flow);
 }
 
 #[test]

@@ -501,3 +501,29 @@ pub fn problem_fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Runs `flow` with a PostgreSQL URL whose `search_path` is a fresh schema (dropped
+/// afterwards), for tests of the binary; says SKIPPED without a database URL.
+pub fn with_postgres_schema(name: &str, flow: impl FnOnce(&str)) {
+    let Some(base) = postgres_url() else {
+        say_skipped(name);
+        return;
+    };
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let execute = |sql: String| {
+        runtime.block_on(async {
+            let pool = sqlx::PgPool::connect(&base).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        })
+    };
+    execute(format!("CREATE SCHEMA {schema}"));
+    let separator = if base.contains('?') { '&' } else { '?' };
+    flow(&format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ));
+    execute(format!("DROP SCHEMA {schema} CASCADE"));
+}

@@ -3,7 +3,8 @@
 //! collectivité of a real Maillage node and receives its activities. Each side verifies
 //! the other's HTTP signatures with its own code: Maillage checks Fedify's `Follow`,
 //! Fedify checks Maillage's `Accept`, `Create`, `Update` and `Delete` (its inbox only
-//! records what it verified). Forgeries are refused both ways.
+//! records what it verified); Fedify's reply to an action goes through moderation to
+//! the action page. Forgeries are refused both ways.
 //!
 //! Needs `node` on `PATH` and `npm ci` run in `tests/interop/fedify`. Without them the
 //! test says `SKIPPED` on stderr and passes, unless `MAILLAGE_REQUIRE_INTEROP=1` (CI sets
@@ -238,6 +239,57 @@ async fn fedify_follows_a_collectivite_and_verifies_its_activities() {
     assert_eq!(create["object"], action_id);
     assert_eq!(create["objectType"], "Article");
     assert_eq!(create["name"], "Guichet numérique des démarches");
+
+    // Fedify replies to the action: the Note lands in moderation and, once approved,
+    // shows on the action page with its author's name.
+    let mut control = url::Url::parse(&peer.url("/control/reply")).unwrap();
+    control
+        .query_pairs_mut()
+        .append_pair("inReplyTo", &action_id)
+        .append_pair("to", &a.url("/actors/marcq"))
+        .append_pair(
+            "content",
+            "<p>Nous aussi, à Fedify-sur-Mer : merci du partage !</p>",
+        );
+    let response = client.post(control).send().await.unwrap();
+    let status = response.status();
+    let sent: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "Fedify's reply: {sent}");
+    let pending: Value = a
+        .client
+        .get(a.url("/api/v1/moderation/comments"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pending.as_array().map(Vec::len), Some(1), "{pending}");
+    assert_eq!(pending[0]["ap_id"], sent["note"]);
+    assert_eq!(pending[0]["author_name"], "Citoyenne (Fedify)");
+    let (_, page) = a.get_html(&action_id).await;
+    assert!(
+        !page.contains("Fedify-sur-Mer"),
+        "not shown before approval"
+    );
+    let response = a
+        .client
+        .post(a.url(&format!("/api/v1/comments/{}/approve", pending[0]["id"])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, page) = a.get_html(&action_id).await;
+    assert!(
+        page.contains("Fedify-sur-Mer"),
+        "the approved reply on the action page"
+    );
+    assert!(
+        page.contains("Citoyenne (Fedify)"),
+        "with its author's name"
+    );
 
     let response = a
         .client

@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod collectivite;
+pub mod comment;
 pub mod instance;
 pub mod place;
 

@@ -9,13 +9,16 @@
 //   GET  /control/health    -> { ok, actor }
 //   POST /control/follow?target=<acct:user@host or actor URL>
 //                           -> sends a signed Follow now; { followed, follow } (502 + error)
+//   POST /control/reply?inReplyTo=<object URL>&to=<actor URL>&content=<HTML>
+//                           -> sends a signed Create{Note} replying to the object, to
+//                              the actor's inbox; { note, create } (502 + error)
 //   GET  /control/received  -> [{ type, id, actor, object, objectType, name }]
 // Set FEDIFY_PEER_LOG=debug (or info, warning…) to get Fedify's logs on the console.
 import { AsyncLocalStorage } from "node:async_hooks";
 import http from "node:http";
 import {
-  Activity, createFederation, Endpoints, Follow, generateCryptoKeyPair, isActor,
-  MemoryKvStore, Person,
+  Activity, Create, createFederation, Endpoints, Follow, generateCryptoKeyPair, isActor,
+  MemoryKvStore, Note, Person, PUBLIC_COLLECTION,
 } from "@fedify/fedify";
 import { configure, getConsoleSink } from "@logtape/logtape";
 
@@ -113,6 +116,31 @@ async function follow(target) {
   return { followed: actor.id.href, follow: activity.id.href };
 }
 
+// POST /control/reply: a public Note from `citoyenne` answering `inReplyTo`, sent
+// (signed) to the inbox of the actor `to`, now.
+async function reply(inReplyTo, to, content) {
+  const ctx = federation.createContext(new URL(origin), undefined);
+  const recipient = await ctx.lookupObject(to);
+  if (!isActor(recipient)) throw new Error(`${to}: no actor found`);
+  const note = new Note({
+    id: new URL(`/notes/${crypto.randomUUID()}`, origin),
+    attribution: ctx.getActorUri(USER),
+    replyTarget: new URL(inReplyTo),
+    content,
+    to: PUBLIC_COLLECTION,
+    cc: recipient.id,
+  });
+  const activity = new Create({
+    id: new URL(`/creates/${crypto.randomUUID()}`, origin),
+    actor: ctx.getActorUri(USER),
+    object: note,
+    to: PUBLIC_COLLECTION,
+    cc: recipient.id,
+  });
+  await ctx.sendActivity({ identifier: USER }, recipient, activity);
+  return { note: note.id.href, create: activity.id.href };
+}
+
 const json = (body, status = 200) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
@@ -120,6 +148,14 @@ async function handle(request) {
   const url = new URL(request.url);
   if (url.pathname === "/control/health") return json({ ok: true, actor: `${origin}/users/${USER}` });
   if (url.pathname === "/control/received") return json(received);
+  if (url.pathname === "/control/reply" && request.method === "POST") {
+    try {
+      const p = url.searchParams;
+      return json(await reply(p.get("inReplyTo") ?? "", p.get("to") ?? "", p.get("content") ?? ""));
+    } catch (error) {
+      return json({ error: String(error) }, 502);
+    }
+  }
   if (url.pathname === "/control/follow" && request.method === "POST") {
     try {
       return json(await follow(url.searchParams.get("target") ?? ""));

@@ -1,0 +1,218 @@
+//! Comments (SPEC §5, exchange of experience): replies from the fediverse land here
+//! from `federation::receive` (pending unless the sender's domain is trusted); editors
+//! moderate them and answer with a `Note` that mentions the author, so Mastodon
+//! notifies them.
+
+use chrono::Utc;
+use serde_json::json;
+use url::Url;
+use uuid::Uuid;
+
+use crate::db::actors::ActorRecord;
+use crate::db::comments::{Comment, CommentState, NewComment};
+use crate::db::deliveries::Audience;
+use crate::domain::{Action, Collectivite, SafeHtml};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::federation::activities::activity_about;
+use crate::federation::objects::comment::{ReplyJson, comment_to_as};
+use crate::state::AppState;
+
+/// Longest comment kept, in characters of HTML.
+pub const MAX_COMMENT_CHARS: usize = 20_000;
+
+/// The local action a reply is about: the action itself, or the action of the
+/// comment it answers. `None` when it answers something that is not ours.
+pub async fn reply_target(state: &AppState, in_reply_to: &Url) -> AppResult<Option<Action>> {
+    if let Some(action) = state.store.action_by_ap_id(in_reply_to).await? {
+        return Ok(action.owner.local.then_some(action));
+    }
+    if let Some(comment) = state.store.comment_by_ap_id(in_reply_to).await? {
+        let action = state.store.action_by_ap_id(&comment.action_ap_id).await?;
+        return Ok(action.filter(|a| a.owner.local));
+    }
+    Ok(None)
+}
+
+/// Stores an inbound reply from `author` to a local action (or a comment on it).
+/// Returns false when nothing changed (an older version, another author's id).
+pub async fn receive_reply(
+    state: &AppState,
+    reply: &ReplyJson,
+    author: &ActorRecord,
+    action: &Action,
+) -> AppResult<bool> {
+    let trusted =
+        crate::config::domain_listed(&state.settings.moderation.trusted_domains, &author.domain);
+    let content: String = reply.content.chars().take(MAX_COMMENT_CHARS).collect();
+    let url = reply
+        .url
+        .iter()
+        .filter_map(crate::federation::inbox::id_of)
+        .find(|u| matches!(u.scheme(), "http" | "https") && u.origin() == author.ap_id.origin());
+    let published = reply.published.unwrap_or_else(Utc::now);
+    let stored = state
+        .store
+        .upsert_remote_comment(&NewComment {
+            ap_id: &reply.id,
+            action_db_id: action.db_id,
+            in_reply_to: &reply.in_reply_to,
+            author_id: author.id,
+            content_html: SafeHtml::sanitize(&content).as_str(),
+            url: url.as_ref(),
+            state: if trusted {
+                CommentState::Approved
+            } else {
+                CommentState::Pending
+            },
+            published,
+            updated: reply.updated.unwrap_or(published),
+        })
+        .await?;
+    if stored.is_some() {
+        tracing::info!(comment = %reply.id, action = %action.ap_id, trusted, "comment received");
+    }
+    Ok(stored.is_some())
+}
+
+/// The `Note` of a local comment as published, mentioning the author it answers.
+///
+/// # Errors
+/// Storage failures.
+pub async fn note_of(state: &AppState, comment: &Comment) -> AppResult<serde_json::Value> {
+    let answered = match state.store.comment_by_ap_id(&comment.in_reply_to).await? {
+        Some(answered) if answered.author_id != comment.author_id => Some(answered),
+        _ => None,
+    };
+    Ok(comment_to_as(
+        comment,
+        state,
+        answered
+            .as_ref()
+            .map(|a| (&a.author_ap_id, a.author_handle.as_str())),
+    ))
+}
+
+/// A moderator approves or rejects a comment.
+///
+/// # Errors
+/// [`AppError::NotFound`] for an unknown comment.
+pub async fn moderate(state: &AppState, comment: &Comment, approve: bool) -> AppResult<Comment> {
+    let new_state = if approve {
+        CommentState::Approved
+    } else {
+        CommentState::Rejected
+    };
+    state.store.set_comment_state(comment.id, new_state).await?;
+    state
+        .store
+        .comment(comment.id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("commentaire disparu".into()))
+}
+
+/// The owner of `action` answers it (or one of its comments, `answering`): a `Note`
+/// published at once, delivered to the owner's followers and to the author answered.
+///
+/// # Errors
+/// [`AppError::Validation`] on `content` when empty or too long.
+pub async fn reply(
+    state: &AppState,
+    author: &Collectivite,
+    action: &Action,
+    answering: Option<&Comment>,
+    markdown: &str,
+) -> AppResult<Comment> {
+    let markdown = markdown.trim();
+    if markdown.is_empty() {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "content",
+            "le commentaire est vide".to_string(),
+        )]));
+    }
+    let html = SafeHtml::from_markdown(markdown);
+    if html.as_str().chars().count() > MAX_COMMENT_CHARS {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "content",
+            format!("le commentaire dépasse {MAX_COMMENT_CHARS} caractères"),
+        )]));
+    }
+    let uuid = Uuid::now_v7();
+    let ap_id = state.url(&format!("/comments/{uuid}"));
+    let in_reply_to = answering.map_or(&action.ap_id, |c| &c.ap_id).clone();
+    let mentioned = match answering {
+        Some(comment) if comment.author_id != author.id => {
+            state.store.actor_by_id(comment.author_id).await?
+        }
+        _ => None,
+    };
+    let now = Utc::now();
+    let new = NewComment {
+        ap_id: &ap_id,
+        action_db_id: action.db_id,
+        in_reply_to: &in_reply_to,
+        author_id: author.id,
+        content_html: html.as_str(),
+        url: None,
+        state: CommentState::Approved,
+        published: now,
+        updated: now,
+    };
+    // The Note as it will be stored (the row is read back only after the commit).
+    let draft = Comment {
+        id: 0,
+        uuid,
+        ap_id: ap_id.clone(),
+        action_db_id: action.db_id,
+        action_ap_id: action.ap_id.clone(),
+        action_name: action.data.name.clone(),
+        action_owner_id: action.owner.id,
+        in_reply_to: in_reply_to.clone(),
+        author_id: author.id,
+        author_ap_id: author.ap_id.clone(),
+        author_name: author.profile.name.clone(),
+        author_handle: String::new(),
+        author_type: "Organization".into(),
+        local: true,
+        content_html: html.as_str().to_string(),
+        url: None,
+        state: CommentState::Approved,
+        published: now,
+        updated: now,
+    };
+    let handle = mentioned
+        .as_ref()
+        .map(|m| format!("{}@{}", m.username, m.domain));
+    let note = comment_to_as(
+        &draft,
+        state,
+        mentioned
+            .as_ref()
+            .zip(handle.as_deref())
+            .map(|(m, h)| (&m.ap_id, h)),
+    );
+    let audience = Audience::FollowersAndInboxes(
+        author.id,
+        mentioned
+            .iter()
+            .filter(|m| !m.local)
+            .map(|m| (m.delivery_inbox().clone(), m.domain.clone()))
+            .collect(),
+    );
+    let mut to = vec![Url::parse(crate::federation::objects::PUBLIC).expect("BUG: constant URL")];
+    to.extend(mentioned.iter().map(|m| m.ap_id.clone()));
+    let create = activity_about(
+        state,
+        "Create",
+        (author.id, &author.ap_id),
+        json!(note),
+        &ap_id,
+        &to,
+        audience,
+    );
+    let comment = state
+        .store
+        .insert_local_comment(uuid, &new, &create)
+        .await?;
+    state.delivery_wakeup.notify_one();
+    Ok(comment)
+}

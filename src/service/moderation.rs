@@ -1,0 +1,103 @@
+//! Blocks decided from the admin or the API: a domain (and its subdomains) or one
+//! actor. They join `federation.blocked_domains` in [`crate::state::Blocks`], which
+//! the inbox, fetches and deliveries consult.
+
+use crate::db::moderation::Block;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::state::AppState;
+
+fn invalid(message: String) -> AppError {
+    AppError::Validation(vec![FieldError::new("target", message)])
+}
+
+/// Checks a block target: an actor URL, or a host name (`spam.example`).
+///
+/// # Errors
+/// [`AppError::Validation`] on `target` otherwise.
+pub fn parse_target(target: &str) -> AppResult<(String, &'static str)> {
+    let target = target.trim();
+    if target.is_empty() {
+        return Err(invalid(
+            "obligatoire : un domaine ou l'adresse d'un acteur".into(),
+        ));
+    }
+    if target.starts_with("http://") || target.starts_with("https://") {
+        let url = url::Url::parse(target)
+            .map_err(|e| invalid(format!("« {target} » : adresse invalide ({e})")))?;
+        return Ok((url.to_string(), "actor"));
+    }
+    let domain = target.trim_end_matches('.').to_ascii_lowercase();
+    let valid = domain.len() <= 253
+        && domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !valid {
+        return Err(invalid(format!(
+            "« {target} » n'est ni un nom de domaine (ex. spam.example) ni l'adresse d'un acteur"
+        )));
+    }
+    Ok((domain, "domain"))
+}
+
+/// Blocks a domain or an actor, effective at once in this process.
+///
+/// # Errors
+/// [`AppError::Validation`] for a bad target; storage failures.
+pub async fn block(state: &AppState, target: &str, reason: &str) -> AppResult<Block> {
+    let (target, kind) = parse_target(target)?;
+    if kind == "domain"
+        && crate::config::domain_listed(std::slice::from_ref(&target), &state.settings.domain)
+    {
+        return Err(invalid(
+            "un nœud ne peut pas bloquer son propre domaine".into(),
+        ));
+    }
+    let reason: String = reason.trim().chars().take(500).collect();
+    let block = state.store.add_block(&target, kind, &reason).await?;
+    state.blocks.reload(&state.store).await?;
+    tracing::info!(target = %block.target, kind, "blocked");
+    Ok(block)
+}
+
+/// Lifts a block.
+///
+/// # Errors
+/// [`AppError::NotFound`] for an unknown block.
+pub async fn unblock(state: &AppState, id: i64) -> AppResult<()> {
+    if !state.store.remove_block(id).await? {
+        return Err(AppError::NotFound(format!("aucun blocage « {id} »")));
+    }
+    state.blocks.reload(&state.store).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            parse_target(" Spam.Example. ").unwrap(),
+            ("spam.example".into(), "domain")
+        );
+        assert_eq!(
+            parse_target("https://bad.example/users/x").unwrap().1,
+            "actor"
+        );
+        for bad in [
+            "",
+            "localhost",
+            "a b.example",
+            "-x.example",
+            "spam..example",
+            "javascript:alert(1)",
+        ] {
+            assert!(parse_target(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Partnerships (SPEC §5): ask to join an action (`Join`), answer (`Accept`/`Reject`),
+//! end (`Leave`). The owner's node keeps the action's `partners` in step and publishes
+//! the `Update`, in the same transaction as the answer. Inbound activities of the same
+//! workflow are in `federation::receive` and end up here.
+
+use activitypub_federation::config::Data;
+use serde_json::{Value, json};
+use url::Url;
+
+use crate::db::deliveries::Audience;
+use crate::db::partnerships::{NewPartnership, PartnersChange, Partnership, PartnershipState};
+use crate::domain::{Action, Collectivite};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::federation::activities::{ActionActivity, activity_about, wrap_action};
+use crate::federation::objects::action::{ArticleJson, has_mai_terms};
+use crate::state::AppState;
+
+fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::Validation(vec![FieldError::new(field, message.into())])
+}
+
+fn conflict(message: String) -> AppError {
+    AppError::Conflict {
+        field: None,
+        message,
+    }
+}
+
+/// The `Join` of a request, as embedded in its answer.
+fn join_object(partnership: &Partnership) -> Value {
+    json!({
+        "id": partnership.ap_id,
+        "type": "Join",
+        "actor": partnership.requester.ap_id,
+        "object": partnership.action_ap_id,
+    })
+}
+
+/// Where an activity to `side` goes: its inbox when remote, nowhere when local.
+async fn audience_for(state: &AppState, actor_id: i64) -> AppResult<Audience> {
+    let actor = state
+        .store
+        .actor_by_id(actor_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("acteur inconnu".into()))?;
+    Ok(if actor.local {
+        Audience::Nobody
+    } else {
+        Audience::Inboxes(vec![(actor.delivery_inbox().clone(), actor.domain.clone())])
+    })
+}
+
+/// What the requester knows of the action it asks to join.
+struct Target {
+    ap_id: Url,
+    name: String,
+    owner_id: i64,
+    owner_ap_id: Url,
+    open: bool,
+    live: bool,
+}
+
+async fn target(data: &Data<AppState>, action: &Url) -> AppResult<Target> {
+    let state: &AppState = data;
+    if let Some(known) = state.store.action_by_ap_id(action).await? {
+        return Ok(Target {
+            ap_id: known.ap_id.clone(),
+            name: known.data.name.clone(),
+            owner_id: known.owner.id,
+            owner_ap_id: known.owner.ap_id.clone(),
+            open: known.data.open_to_partners,
+            live: known.deleted.is_none(),
+        });
+    }
+    // Not in the directory here: ask its server.
+    let fetched = activitypub_federation::fetch::fetch_object_http::<AppState, Value>(action, data)
+        .await
+        .map_err(|e| invalid("action", format!("action {action} introuvable : {e}")))?
+        .object;
+    if !has_mai_terms(&fetched) {
+        return Err(invalid(
+            "action",
+            format!("{action} n'est pas une action Maillage"),
+        ));
+    }
+    let article: ArticleJson = serde_json::from_value(fetched)
+        .map_err(|e| invalid("action", format!("action {action} illisible : {e}")))?;
+    if article.id.origin() != article.attributed_to.origin() {
+        return Err(invalid(
+            "action",
+            "l'action et son auteur ne sont pas sur le même serveur",
+        ));
+    }
+    let owner = crate::federation::receive::remote_actor(data, &article.attributed_to)
+        .await
+        .map_err(|e| invalid("action", e.to_string()))?;
+    Ok(Target {
+        ap_id: article.id,
+        name: article.name,
+        owner_id: owner.id,
+        owner_ap_id: owner.ap_id,
+        open: article.open_to_partners,
+        live: true,
+    })
+}
+
+/// `requester` asks to join `action` (local or remote): records the request and sends
+/// the `Join` to the owner (`202` on the API).
+///
+/// # Errors
+/// [`AppError::Validation`] on `action` when it cannot be found, is not open to
+/// partners, is the requester's own, or the requester is already a partner.
+pub async fn request(
+    data: &Data<AppState>,
+    requester: &Collectivite,
+    action: &Url,
+) -> AppResult<Partnership> {
+    let state: &AppState = data;
+    let target = target(data, action).await?;
+    if !target.live {
+        return Err(invalid("action", "cette action a été supprimée"));
+    }
+    if target.owner_id == requester.id {
+        return Err(invalid("action", "cette action est déjà la vôtre"));
+    }
+    if !target.open {
+        return Err(invalid(
+            "action",
+            "cette action n'est pas ouverte aux partenaires (« appel à mutualisation »)",
+        ));
+    }
+    if let Some(existing) = state
+        .store
+        .partnership_for(&target.ap_id, requester.id)
+        .await?
+    {
+        match existing.state {
+            PartnershipState::Accepted => {
+                return Err(invalid(
+                    "action",
+                    "vous êtes déjà partenaire de cette action",
+                ));
+            }
+            PartnershipState::Pending => return Ok(existing),
+            PartnershipState::Rejected | PartnershipState::Left => {}
+        }
+    }
+    let audience = audience_for(state, target.owner_id).await?;
+    let join = activity_about(
+        state,
+        "Join",
+        (requester.id, &requester.ap_id),
+        json!(target.ap_id),
+        &target.ap_id,
+        std::slice::from_ref(&target.owner_ap_id),
+        audience,
+    );
+    let partnership = state
+        .store
+        .upsert_partnership(
+            &NewPartnership {
+                ap_id: &join.ap_id,
+                action_ap_id: &target.ap_id,
+                action_name: &target.name,
+                requester_id: requester.id,
+                owner_id: target.owner_id,
+            },
+            Some(&join),
+        )
+        .await?;
+    state.delivery_wakeup.notify_one();
+    tracing::info!(action = %target.ap_id, requester = %requester.ap_id, "partnership requested");
+    Ok(partnership)
+}
+
+/// The owner's local action of a partnership.
+async fn owned_action(state: &AppState, partnership: &Partnership) -> AppResult<Action> {
+    let action = state
+        .store
+        .action_by_ap_id(&partnership.action_ap_id)
+        .await?
+        .filter(|a| a.owner.id == partnership.owner.id && a.owner.local)
+        .ok_or_else(|| AppError::NotFound("cette action n'est pas sur ce nœud".into()))?;
+    if action.deleted.is_some() {
+        return Err(AppError::Gone("cette action a été supprimée".into()));
+    }
+    Ok(action)
+}
+
+/// Stores the answer and, when partners change, the action's new list and `Update`.
+async fn settle(
+    state: &AppState,
+    partnership: &Partnership,
+    new_state: PartnershipState,
+    answer: Option<&crate::db::activities::NewActivity>,
+    partners: Option<(&Action, Vec<Url>)>,
+) -> AppResult<Partnership> {
+    // A partner who leaves gets this last `Update` too, so its copy drops it.
+    let leaver = match new_state {
+        PartnershipState::Left => match audience_for(state, partnership.requester.id).await? {
+            Audience::Inboxes(inboxes) => inboxes,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let change = partners.as_ref().map(|(action, list)| PartnersChange {
+        action_db_id: action.db_id,
+        partners: list,
+        publish: Box::new(move |action: &Action| {
+            let mut update = wrap_action(state, ActionActivity::Update, action);
+            if let Audience::FollowersAndPartners { also, .. } = &mut update.audience {
+                also.extend(leaver);
+            }
+            update
+        }),
+    });
+    let changed = state
+        .store
+        .settle_partnership(partnership.id, new_state, answer, change)
+        .await?;
+    if let Some(action) = changed {
+        if let Err(error) = crate::federation::groups::announce(state, &action).await {
+            tracing::warn!(action = %action.ap_id, %error, "group announce failed");
+        }
+    }
+    state.delivery_wakeup.notify_one();
+    state
+        .store
+        .partnership(partnership.id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("demande de partenariat disparue".into()))
+}
+
+/// The owner answers a pending request: `Accept` (the requester joins `partners`, an
+/// `Update` goes out) or `Reject`.
+///
+/// # Errors
+/// [`AppError::Conflict`] when the request was already answered.
+pub async fn answer(
+    state: &AppState,
+    partnership: &Partnership,
+    accept: bool,
+) -> AppResult<Partnership> {
+    if partnership.state != PartnershipState::Pending {
+        return Err(conflict(format!(
+            "cette demande est déjà {}",
+            partnership.state.label()
+        )));
+    }
+    let action = owned_action(state, partnership).await?;
+    let audience = audience_for(state, partnership.requester.id).await?;
+    let kind = if accept { "Accept" } else { "Reject" };
+    let reply = activity_about(
+        state,
+        kind,
+        (partnership.owner.id, &partnership.owner.ap_id),
+        join_object(partnership),
+        &partnership.ap_id,
+        std::slice::from_ref(&partnership.requester.ap_id),
+        audience,
+    );
+    if !accept {
+        return settle(
+            state,
+            partnership,
+            PartnershipState::Rejected,
+            Some(&reply),
+            None,
+        )
+        .await;
+    }
+    let mut partners = action.partners.clone();
+    if !partners.contains(&partnership.requester.ap_id) {
+        partners.push(partnership.requester.ap_id.clone());
+    }
+    tracing::info!(action = %action.ap_id, partner = %partnership.requester.ap_id, "partnership accepted");
+    settle(
+        state,
+        partnership,
+        PartnershipState::Accepted,
+        Some(&reply),
+        Some((&action, partners)),
+    )
+    .await
+}
+
+/// Ends an accepted partnership, by either side (`by`). The requester sends `Leave`;
+/// the owner removes the partner (`Reject` of the old `Join` tells them). On the
+/// owner's node the partners list and its `Update` follow.
+///
+/// # Errors
+/// [`AppError::Conflict`] unless the partnership is accepted; [`AppError::Forbidden`]
+/// when `by` is neither side.
+pub async fn end(
+    state: &AppState,
+    partnership: &Partnership,
+    by: &Collectivite,
+) -> AppResult<Partnership> {
+    if partnership.state != PartnershipState::Accepted {
+        return Err(conflict(format!(
+            "ce partenariat n'est pas en cours (demande {})",
+            partnership.state.label()
+        )));
+    }
+    let notice = if by.id == partnership.requester.id {
+        activity_about(
+            state,
+            "Leave",
+            (by.id, &by.ap_id),
+            json!(partnership.action_ap_id),
+            &partnership.action_ap_id,
+            std::slice::from_ref(&partnership.owner.ap_id),
+            audience_for(state, partnership.owner.id).await?,
+        )
+    } else if by.id == partnership.owner.id {
+        activity_about(
+            state,
+            "Reject",
+            (by.id, &by.ap_id),
+            join_object(partnership),
+            &partnership.ap_id,
+            std::slice::from_ref(&partnership.requester.ap_id),
+            audience_for(state, partnership.requester.id).await?,
+        )
+    } else {
+        return Err(AppError::Forbidden(
+            "seules les deux collectivités du partenariat peuvent y mettre fin".into(),
+        ));
+    };
+    left(state, partnership, Some(&notice)).await
+}
+
+/// Marks a partnership ended and, when the action is ours, removes the partner.
+pub(crate) async fn left(
+    state: &AppState,
+    partnership: &Partnership,
+    notice: Option<&crate::db::activities::NewActivity>,
+) -> AppResult<Partnership> {
+    let action = if partnership.owner.local {
+        owned_action(state, partnership).await.ok()
+    } else {
+        None
+    };
+    let partners = action.as_ref().map(|action| {
+        let list = action
+            .partners
+            .iter()
+            .filter(|p| **p != partnership.requester.ap_id)
+            .cloned()
+            .collect();
+        (action, list)
+    });
+    tracing::info!(action = %partnership.action_ap_id, partner = %partnership.requester.ap_id, "partnership ended");
+    settle(state, partnership, PartnershipState::Left, notice, partners).await
+}
+
+/// An inbound `Join` from `requester` for a local action: recorded as pending, or
+/// refused at once (`Reject`) when the action is not open to partners.
+pub(crate) async fn received_join(
+    state: &AppState,
+    join_id: &Url,
+    requester: &crate::db::actors::ActorRecord,
+    action: &Action,
+) -> AppResult<bool> {
+    if action.deleted.is_some() {
+        return Ok(false);
+    }
+    if let Some(existing) = state
+        .store
+        .partnership_for(&action.ap_id, requester.id)
+        .await?
+    {
+        if matches!(existing.state, PartnershipState::Accepted) {
+            return Ok(false);
+        }
+    }
+    let partnership = state
+        .store
+        .upsert_partnership(
+            &NewPartnership {
+                ap_id: join_id,
+                action_ap_id: &action.ap_id,
+                action_name: &action.data.name,
+                requester_id: requester.id,
+                owner_id: action.owner.id,
+            },
+            None,
+        )
+        .await?;
+    if !action.data.open_to_partners {
+        answer(state, &partnership, false).await?;
+    }
+    Ok(true)
+}
