@@ -216,6 +216,7 @@ async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result
             ap_id,
             owner_id: owner.id,
             local: true,
+            import_key: None,
         };
         state
             .store

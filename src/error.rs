@@ -109,6 +109,9 @@ pub enum AppError {
     /// The request body is too large.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// Too many attempts (sign-in rate limit).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A bug or an infrastructure failure; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -144,6 +147,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -169,6 +173,9 @@ impl AppError {
                 "payload-too-large",
                 "Requête trop volumineuse / Payload too large",
             ),
+            AppError::TooManyRequests(_) => {
+                ("too-many-requests", "Trop d'essais / Too many requests")
+            }
             AppError::Internal(_) => ("internal", "Erreur interne / Internal error"),
         };
         let detail = match self {

@@ -34,6 +34,8 @@ pub struct Inner {
     pub search_cache: crate::service::directory::SearchCache,
     /// Domains and actors refused: `federation.blocked_domains` and the admin's blocks.
     pub blocks: Arc<Blocks>,
+    /// Failed sign-ins to the web admin (rate limit).
+    pub login_limiter: crate::service::users::LoginLimiter,
 }
 
 /// The domains and actors this node refuses (inbound `403`, no fetch, no delivery):
@@ -138,6 +140,7 @@ impl AppState {
             delivery_wakeup: Arc::default(),
             search_cache: Default::default(),
             blocks,
+            login_limiter: Default::default(),
         })))
     }
 

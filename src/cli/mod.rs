@@ -9,6 +9,7 @@ mod export;
 mod follow;
 mod import;
 mod token;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Publish and manage actions.
     #[command(subcommand)]
     Action(action::ActionCommand),
+    /// Manage the editors' accounts of the web admin.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Follow a remote actor (acct:user@host or its URL), as a collectivité or, without
     /// --collectivite, as the instance actor (aggregators).
     Follow {
@@ -207,5 +211,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Token(command) => token::run(prepare(settings).await?, command).await,
         Command::Action(command) => action::run(prepare(settings).await?, command).await,
+        Command::User(command) => user::run(prepare(settings).await?, command).await,
     }
 }

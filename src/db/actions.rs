@@ -251,6 +251,8 @@ pub struct ActionIdentity {
     pub owner_id: i64,
     /// Hosted here?
     pub local: bool,
+    /// Key of the spreadsheet row it was imported from (unique per owner).
+    pub import_key: Option<String>,
 }
 
 /// One item of an outbox page: the `Create` activity id and the action it created.
@@ -285,9 +287,9 @@ impl Store {
              results_html, results_source, recommendations_html, recommendations_source, phase, \
              status, themes, locations, start_date, end_date, budget_eur, open_to_partners, \
              software, providers, links, images, contacts, contacts_public, \
-             uuid, ap_id, url, actor_id, local, published, updated) \
+             uuid, ap_id, url, actor_id, local, published, updated, import_key) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $28) RETURNING id";
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $28, $29) RETURNING id";
         let now = Utc::now();
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -298,6 +300,7 @@ impl Store {
                 .bind(identity.owner_id)
                 .bind(identity.local)
                 .bind(now)
+                .bind(identity.import_key.as_deref())
                 .fetch_one(&mut *tx)
                 .await?;
             index_action_in_tx!(tx, id, Some(data));

@@ -23,17 +23,4 @@ impl Store {
         });
         row.map(Action::try_from).transpose()
     }
-
-    /// Records the import key of action `action_db_id`.
-    ///
-    /// # Errors
-    /// [`super::StoreError::Conflict`] when another action of the same owner already
-    /// has this key (two imports of the same file at once).
-    pub async fn set_import_key(&self, action_db_id: i64, key: &str) -> StoreResult<()> {
-        const SQL: &str = "UPDATE actions SET import_key = $1 WHERE id = $2";
-        on_pool!(self, pool => {
-            sqlx::query(SQL).bind(key).bind(action_db_id).execute(pool).await?;
-        });
-        Ok(())
-    }
 }

@@ -24,6 +24,7 @@ pub mod posts;
 pub mod rows;
 pub mod search;
 pub mod tokens;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

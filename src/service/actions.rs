@@ -17,7 +17,7 @@ async fn announce(state: &AppState, action: &Action) {
 }
 
 /// The collectivité's town hall as a place, used when an action names none.
-fn default_place(owner: &Collectivite) -> Option<Place> {
+pub(crate) fn default_place(owner: &Collectivite) -> Option<Place> {
     let profile = &owner.profile;
     profile.location.map(|point| Place {
         name: profile.name.clone(),
@@ -31,7 +31,21 @@ fn default_place(owner: &Collectivite) -> Option<Place> {
 pub async fn create_action(
     state: &AppState,
     owner: &Collectivite,
+    data: NewAction,
+) -> AppResult<Action> {
+    create_keyed_action(state, owner, data, None).await
+}
+
+/// [`create_action`] for a spreadsheet row: the row's import key is stored with the
+/// action, in its transaction.
+///
+/// # Errors
+/// [`AppError::Conflict`] when the owner already has an action with this key.
+pub async fn create_keyed_action(
+    state: &AppState,
+    owner: &Collectivite,
     mut data: NewAction,
+    import_key: Option<&str>,
 ) -> AppResult<Action> {
     if data.locations.is_empty() {
         data.locations.extend(default_place(owner));
@@ -44,6 +58,7 @@ pub async fn create_action(
         ap_id,
         owner_id: owner.id,
         local: true,
+        import_key: import_key.map(str::to_string),
     };
     let (action, _activity) = state
         .store

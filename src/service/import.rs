@@ -21,9 +21,8 @@ use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 use crate::api::actions::{ActionBody, LinkBody, PlaceBody, ProviderBody, SoftwareBody};
-use crate::db::StoreError;
 use crate::directory::text::fold;
-use crate::domain::{Collectivite, NewAction, Place};
+use crate::domain::{Collectivite, NewAction};
 use crate::error::{AppError, AppResult};
 use crate::service;
 use crate::state::AppState;
@@ -559,21 +558,25 @@ async fn import_row(
     }
     if data.locations.is_empty() {
         // What create_action would store, so that a re-import compares like with like.
-        data.locations.extend(town_hall(owner));
+        data.locations
+            .extend(service::actions::default_place(owner));
     }
     let key = import_key(row, reference.as_deref());
     match state.store.action_by_import_key(owner.id, &key).await? {
         None => {
-            let action = service::actions::create_action(state, owner, data).await?;
-            match state.store.set_import_key(action.db_id, &key).await {
-                Ok(()) => Ok(RowOutcome::Created(action.id.0)),
-                Err(StoreError::Conflict(_)) => {
-                    // The same row was imported meanwhile by another run: keep its action.
-                    service::actions::delete_action(state, &action).await?;
-                    let other = state.store.action_by_import_key(owner.id, &key).await?;
-                    Ok(RowOutcome::Unchanged(other.map_or(action.id.0, |a| a.id.0)))
+            match service::actions::create_keyed_action(state, owner, data, Some(&key)).await {
+                Ok(action) => Ok(RowOutcome::Created(action.id.0)),
+                Err(AppError::Conflict { .. }) => {
+                    // The same row was imported meanwhile by another run: nothing was
+                    // stored or sent by this one; keep the other's action.
+                    match state.store.action_by_import_key(owner.id, &key).await? {
+                        Some(other) => Ok(RowOutcome::Unchanged(other.id.0)),
+                        None => Err(AppError::Internal(anyhow::anyhow!(
+                            "import key {key} conflicts but is not found"
+                        ))),
+                    }
                 }
-                Err(error) => Err(error.into()),
+                Err(error) => Err(error),
             }
         }
         Some(existing) if existing.deleted.is_some() => Ok(RowOutcome::Deleted(existing.id.0)),
@@ -591,18 +594,6 @@ async fn import_row(
         }
         Some(existing) => Ok(RowOutcome::Unchanged(existing.id.0)),
     }
-}
-
-/// The collectivité's town hall as a place: what `service::actions::create_action`
-/// stores for an action that names no place.
-fn town_hall(owner: &Collectivite) -> Option<Place> {
-    let profile = &owner.profile;
-    profile.location.map(|point| Place {
-        name: profile.name.clone(),
-        point: Some(point),
-        insee: profile.insee.clone(),
-        address: profile.address.clone(),
-    })
 }
 
 /// The content of an action as compared between a row and the stored action:

@@ -12,3 +12,4 @@ pub mod keys;
 pub mod moderation;
 pub mod partnerships;
 pub mod tokens;
+pub mod users;

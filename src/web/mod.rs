@@ -2,6 +2,7 @@
 //! built from domain values (`…Page`), askama templates in `templates/`, and the HTML
 //! rendering of errors. ActivityPub URLs hand over here when a browser asks for HTML.
 
+pub mod admin;
 pub mod assets;
 pub mod directory_pages;
 pub mod pages;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/prestataires/{name}", get(directory_pages::provider_page))
         .route("/statistiques", get(directory_pages::stats_page))
         .route("/static/{*path}", get(assets::asset))
+        .merge(admin::router())
 }
 
 /// Renders problem+json errors as an HTML page, same status, for clients asking for HTML

@@ -15,7 +15,7 @@ use crate::referential::Referential;
 use crate::state::AppState;
 use crate::taxonomy::Taxonomy;
 
-fn french_date(date: DateTime<Utc>) -> String {
+pub(crate) fn french_date(date: DateTime<Utc>) -> String {
     date.format("%d/%m/%Y").to_string()
 }
 
@@ -314,6 +314,8 @@ struct CollectivitePage {
     node_name: String,
     c: CollectiviteView,
     actions: Vec<ActionCard>,
+    /// Actions of others it is an accepted partner of (mutualisation).
+    partnerships: Vec<ActionCard>,
 }
 
 /// The page of a collectivité with its actions.
@@ -324,6 +326,17 @@ pub async fn collectivite_page(
     let referential = Referential::global();
     let p = &collectivite.profile;
     let actions = state.store.actions_of(collectivite.id, None, 100).await?;
+    let mut partnerships = Vec::new();
+    for p in state.store.partnerships_of(collectivite.id, true).await? {
+        if p.state != crate::db::partnerships::PartnershipState::Accepted {
+            continue;
+        }
+        if let Some(action) = state.store.action_by_ap_id(&p.action_ap_id).await? {
+            if action.deleted.is_none() {
+                partnerships.push(ActionCard::from(&action));
+            }
+        }
+    }
     let view = CollectiviteView {
         name: p.name.clone(),
         url: collectivite.ap_id.to_string(),
@@ -371,6 +384,7 @@ pub async fn collectivite_page(
             node_name: state.settings.node.name.clone(),
             c: view,
             actions: actions.iter().map(ActionCard::from).collect(),
+            partnerships,
         },
     )
 }

@@ -13,7 +13,7 @@ use crate::helpers::{Engine, TestApp, spawn_app_with};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
     session: String,
@@ -29,7 +29,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    async fn start() -> Option<Driver> {
+    pub(crate) async fn start() -> Option<Driver> {
         if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists()
         {
             assert!(
@@ -89,7 +89,7 @@ impl Driver {
         })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let response: Value = self
             .client
@@ -108,12 +108,12 @@ impl Driver {
         response["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", json!({"url": url}))
             .await;
     }
 
-    async fn script(&self, script: &str) -> Value {
+    pub(crate) async fn script(&self, script: &str) -> Value {
         self.call(
             reqwest::Method::POST,
             "/execute/sync",
@@ -122,7 +122,7 @@ impl Driver {
         .await
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let element = self
             .call(
                 reqwest::Method::POST,
@@ -148,7 +148,7 @@ impl Driver {
     }
 
     /// Waits until the map has drawn its markers; returns how many.
-    async fn markers(&self) -> i64 {
+    pub(crate) async fn markers(&self) -> i64 {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let value = self.script("var m = document.getElementById('carte'); return m ? (m.dataset.markers || null) : 'no map';").await;
@@ -161,7 +161,7 @@ impl Driver {
     }
 
     /// Waits until the page's query string contains `needle` (the form was submitted).
-    async fn wait_for_query(&self, needle: &str) {
+    pub(crate) async fn wait_for_query(&self, needle: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !self
             .script("return location.search;")
@@ -178,7 +178,7 @@ impl Driver {
         }
     }
 
-    async fn result_names(&self) -> Vec<String> {
+    pub(crate) async fn result_names(&self) -> Vec<String> {
         let value = self.script("return Array.from(document.querySelectorAll('#liste article h3')).map(h => h.textContent.trim());").await;
         value
             .as_array()
@@ -188,7 +188,7 @@ impl Driver {
             .collect()
     }
 
-    async fn end(self) {
+    pub(crate) async fn end(self) {
         self.call(reqwest::Method::DELETE, "", json!({})).await;
     }
 }

@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn maillage(dir: &Path, database_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_maillage"))
+/// The binary with a clean environment pointing at `database_url`.
+fn command(dir: &Path, database_url: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_maillage"));
+    command
         .args(args)
         .current_dir(dir)
         .env_clear()
@@ -15,10 +17,33 @@ fn maillage(dir: &Path, database_url: &str, args: &[&str]) -> Output {
         .env("MAILLAGE_DATABASE__URL", database_url)
         .env("MAILLAGE_DOMAIN", "localhost:8181")
         .env("MAILLAGE_FEDERATION__DEBUG", "true")
-        .env("MAILLAGE_LOG__LEVEL", "warn")
+        .env("MAILLAGE_LOG__LEVEL", "warn");
+    command
+}
+
+fn maillage(dir: &Path, database_url: &str, args: &[&str]) -> Output {
+    command(dir, database_url, args)
         .stdin(Stdio::null())
         .output()
         .expect("run maillage")
+}
+
+/// [`maillage`] with `input` on standard input (a password).
+fn maillage_with_input(dir: &Path, database_url: &str, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = command(dir, database_url, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run maillage");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("maillage output")
 }
 
 fn ok(output: Output) -> String {
@@ -50,6 +75,32 @@ fn operator_flow(database_url: &str) {
     assert_eq!(created["siren"], "215903782");
     assert_eq!(created["departement"], "59");
     assert!(created["location"]["lat"].is_number());
+
+    // Web admin accounts: the password on standard input, checked.
+    let user = |name: &str, collectivite: &str, password: &str| {
+        maillage_with_input(
+            dir.path(),
+            database_url,
+            &[
+                "user",
+                "create",
+                "--username",
+                name,
+                "--collectivite",
+                collectivite,
+            ],
+            &format!("{password}\n"),
+        )
+    };
+    let error = fails(user("marie", "marcq", "court"));
+    assert!(error.contains("12 caractères"), "{error}");
+    let error = fails(user("marie", "absente", "un mot de passe solide"));
+    assert!(error.contains("absente"), "{error}");
+    let created = ok(user("marie", "marcq", "un mot de passe solide"));
+    assert!(created.contains("« marie » créé"), "{created}");
+    assert!(created.contains("/admin/connexion"), "{created}");
+    let error = fails(user("marie", "marcq", "un mot de passe solide"));
+    assert!(error.contains("déjà pris"), "{error}");
 
     let token_output = ok(run(&["token", "create", "--collectivite", "marcq"]));
     let token = token_output.lines().last().unwrap();

@@ -6,6 +6,8 @@ mod helpers;
 
 mod actions;
 mod activitypub;
+mod admin;
+mod admin_browser;
 mod aggregator;
 mod browser;
 mod cli;

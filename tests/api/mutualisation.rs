@@ -178,6 +178,12 @@ async fn partnership_across_nodes(a: TestApp) {
     assert_eq!(partnered["items"][0]["id"], action_id);
     let (_, page) = a.get_html(&action_id).await;
     assert!(page.contains("Lille"), "the action page names its partner");
+    let (_, page) = b.get_html(&lille_id).await;
+    assert!(
+        page.contains("Projets mutualisés"),
+        "the partner's page lists the action"
+    );
+    assert!(page.contains("achat d"), "{page}");
 
     // Lille leaves: Leave to A, which publishes the Update (to Lille too).
     let b_request = sent[0]["id"].as_i64().unwrap();

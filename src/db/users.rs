@@ -1,0 +1,161 @@
+//! Editors' accounts for the web admin (SPEC §5): one account per editor, bound to one
+//! or more collectivités, or a node admin; and their cookie sessions.
+
+use chrono::{DateTime, Utc};
+
+use super::{BeginWrite, Store, StoreResult, on_pool};
+use crate::domain::Collectivite;
+
+/// An account.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    /// Database id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// argon2id hash (PHC string).
+    pub password_hash: String,
+    /// Node admin (every collectivité, blocks, reports).
+    pub admin: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A live session with its user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The user.
+    pub user: User,
+    /// The session's CSRF token, required in every form it posts.
+    pub csrf_token: String,
+}
+
+impl Store {
+    /// Creates an account bound to `collectivites` (actor ids), in one transaction.
+    pub async fn insert_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        admin: bool,
+        collectivites: &[i64],
+    ) -> StoreResult<User> {
+        const USER: &str = "INSERT INTO users (username, password_hash, admin, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING *";
+        const LINK: &str = "INSERT INTO user_collectivites (user_id, actor_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let user: User = sqlx::query_as(USER)
+                .bind(username)
+                .bind(password_hash)
+                .bind(admin)
+                .bind(Utc::now())
+                .fetch_one(&mut *tx)
+                .await?;
+            for actor_id in collectivites {
+                sqlx::query(LINK).bind(user.id).bind(*actor_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(user)
+        })
+    }
+
+    /// Replaces the password of an account.
+    pub async fn set_password(&self, user_id: i64, password_hash: &str) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+                .bind(password_hash)
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// An account by login name.
+    pub async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// The collectivités an account edits (every local one for a node admin), by name.
+    pub async fn collectivites_of_user(&self, user: &User) -> StoreResult<Vec<Collectivite>> {
+        if user.admin {
+            return self.local_collectivites().await;
+        }
+        let ids: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT actor_id FROM user_collectivites WHERE user_id = $1")
+                .bind(user.id)
+                .fetch_all(pool)
+                .await?
+        });
+        let mut list = Vec::new();
+        for id in ids {
+            list.extend(self.collectivite_by_id(id).await?);
+        }
+        list.sort_by(|a, b| a.profile.name.cmp(&b.profile.name));
+        Ok(list)
+    }
+
+    /// Opens a session (the cookie token's hash) until `expires_at`.
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf_token: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)";
+        on_pool!(self, pool => {
+            sqlx::query(SQL)
+                .bind(token_hash)
+                .bind(user_id)
+                .bind(csrf_token)
+                .bind(Utc::now())
+                .bind(expires_at)
+                .execute(pool)
+                .await?;
+            // Expired sessions go when new ones come.
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(Utc::now())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The live session of a cookie token's hash.
+    pub async fn session(&self, token_hash: &str) -> StoreResult<Option<Session>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: User,
+            csrf_token: String,
+        }
+        const SQL: &str = "SELECT u.*, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2";
+        let row: Option<Row> = on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(token_hash).bind(Utc::now()).fetch_optional(pool).await?
+        });
+        Ok(row.map(|r| Session {
+            user: r.user,
+            csrf_token: r.csrf_token,
+        }))
+    }
+
+    /// Closes a session.
+    pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,264 @@
+//! Editors' accounts and sign-in (SPEC §5 web admin): argon2id password hashes,
+//! sessions as random cookie tokens kept hashed, one CSRF token per session, and a
+//! sign-in rate limit per account and per client address.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+
+use crate::db::users::{Session, User};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::service::tokens::hash_token;
+use crate::state::AppState;
+
+/// How long a session lasts.
+pub const SESSION_DAYS: i64 = 14;
+/// Failed sign-ins allowed per account or address within [`LIMIT_WINDOW`].
+pub const MAX_FAILURES: usize = 5;
+/// The rate-limit window.
+pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::Validation(vec![FieldError::new(field, message.into())])
+}
+
+/// Hashes a password with argon2id (default parameters, random salt).
+///
+/// # Errors
+/// [`AppError::Internal`] if hashing fails.
+pub fn hash_password(password: &str) -> AppResult<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("salt: {e}")))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2: {e}")))?
+        .to_string())
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// Checks a new account's name and password.
+///
+/// # Errors
+/// [`AppError::Validation`] on `username` or `password`.
+pub fn check_new_account(username: &str, password: &str) -> AppResult<()> {
+    let valid_name = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if !valid_name {
+        return Err(invalid(
+            "username",
+            "identifiant de 1 à 64 caractères : minuscules, chiffres, . _ -",
+        ));
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(invalid(
+            "password",
+            format!("le mot de passe doit compter au moins {MIN_PASSWORD_CHARS} caractères"),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates an account bound to local collectivités (by username), or a node admin.
+///
+/// # Errors
+/// [`AppError::Validation`] for a bad name, a short password, an unknown collectivité,
+/// or an account bound to nothing; [`AppError::Conflict`] when the name is taken.
+pub async fn create_user(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    collectivites: &[String],
+    admin: bool,
+) -> AppResult<User> {
+    check_new_account(username, password)?;
+    if collectivites.is_empty() && !admin {
+        return Err(invalid(
+            "collectivite",
+            "un compte édite au moins une collectivité (--collectivite) ou administre le nœud (--admin)",
+        ));
+    }
+    let mut ids = Vec::new();
+    for name in collectivites {
+        let collectivite = state.store.local_collectivite(name).await?.ok_or_else(|| {
+            invalid(
+                "collectivite",
+                format!("aucune collectivité « {name} » sur ce nœud"),
+            )
+        })?;
+        ids.push(collectivite.id);
+    }
+    if state.store.user_by_username(username).await?.is_some() {
+        return Err(AppError::Conflict {
+            field: Some("username".into()),
+            message: format!("l'identifiant « {username} » est déjà pris"),
+        });
+    }
+    let hash = hash_password(password)?;
+    Ok(state
+        .store
+        .insert_user(username, &hash, admin, &ids)
+        .await?)
+}
+
+/// Failed sign-ins, by account name and by client address.
+#[derive(Debug, Default)]
+pub struct LoginLimiter(Mutex<HashMap<String, Vec<Instant>>>);
+
+impl LoginLimiter {
+    fn keys(username: &str, ip: Option<IpAddr>) -> Vec<String> {
+        let mut keys = vec![format!("user:{username}")];
+        keys.extend(ip.map(|ip| format!("ip:{ip}")));
+        keys
+    }
+
+    /// True when too many recent failures concern this account or address.
+    pub fn blocked(&self, username: &str, ip: Option<IpAddr>) -> bool {
+        let mut map = self.0.lock().expect("BUG: poisoned limiter");
+        let now = Instant::now();
+        Self::keys(username, ip).iter().any(|key| {
+            let entry = map.entry(key.clone()).or_default();
+            entry.retain(|t| now.duration_since(*t) < LIMIT_WINDOW);
+            entry.len() >= MAX_FAILURES
+        })
+    }
+
+    fn failed(&self, username: &str, ip: Option<IpAddr>) {
+        let mut map = self.0.lock().expect("BUG: poisoned limiter");
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        for key in Self::keys(username, ip) {
+            map.entry(key).or_default().push(Instant::now());
+        }
+    }
+}
+
+/// Signs in: the session cookie token (to set) and the session.
+///
+/// # Errors
+/// [`AppError::Unauthorized`] for a wrong name or password (the same message for
+/// both), [`AppError::TooManyRequests`] after too many failures.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: Option<IpAddr>,
+) -> AppResult<(String, Session)> {
+    let username = username.trim().to_lowercase();
+    if state.login_limiter.blocked(&username, ip) {
+        return Err(AppError::TooManyRequests(format!(
+            "trop d'essais : réessayez dans {} minutes",
+            LIMIT_WINDOW.as_secs() / 60
+        )));
+    }
+    let user = state.store.user_by_username(&username).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    // Verify on a blocking thread (argon2 takes tens of milliseconds); an unknown name
+    // costs the same as a wrong password.
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => verify_password(&password, &hash),
+        None => {
+            let _ = hash_password(&password);
+            false
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("password check: {e}")))?;
+    let (true, Some(user)) = (ok, user) else {
+        state.login_limiter.failed(&username, ip);
+        return Err(AppError::Unauthorized(
+            "identifiant ou mot de passe incorrect".into(),
+        ));
+    };
+    let token = random_token();
+    let csrf = random_token();
+    let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
+    state
+        .store
+        .insert_session(&hash_token(&token), user.id, &csrf, expires)
+        .await?;
+    tracing::info!(user = %user.username, "signed in");
+    Ok((
+        token,
+        Session {
+            user,
+            csrf_token: csrf,
+        },
+    ))
+}
+
+/// The session of a cookie token, if live.
+///
+/// # Errors
+/// Storage failures.
+pub async fn session(state: &AppState, token: &str) -> AppResult<Option<Session>> {
+    Ok(state.store.session(&hash_token(token)).await?)
+}
+
+/// Signs out.
+///
+/// # Errors
+/// Storage failures.
+pub async fn logout(state: &AppState, token: &str) -> AppResult<()> {
+    Ok(state.store.delete_session(&hash_token(token)).await?)
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let hash = hash_password("un mot de passe assez long").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password("un mot de passe assez long", &hash));
+        assert!(!verify_password("un autre mot de passe", &hash));
+        assert!(!verify_password("x", "pas un hash"));
+    }
+
+    #[test]
+    fn accounts_are_checked() {
+        assert!(check_new_account("marie.dupont", "douze caracteres").is_ok());
+        assert!(check_new_account("Marie", "douze caracteres").is_err());
+        assert!(check_new_account("marie", "court").is_err());
+    }
+
+    #[test]
+    fn the_limiter_counts_failures() {
+        let limiter = LoginLimiter::default();
+        let ip = Some("192.0.2.1".parse().unwrap());
+        for _ in 0..MAX_FAILURES {
+            assert!(!limiter.blocked("marie", ip));
+            limiter.failed("marie", ip);
+        }
+        assert!(limiter.blocked("marie", ip));
+        assert!(limiter.blocked("autre", ip), "same address");
+        assert!(!limiter.blocked("autre", Some("192.0.2.2".parse().unwrap())));
+    }
+}
