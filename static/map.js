@@ -68,3 +68,54 @@
     element.dataset.markers = String(points.length);
   });
 })();
+
+// Admin: pick an action's place on a map. Clicking sets the latitude and longitude
+// inputs named by data-lat / data-lon; typing in them moves the marker. Without
+// JavaScript the inputs are used as they are.
+(function () {
+  "use strict";
+  if (typeof L === "undefined") { return; }
+  document.querySelectorAll(".map-picker[data-lat][data-lon]").forEach(function (element) {
+    var lat = document.getElementById(element.dataset.lat);
+    var lon = document.getElementById(element.dataset.lon);
+    if (!lat || !lon) { return; }
+    var map = L.map(element, { scrollWheelZoom: false, maxZoom: 18 });
+    if (element.dataset.tiles) {
+      L.tileLayer(element.dataset.tiles, { maxZoom: 18, attribution: element.dataset.attribution || "" }).addTo(map);
+    } else {
+      fetch("/static/france-outline.geojson")
+        .then(function (r) { return r.json(); })
+        .then(function (outline) { L.geoJSON(outline, { style: { color: "#00558c", weight: 1, fillOpacity: 0.05 } }).addTo(map); })
+        .catch(function () {});
+    }
+    var marker = null;
+    function read() {
+      var y = parseFloat(String(lat.value).replace(",", "."));
+      var x = parseFloat(String(lon.value).replace(",", "."));
+      return (isFinite(y) && isFinite(x) && Math.abs(y) <= 90 && Math.abs(x) <= 180) ? [y, x] : null;
+    }
+    function place(point) {
+      if (!point) { return; }
+      if (marker) { marker.setLatLng(point); } else { marker = L.marker(point).addTo(map); }
+    }
+    var start = read();
+    var fallback = [parseFloat(element.dataset.centerLat), parseFloat(element.dataset.centerLon)];
+    if (start) {
+      map.setView(start, 14);
+      place(start);
+    } else if (isFinite(fallback[0]) && isFinite(fallback[1])) {
+      map.setView(fallback, 12);
+    } else {
+      map.setView([46.6, 2.4], 5);
+    }
+    map.on("click", function (event) {
+      lat.value = event.latlng.lat.toFixed(6);
+      lon.value = event.latlng.lng.toFixed(6);
+      place([event.latlng.lat, event.latlng.lng]);
+      element.dataset.picked = lat.value + "," + lon.value;
+    });
+    [lat, lon].forEach(function (input) {
+      input.addEventListener("change", function () { place(read()); });
+    });
+  });
+})();

@@ -181,13 +181,17 @@ pub struct NewComment<'a> {
 
 impl Store {
     /// Stores a remote comment, or updates its content when this version is newer and
-    /// from the same author (the moderation state is kept). `None` when nothing changed.
+    /// from the same author. An edited comment goes back to moderation (`pending`)
+    /// unless `new.state` is `approved` (a trusted domain), which keeps its state, so
+    /// an approved comment cannot be swapped for other text. `None` when nothing
+    /// changed.
     pub async fn upsert_remote_comment(&self, new: &NewComment<'_>) -> StoreResult<Option<i64>> {
         const SQL: &str = "INSERT INTO comments (uuid, ap_id, action_id, in_reply_to, author_id, \
              local, content_html, url, state, published, updated) \
              VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8, $9, $10) \
              ON CONFLICT (ap_id) DO UPDATE SET content_html = excluded.content_html, \
-             url = excluded.url, updated = excluded.updated \
+             url = excluded.url, updated = excluded.updated, \
+             state = CASE WHEN excluded.state = 'approved' THEN comments.state ELSE 'pending' END \
              WHERE comments.author_id = excluded.author_id AND comments.updated < excluded.updated \
              RETURNING id";
         Ok(on_pool!(self, pool => {

@@ -188,10 +188,22 @@ pub struct NewPartnership<'a> {
 pub struct PartnersChange<'a> {
     /// Database id of the local action.
     pub action_db_id: i64,
-    /// Its partners after the answer.
-    pub partners: &'a [Url],
+    /// The partner added (`added`) to the action's partners, or removed from them.
+    pub partner: &'a Url,
+    /// Added (an `Accept`) or removed (a departure).
+    pub added: bool,
     /// Builds the `Update` of the changed action.
     pub publish: Box<dyn FnOnce(&Action) -> NewActivity + Send + 'a>,
+}
+
+/// What [`Store::settle_partnership`] did.
+#[derive(Debug)]
+pub enum Settled {
+    /// Stored; with the action when its partners changed.
+    Done(Option<Box<Action>>),
+    /// The request was no longer in the state its answer expects (answered or ended
+    /// meanwhile): nothing was stored.
+    Stale,
 }
 
 impl Store {
@@ -231,53 +243,83 @@ impl Store {
             .ok_or_else(|| super::StoreError::Corrupt("partnership vanished".into()))
     }
 
-    /// Sets the state of a request, stores the activity answering it (`Accept`,
-    /// `Reject`, `Leave`) and, on the owner's node, the action's new partners with
-    /// their `Update` — all in one transaction.
+    /// Moves a request from `from` to `state`, stores the activity answering it
+    /// (`Accept`, `Reject`, `Leave`) and, on the owner's node, the action's new partners
+    /// with their `Update` — all in one transaction. The partners are read in that
+    /// transaction, the action's row locked, so that answers about the same action at
+    /// the same time each keep the other's change.
     pub async fn settle_partnership(
         &self,
         id: i64,
+        from: PartnershipState,
         state: PartnershipState,
         activity: Option<&NewActivity>,
         change: Option<PartnersChange<'_>>,
-    ) -> StoreResult<Option<Action>> {
-        const SET: &str = "UPDATE partnerships SET state = $1, updated_at = $2 WHERE id = $3";
+    ) -> StoreResult<Settled> {
+        const SET: &str =
+            "UPDATE partnerships SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4";
+        // Takes the row's lock (PostgreSQL) before its partners are read.
+        const LOCK: &str =
+            "UPDATE actions SET partners = partners WHERE id = $1 AND deleted_at IS NULL";
         const PARTNERS: &str = "UPDATE actions SET partners = $1, updated = $2 \
              WHERE id = $3 AND deleted_at IS NULL";
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(SET)
+            let set = sqlx::query(SET)
                 .bind(state.as_str())
                 .bind(Utc::now())
                 .bind(id)
+                .bind(from.as_str())
                 .execute(&mut *tx)
                 .await?;
+            if set.rows_affected() == 0 {
+                return Ok(Settled::Stale);
+            }
             if let Some(activity) = activity {
                 store_activity_in_tx!(tx, activity);
             }
             let mut changed = None;
-            if let Some(change) = change {
+            let live = match &change {
+                Some(change) => {
+                    sqlx::query(LOCK)
+                        .bind(change.action_db_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                        > 0
+                }
+                None => false,
+            };
+            if let (Some(change), true) = (change, live) {
+                let select = concat!(super::actions::select_action!(), " WHERE a.id = $1");
+                let row: ActionRow = sqlx::query_as(select)
+                    .bind(change.action_db_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut partners = Action::try_from(row)?.partners;
+                if !change.added {
+                    partners.retain(|p| p != change.partner);
+                } else if !partners.contains(change.partner) {
+                    partners.push(change.partner.clone());
+                }
                 sqlx::query(PARTNERS)
-                    .bind(to_json(&change.partners))
+                    .bind(to_json(&partners))
                     .bind(Utc::now())
                     .bind(change.action_db_id)
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
-                let row: ActionRow = sqlx::query_as(concat!(
-                    super::actions::select_action!(),
-                    " WHERE a.id = $1"
-                ))
-                .bind(change.action_db_id)
-                .fetch_one(&mut *tx)
-                .await?;
+                let row: ActionRow = sqlx::query_as(select)
+                    .bind(change.action_db_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 let action = Action::try_from(row)?;
                 let update = (change.publish)(&action);
                 store_activity_in_tx!(tx, &update);
-                changed = Some(action);
+                changed = Some(Box::new(action));
             }
             tx.commit().await?;
-            Ok(changed)
+            Ok(Settled::Done(changed))
         })
     }
 

@@ -363,17 +363,31 @@ impl Store {
         let Some(bound) = bound else {
             return self.page_in(sql, query, limit, offset).await;
         };
-        let mut items = Vec::new();
-        if offset < window {
-            let newest = sql.windowed(bound, true);
-            items = self.page_in(&newest, query, limit, offset).await?;
-        }
+        let newest = sql.windowed(bound, true);
+        let mut items = self.page_in(&newest, query, limit, offset).await?;
         let missing = limit - items.len() as i64;
-        if missing > 0 {
-            let older = sql.windowed(bound, false);
-            let skip = (offset - window).max(0);
-            items.extend(self.page_in(&older, query, missing, skip).await?);
+        if missing <= 0 {
+            return Ok(items);
         }
+        // How many results the newer window holds: known when this page ended inside
+        // it; otherwise counted. On PostgreSQL it is `window` (its bound was found
+        // among them); on SQLite the bound counts text matches only, which the other
+        // conditions (theme, place…) may thin out.
+        let in_newer: i64 = if !items.is_empty() {
+            offset + items.len() as i64
+        } else if sql.fts_expression.is_some() {
+            let text = format!("SELECT COUNT(*) {}", newest.filter_ids(false));
+            on_pool!(self, pool => {
+                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(text)), &newest.args)
+                    .fetch_one(pool)
+                    .await?
+            })
+        } else {
+            window
+        };
+        let older = sql.windowed(bound, false);
+        let skip = (offset - in_newer).max(0);
+        items.extend(self.page_in(&older, query, missing, skip).await?);
         Ok(items)
     }
 

@@ -460,9 +460,13 @@ async fn answer_join(
         ("rejected", S::Accepted) => S::Left,
         _ => return ignored("demande déjà dans cet état"),
     };
-    data.store
-        .settle_partnership(partnership.id, new_state, None, None)
+    let settled = data
+        .store
+        .settle_partnership(partnership.id, partnership.state, new_state, None, None)
         .await?;
+    if matches!(settled, crate::db::partnerships::Settled::Stale) {
+        return ignored("demande changée entre-temps");
+    }
     tracing::info!(action = %partnership.action_ap_id, state = new_state.as_str(), "our partnership request answered");
     if new_state == S::Accepted {
         // The partner's node lists the action: read it from its origin now.

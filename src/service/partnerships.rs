@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::db::deliveries::Audience;
-use crate::db::partnerships::{NewPartnership, PartnersChange, Partnership, PartnershipState};
+use crate::db::partnerships::{
+    NewPartnership, PartnersChange, Partnership, PartnershipState, Settled,
+};
 use crate::domain::{Action, Collectivite};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::federation::activities::{ActionActivity, activity_about, wrap_action};
@@ -187,13 +189,17 @@ async fn owned_action(state: &AppState, partnership: &Partnership) -> AppResult<
     Ok(action)
 }
 
-/// Stores the answer and, when partners change, the action's new list and `Update`.
+/// Stores the answer and, when partners change (`partners`: the action and whether the
+/// requester joins or leaves them), the action's new list and `Update`.
+///
+/// # Errors
+/// [`AppError::Conflict`] when the request changed since `partnership` was read.
 async fn settle(
     state: &AppState,
     partnership: &Partnership,
     new_state: PartnershipState,
     answer: Option<&crate::db::activities::NewActivity>,
-    partners: Option<(&Action, Vec<Url>)>,
+    partners: Option<(&Action, bool)>,
 ) -> AppResult<Partnership> {
     // A partner who leaves gets this last `Update` too, so its copy drops it.
     let leaver = match new_state {
@@ -203,9 +209,10 @@ async fn settle(
         },
         _ => Vec::new(),
     };
-    let change = partners.as_ref().map(|(action, list)| PartnersChange {
+    let change = partners.map(|(action, added)| PartnersChange {
         action_db_id: action.db_id,
-        partners: list,
+        partner: &partnership.requester.ap_id,
+        added,
         publish: Box::new(move |action: &Action| {
             let mut update = wrap_action(state, ActionActivity::Update, action);
             if let Audience::FollowersAndPartners { also, .. } = &mut update.audience {
@@ -214,10 +221,18 @@ async fn settle(
             update
         }),
     });
-    let changed = state
+    let settled = state
         .store
-        .settle_partnership(partnership.id, new_state, answer, change)
+        .settle_partnership(partnership.id, partnership.state, new_state, answer, change)
         .await?;
+    let changed = match settled {
+        Settled::Done(changed) => changed,
+        Settled::Stale => {
+            return Err(conflict(
+                "cette demande a changé entre-temps : rechargez la page".into(),
+            ));
+        }
+    };
     if let Some(action) = changed {
         if let Err(error) = crate::federation::groups::announce(state, &action).await {
             tracing::warn!(action = %action.ap_id, %error, "group announce failed");
@@ -269,17 +284,13 @@ pub async fn answer(
         )
         .await;
     }
-    let mut partners = action.partners.clone();
-    if !partners.contains(&partnership.requester.ap_id) {
-        partners.push(partnership.requester.ap_id.clone());
-    }
     tracing::info!(action = %action.ap_id, partner = %partnership.requester.ap_id, "partnership accepted");
     settle(
         state,
         partnership,
         PartnershipState::Accepted,
         Some(&reply),
-        Some((&action, partners)),
+        Some((&action, true)),
     )
     .await
 }
@@ -341,15 +352,7 @@ pub(crate) async fn left(
     } else {
         None
     };
-    let partners = action.as_ref().map(|action| {
-        let list = action
-            .partners
-            .iter()
-            .filter(|p| **p != partnership.requester.ap_id)
-            .cloned()
-            .collect();
-        (action, list)
-    });
+    let partners = action.as_ref().map(|action| (action, false));
     tracing::info!(action = %partnership.action_ap_id, partner = %partnership.requester.ap_id, "partnership ended");
     settle(state, partnership, PartnershipState::Left, notice, partners).await
 }

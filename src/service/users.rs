@@ -125,6 +125,9 @@ pub struct LoginLimiter(Mutex<HashMap<String, Vec<Instant>>>);
 
 impl LoginLimiter {
     fn keys(username: &str, ip: Option<IpAddr>) -> Vec<String> {
+        // Account names have 64 characters at most: a longer name typed (up to the
+        // body limit) must not become a key of that size.
+        let username: String = username.chars().take(64).collect();
         let mut keys = vec![format!("user:{username}")];
         keys.extend(ip.map(|ip| format!("ip:{ip}")));
         keys
@@ -134,16 +137,27 @@ impl LoginLimiter {
     pub fn blocked(&self, username: &str, ip: Option<IpAddr>) -> bool {
         let mut map = self.0.lock().expect("BUG: poisoned limiter");
         let now = Instant::now();
+        // Only looks: an attempt adds a key when it fails, not before.
         Self::keys(username, ip).iter().any(|key| {
-            let entry = map.entry(key.clone()).or_default();
-            entry.retain(|t| now.duration_since(*t) < LIMIT_WINDOW);
-            entry.len() >= MAX_FAILURES
+            map.get_mut(key).is_some_and(|entry| {
+                entry.retain(|t| now.duration_since(*t) < LIMIT_WINDOW);
+                entry.len() >= MAX_FAILURES
+            })
         })
     }
 
     fn failed(&self, username: &str, ip: Option<IpAddr>) {
         let mut map = self.0.lock().expect("BUG: poisoned limiter");
         if map.len() > 10_000 {
+            // Forget what has expired; clearing everything would also lift the blocks
+            // of the accounts and addresses under attack.
+            let now = Instant::now();
+            map.retain(|_, times| {
+                times.retain(|t| now.duration_since(*t) < LIMIT_WINDOW);
+                !times.is_empty()
+            });
+        }
+        if map.len() > 100_000 {
             map.clear();
         }
         for key in Self::keys(username, ip) {
@@ -260,5 +274,27 @@ mod tests {
         assert!(limiter.blocked("marie", ip));
         assert!(limiter.blocked("autre", ip), "same address");
         assert!(!limiter.blocked("autre", Some("192.0.2.2".parse().unwrap())));
+    }
+
+    #[test]
+    fn the_limiter_keeps_small_keys_and_live_blocks() {
+        let limiter = LoginLimiter::default();
+        let ip = Some("192.0.2.1".parse().unwrap());
+        // Checking stores nothing; a huge name is kept by its first 64 characters.
+        let huge = "x".repeat(1_000_000);
+        assert!(!limiter.blocked(&huge, None));
+        assert!(limiter.0.lock().unwrap().is_empty());
+        for _ in 0..MAX_FAILURES {
+            limiter.failed(&huge, ip);
+        }
+        assert!(limiter.blocked(&huge, None));
+        let longest = limiter.0.lock().unwrap().keys().map(String::len).max();
+        assert!(longest.unwrap() <= 80, "{longest:?}");
+        // Failures spread over many names and addresses do not lift that block.
+        for i in 0..6_000u32 {
+            let other = std::net::Ipv6Addr::from(u128::from(i) + 1);
+            limiter.failed(&format!("nom{i}"), Some(other.into()));
+        }
+        assert!(limiter.blocked(&huge, None), "still blocked");
     }
 }

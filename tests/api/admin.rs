@@ -902,4 +902,38 @@ both_engines!(
     edit_and_delete,
     profile_edit,
     csv_import,
+    where_to_after_sign_in,
 );
+
+/// After signing in: back to the admin page asked for, never elsewhere, and never a
+/// `500` for a `suivant` that cannot be a `Location` (a line break).
+async fn where_to_after_sign_in(app: TestApp) {
+    app.collectivite_with_token("marcq", "59378").await;
+    create_marie(&app).await;
+    for (next, expected) in [
+        ("/admin/c/marcq/actions", "/admin/c/marcq/actions"),
+        ("https://ailleurs.example/admin", "/admin"),
+        ("//ailleurs.example/admin", "/admin"),
+        ("/admin\r\nSet-Cookie: x=y", "/admin"),
+        ("/admin/c/marcq\u{7f}", "/admin"),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/admin/connexion"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs([
+                        ("username", "marie"),
+                        ("password", PASSWORD),
+                        ("suivant", next),
+                    ])
+                    .finish(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(location(&response), expected, "{next:?}");
+    }
+}

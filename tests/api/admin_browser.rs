@@ -252,6 +252,21 @@ async fn partnership_in_the_browser() {
         .click("input[name=themes][value=developpement-durable]")
         .await;
     driver.click("input[name=open_to_partners]").await;
+    // The place is picked on the map (centred on the town hall): the click fills
+    // latitude and longitude.
+    driver
+        .wait_for(
+            "the map picker",
+            "document.querySelector('.map-picker.leaflet-container') !== null",
+        )
+        .await;
+    driver.click(".map-picker").await;
+    driver
+        .wait_for(
+            "latitude and longitude from the map",
+            "document.getElementById('lat').value !== '' && document.getElementById('lon').value !== ''",
+        )
+        .await;
     driver.press("Publier").await;
     driver
         .wait_for(
@@ -267,6 +282,20 @@ async fn partnership_in_the_browser() {
     assert_eq!(listed["items"][0]["name"], ACTION_NAME);
     assert_eq!(listed["items"][0]["open_to_partners"], true, "{listed}");
     let action_id = listed["items"][0]["id"].as_str().unwrap().to_string();
+    let stored = a
+        .state
+        .store
+        .action_by_ap_id(&action_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let point = stored.data.locations[0]
+        .point
+        .expect("a point from the map");
+    assert!(
+        (point.lat - 50.67).abs() < 0.1 && (point.lon - 3.1).abs() < 0.1,
+        "the point picked near Marcq's town hall: {point:?}"
+    );
     settle(&[&a, &g]).await;
     wait_until("the action on the aggregator", || async {
         g.state

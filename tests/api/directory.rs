@@ -447,3 +447,54 @@ async fn relevance_windows_postgres() {
         None => crate::helpers::say_skipped("relevance_windows"),
     }
 }
+
+/// Relevance windows with a filter beyond the text: on SQLite the window's bound is
+/// found among the text matches alone, so the newer window may hold fewer filtered
+/// results than `relevance_window`; pages must still walk them without repeat.
+async fn relevance_windows_filtered(app: TestApp) {
+    let token = app.collectivite_with_token("brest", "29019").await;
+    let actions = [
+        ("Ancienne un", "attractivite"),
+        ("Ancienne deux", "attractivite"),
+        ("Ancienne trois", "attractivite"),
+        ("Ancienne quatre", "attractivite"),
+        ("Récente cinq", "attractivite"),
+        ("Récente six", "culture"),
+        ("Récente sept", "culture"),
+    ];
+    for (name, theme) in actions {
+        let body = json!({"name": name, "content": "La fibre optique arrive.", "themes": [theme]});
+        app.publish("brest", &token, &body).await;
+    }
+    let mut seen = Vec::new();
+    for offset in [0, 2, 4] {
+        let page = app
+            .get_json(app.url(&format!(
+                "/api/v1/directory/actions?q=fibre&theme=attractivite&limit=2&cursor={offset}"
+            )))
+            .await;
+        assert_eq!(page["total"], 5);
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["name"].as_str().unwrap().to_string());
+        }
+    }
+    let distinct: BTreeSet<_> = seen.iter().collect();
+    assert_eq!((seen.len(), distinct.len()), (5, 5), "{seen:?}");
+    assert_eq!(seen[0], "Récente cinq", "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relevance_windows_filtered_sqlite() {
+    let app = spawn_app_with(Engine::Sqlite, |s| s.directory.relevance_window = 3)
+        .await
+        .expect("SQLite app");
+    relevance_windows_filtered(app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relevance_windows_filtered_postgres() {
+    match spawn_app_with(Engine::Postgres, |s| s.directory.relevance_window = 3).await {
+        Some(app) => relevance_windows_filtered(app).await,
+        None => crate::helpers::say_skipped("relevance_windows_filtered"),
+    }
+}

@@ -10,7 +10,8 @@ use crate::helpers::{TestApp, post_signed, spawn_app, spawn_app_with, wait_until
 
 both_engines!(
     partnership_across_nodes,
-    comments_interest_reports_and_blocks
+    comments_interest_reports_and_blocks,
+    answers_at_the_same_time_keep_every_partner
 );
 
 async fn call(
@@ -400,6 +401,21 @@ async fn comments_interest_reports_and_blocks(a: TestApp) {
     );
     newer["type"] = json!("Update");
     assert_eq!(send(newer).await, StatusCode::ACCEPTED);
+    // An edited comment goes back to moderation: approved text cannot be swapped.
+    assert_eq!(
+        a.get_json(a.url(&comments_path)).await,
+        json!([]),
+        "hidden once edited"
+    );
+    let (status, _) = call(
+        &a,
+        reqwest::Method::POST,
+        &format!("/api/v1/comments/{comment_id}/approve"),
+        &marcq,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
     let shown = a.get_json(a.url(&comments_path)).await;
     assert!(
         shown[0]["content"]
@@ -611,4 +627,68 @@ async fn trusted_domains_skip_moderation() {
         )))
         .await;
     assert_eq!(shown[0]["state"], "approved", "{shown}");
+}
+
+/// Requests for one action answered at the same time each keep the others' partner
+/// (the partners are read in the answer's transaction), and an answer made from a
+/// stale copy of a request that was answered meanwhile stores and sends nothing.
+async fn answers_at_the_same_time_keep_every_partner(app: TestApp) {
+    use maillage::service::partnerships::answer;
+    let marcq = app.collectivite_with_token("marcq", "59378").await;
+    let open = app
+        .publish(
+            "marcq",
+            &marcq,
+            &json!({"name": "Groupement d'achat", "content": "Achat groupé.",
+                    "themes": ["developpement-durable"], "open_to_partners": true}),
+        )
+        .await;
+    let action = open["id"].as_str().unwrap().to_string();
+    let mut requests = Vec::new();
+    for (name, insee) in [
+        ("lille", "59350"),
+        ("roubaix", "59512"),
+        ("rennes", "35238"),
+    ] {
+        let token = app.collectivite_with_token(name, insee).await;
+        let path = format!("/api/v1/collectivites/{name}/partnership-requests");
+        let body = Some(json!({"action": action}));
+        let (status, request) = call(&app, reqwest::Method::POST, &path, &token, body).await;
+        assert_eq!(status, 202, "{request}");
+        let id = request["id"].as_i64().unwrap();
+        requests.push(app.state.store.partnership(id).await.unwrap().unwrap());
+    }
+    let state = &app.state;
+    let (a, b, c) = tokio::join!(
+        answer(state, &requests[0], true),
+        answer(state, &requests[1], true),
+        answer(state, &requests[2], true),
+    );
+    for result in [a, b, c] {
+        result.expect("answered");
+    }
+    let mut partners = stored_partners(&app, &action).await;
+    partners.sort();
+    let expected = ["lille", "rennes", "roubaix"].map(|n| app.url(&format!("/actors/{n}")));
+    assert_eq!(partners, expected);
+
+    let owner = requests[0].owner.id;
+    let before = state.store.count_activities_of(owner).await.unwrap();
+    let stale = answer(state, &requests[0], false).await;
+    assert!(
+        matches!(stale, Err(maillage::error::AppError::Conflict { .. })),
+        "{stale:?}"
+    );
+    assert_eq!(
+        state.store.count_activities_of(owner).await.unwrap(),
+        before
+    );
+    let request = state
+        .store
+        .partnership(requests[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(request.state.as_str(), "accepted");
+    assert_eq!(stored_partners(&app, &action).await.len(), 3);
 }

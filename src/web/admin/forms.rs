@@ -766,6 +766,11 @@ struct ActionFormPage {
     title: String,
     summary: Vec<SummaryItem>,
     f: ActionFields,
+    /// Map picker: tile URL (empty: the France outline), attribution, and the town
+    /// hall to centre on when no point is typed.
+    tiles: String,
+    attribution: String,
+    center: Option<(f64, f64)>,
 }
 
 /// The inputs of the action form.
@@ -937,6 +942,9 @@ impl FormContext<'_> {
                 title,
                 summary: errors.summary(&ACTION_INPUTS),
                 f: ActionFields::new(values, errors, html_format),
+                tiles: self.state.settings.map.tile_url.clone(),
+                attribution: self.state.settings.map.attribution.clone(),
+                center: self.owner.profile.location.map(|p| (p.lat, p.lon)),
             },
         )
     }

@@ -20,10 +20,17 @@ pub struct Next {
     suivant: Option<String>,
 }
 
-/// A path on this node only (no open redirect).
+/// A path on this node only (no open redirect), and one that fits in a `Location`
+/// header (a control character would turn the redirect into a `500`).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with("/admin") && !path.starts_with("//") => path.to_string(),
+        Some(path)
+            if path.starts_with("/admin")
+                && !path.starts_with("//")
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_string()
+        }
         _ => "/admin".into(),
     }
 }
