@@ -386,7 +386,15 @@ async fn comment(
     object: Value,
     actor: &ActorRecord,
 ) -> Result<Applied, InboxError> {
-    let reply: ReplyJson = serde_json::from_value(object)
+    // Whether it answers something of ours first: a reply to anything else is ignored
+    // whatever its shape.
+    let Some(target) = ReplyJson::target(&object) else {
+        return ignored("réponse sans inReplyTo lisible");
+    };
+    if service::comments::reply_target(data, &target).await?.is_none() {
+        return ignored(format!("réponse à {target} qui n'est pas de ce nœud"));
+    }
+    let reply = ReplyJson::read(&object)
         .map_err(|e| InboxError::BadRequest(format!("réponse illisible : {e}")))?;
     if reply.attributed_to != actor.ap_id || !same_origin(&reply.id, &actor.ap_id) {
         return Err(InboxError::Forbidden(format!(

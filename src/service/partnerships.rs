@@ -143,8 +143,8 @@ pub async fn request(
                     "vous êtes déjà partenaire de cette action",
                 ));
             }
-            PartnershipState::Pending => return Ok(existing),
-            PartnershipState::Rejected | PartnershipState::Left => {}
+            // Pending: the Join is sent again (its first delivery may have been lost).
+            PartnershipState::Pending | PartnershipState::Rejected | PartnershipState::Left => {}
         }
     }
     let audience = audience_for(state, target.owner_id).await?;
@@ -374,7 +374,24 @@ pub(crate) async fn received_join(
         .await?
     {
         if matches!(existing.state, PartnershipState::Accepted) {
-            return Ok(false);
+            // Already a partner: its Accept was probably lost; answer again.
+            let accept = activity_about(
+                state,
+                "Accept",
+                (existing.owner.id, &existing.owner.ap_id),
+                json!({
+                    "id": join_id,
+                    "type": "Join",
+                    "actor": existing.requester.ap_id,
+                    "object": existing.action_ap_id,
+                }),
+                join_id,
+                std::slice::from_ref(&existing.requester.ap_id),
+                audience_for(state, existing.requester.id).await?,
+            );
+            state.store.insert_activity(&accept).await?;
+            state.delivery_wakeup.notify_one();
+            return Ok(true);
         }
     }
     let partnership = state

@@ -158,6 +158,21 @@ async fn partnership_across_nodes(a: TestApp) {
     let article = a.get_as_ok(&action_id).await;
     assert_eq!(article["mai:partners"], json!([lille_id]), "{article}");
     assert_eq!(a.drain().await, 2, "Accept and Update, both to node B");
+    // A Join from a current partner (its Accept lost?) is answered again.
+    let join_again = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": b.url("/activities/join-again"), "type": "Join", "actor": lille_id, "object": action_id});
+    let lille_actor = b.actor("lille").await;
+    let status = post_signed(
+        &a.client,
+        &a.url("/inbox"),
+        &lille_actor,
+        join_again.to_string().as_bytes(),
+        |_| {},
+    )
+    .await
+    .status();
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(a.drain().await, 1, "the Accept is sent again");
     let (_, sent) = call(
         &b,
         reqwest::Method::GET,
@@ -309,6 +324,48 @@ async fn comments_interest_reports_and_blocks(a: TestApp) {
                 .status()
         }
     };
+
+    // Replies to something that is not ours are ignored whatever their shape; ours
+    // are read leniently (ids as lists or objects, no content).
+    let mut elsewhere = reply(
+        &b,
+        "lille",
+        "x1",
+        "https://ailleurs.example/notes/1",
+        "<p>x</p>",
+        "2026-11-01T10:00:00Z",
+    );
+    elsewhere["object"]["attributedTo"] = json!([{"id": "https://ailleurs.example/u"}, 3]);
+    elsewhere["object"]["content"] = Value::Null;
+    assert_eq!(send(elsewhere).await, StatusCode::ACCEPTED);
+    let mut odd = reply(&b, "lille", "x2", &action_id, "", "2026-11-01T10:00:00Z");
+    odd["object"]["attributedTo"] = json!([b.url("/actors/lille")]);
+    odd["object"]["inReplyTo"] = json!({"id": action_id, "type": "Article"});
+    odd["object"]["content"] = Value::Null;
+    assert_eq!(send(odd).await, StatusCode::ACCEPTED);
+    let (_, pending) = call(
+        &a,
+        reqwest::Method::GET,
+        "/api/v1/moderation/comments",
+        &marcq,
+        None,
+    )
+    .await;
+    assert_eq!(
+        pending.as_array().unwrap().len(),
+        1,
+        "the odd but valid reply: {pending}"
+    );
+    let odd_id = pending[0]["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &a,
+        reqwest::Method::POST,
+        &format!("/api/v1/comments/{odd_id}/reject"),
+        &marcq,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
 
     // A reply from node B lands in moderation, sanitised.
     let note = reply(

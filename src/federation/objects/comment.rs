@@ -2,11 +2,10 @@
 //! of an inbound reply read in one place ([`ReplyJson`]).
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{PUBLIC, one_or_many};
+use super::PUBLIC;
 use crate::db::comments::Comment;
 use crate::state::AppState;
 
@@ -40,9 +39,9 @@ fn action_path(action: &Url) -> String {
     action.path().to_string()
 }
 
-/// The fields of an inbound reply (`Note` with `inReplyTo`).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The fields of an inbound reply (`Note` with `inReplyTo`), read leniently: peers
+/// send ids as strings, objects or one-element lists, and `content` may be missing.
+#[derive(Debug)]
 pub struct ReplyJson {
     /// Its id.
     pub id: Url,
@@ -51,13 +50,55 @@ pub struct ReplyJson {
     /// What it answers.
     pub in_reply_to: Url,
     /// HTML content (sanitised before storing).
-    #[serde(default)]
     pub content: String,
-    /// Its page.
-    #[serde(default, deserialize_with = "one_or_many")]
+    /// Its page(s).
     pub url: Vec<Value>,
     /// Published.
     pub published: Option<DateTime<Utc>>,
     /// Updated.
     pub updated: Option<DateTime<Utc>>,
+}
+
+impl ReplyJson {
+    /// What `object["inReplyTo"]` names, if anything.
+    pub fn target(object: &Value) -> Option<Url> {
+        object.get("inReplyTo").and_then(crate::federation::inbox::id_of)
+    }
+
+    /// Reads a reply; the error says which field is unusable.
+    ///
+    /// # Errors
+    /// A missing or non-URL `id`, `attributedTo` or `inReplyTo`.
+    pub fn read(object: &Value) -> Result<Self, String> {
+        let id_field = |key: &str| {
+            object
+                .get(key)
+                .and_then(crate::federation::inbox::id_of)
+                .ok_or_else(|| format!("{key} absent ou invalide"))
+        };
+        let time = |key: &str| {
+            object
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        Ok(ReplyJson {
+            id: id_field("id")?,
+            attributed_to: id_field("attributedTo")?,
+            in_reply_to: id_field("inReplyTo")?,
+            content: object
+                .get("content")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            url: match object.get("url") {
+                Some(Value::Array(items)) => items.clone(),
+                Some(Value::Null) | None => Vec::new(),
+                Some(one) => vec![one.clone()],
+            },
+            published: time("published"),
+            updated: time("updated"),
+        })
+    }
 }
