@@ -391,7 +391,10 @@ async fn comment(
     let Some(target) = ReplyJson::target(&object) else {
         return ignored("réponse sans inReplyTo lisible");
     };
-    if service::comments::reply_target(data, &target).await?.is_none() {
+    if service::comments::reply_target(data, &target)
+        .await?
+        .is_none()
+    {
         return ignored(format!("réponse à {target} qui n'est pas de ce nœud"));
     }
     let reply = ReplyJson::read(&object)

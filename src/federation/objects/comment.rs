@@ -62,7 +62,9 @@ pub struct ReplyJson {
 impl ReplyJson {
     /// What `object["inReplyTo"]` names, if anything.
     pub fn target(object: &Value) -> Option<Url> {
-        object.get("inReplyTo").and_then(crate::federation::inbox::id_of)
+        object
+            .get("inReplyTo")
+            .and_then(crate::federation::inbox::id_of)
     }
 
     /// Reads a reply; the error says which field is unusable.
