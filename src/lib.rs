@@ -12,7 +12,7 @@
 //! - [`api`]: the JSON API under `/api/v1` and its OpenAPI document.
 //! - [`web`]: server-rendered HTML pages.
 //! - [`cli`]: the `maillage` command line.
-//! - [`startup`]: builds the application and runs the HTTP server.
+//! - [`startup`]: builds the application and runs the HTTP server; [`metrics`]: Prometheus.
 #![warn(missing_docs)]
 
 pub mod api;
@@ -23,6 +23,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod metrics;
 pub mod referential;
 pub mod service;
 pub mod startup;

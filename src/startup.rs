@@ -69,6 +69,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
 
 /// The whole HTTP application.
 pub async fn router(state: AppState) -> anyhow::Result<Router> {
+    crate::metrics::init();
     let federation_config = federation::federation_config(state.clone()).await?;
     Ok(Router::new()
         .merge(api::router())
@@ -77,8 +78,10 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .merge(web::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::metrics_page))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(web::html_errors))
+        .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(FederationMiddleware::new(federation_config))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(

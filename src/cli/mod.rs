@@ -3,11 +3,13 @@
 //! (0 ok, 1 failure, 2 usage).
 
 mod action;
+mod backup;
 mod collectivite;
 mod demo;
 mod export;
 mod follow;
 mod import;
+mod init;
 mod token;
 mod user;
 
@@ -45,6 +47,17 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Start a new node: write a commented maillage.toml, create the database, the
+    /// first collectivité (--insee) and a web-admin account (--admin-user), then print
+    /// the next steps.
+    Init(init::InitArgs),
+    /// Write an online, consistent copy of the SQLite database to a new file, safe
+    /// while the node runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The copy to write; an existing file is never replaced.
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// A local federation in one process: two towns' nodes and an aggregator, seeded
     /// with real communes and sample actions; prints the URLs to open.
     Demo {
@@ -155,9 +168,16 @@ pub async fn main() -> ExitCode {
 /// # Errors
 /// A readable message for the operator.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    // `init` writes the configuration file that the other commands read.
+    let command = match cli.command {
+        Command::Init(args) => return init::run(cli.config, args).await,
+        command => command,
+    };
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings.log);
-    match cli.command {
+    match command {
+        Command::Init(_) => unreachable!("handled above"),
+        Command::Backup { output } => backup::run(settings, &output).await,
         Command::Follow {
             collectivite,
             target,

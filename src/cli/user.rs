@@ -27,7 +27,9 @@ pub enum UserCommand {
     },
 }
 
-fn read_password() -> Result<String, CliError> {
+/// The password from the terminal (asked twice, not echoed) or from the first line of
+/// standard input.
+pub(super) fn read_password() -> Result<String, CliError> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Mot de passe : ")
             .map_err(|e| CliError(format!("lecture du mot de passe : {e}")))?;

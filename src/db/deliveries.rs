@@ -275,6 +275,18 @@ impl Store {
         Ok(counts)
     }
 
+    /// When the oldest pending delivery was queued, if any.
+    pub async fn oldest_pending_delivery(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        const SQL: &str = "SELECT MIN(created_at) FROM deliveries WHERE state = 'pending'";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?))
+    }
+
+    /// Instances currently marked unreachable.
+    pub async fn count_unreachable_instances(&self) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM instances WHERE unreachable_since IS NOT NULL";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?))
+    }
+
     /// The earliest time a pending delivery becomes due, if any.
     pub async fn next_delivery_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
         const SQL: &str = "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'";

@@ -14,6 +14,7 @@
 pub mod actions;
 pub mod activities;
 pub mod actors;
+pub mod backup;
 pub mod comments;
 pub mod deliveries;
 pub mod follows;

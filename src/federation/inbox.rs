@@ -332,7 +332,9 @@ pub async fn post_inbox(
             Ok(verified) => verified,
             Err(error) => {
                 tracing::info!(%error, path, "inbound activity refused");
-                return AppError::from(error).into_response();
+                let response = AppError::from(error).into_response();
+                crate::metrics::inbox("refused", response.status());
+                return response;
             }
         };
     // Any traffic from an instance revives it (SPEC §3 "Delivery").
@@ -347,6 +349,7 @@ pub async fn post_inbox(
     match state.store.was_received(envelope.id.as_str()).await {
         Ok(true) => {
             tracing::debug!(id = %envelope.id, "activity already applied");
+            crate::metrics::inbox("duplicate", StatusCode::ACCEPTED);
             return StatusCode::ACCEPTED.into_response();
         }
         Ok(false) => {}
@@ -356,6 +359,9 @@ pub async fn post_inbox(
         Ok(applied) => {
             if let Applied::Ignored(reason) = &applied {
                 tracing::info!(id = %envelope.id, kind = %envelope.kind, reason, "activity ignored");
+                crate::metrics::inbox("ignored", StatusCode::ACCEPTED);
+            } else {
+                crate::metrics::inbox("applied", StatusCode::ACCEPTED);
             }
             if let Err(error) = state.store.mark_received(envelope.id.as_str()).await {
                 return AppError::from(error).into_response();
@@ -365,7 +371,9 @@ pub async fn post_inbox(
         }
         Err(error) => {
             tracing::info!(id = %envelope.id, kind = %envelope.kind, %error, "activity refused");
-            AppError::from(error).into_response()
+            let response = AppError::from(error).into_response();
+            crate::metrics::inbox("refused", response.status());
+            response
         }
     }
 }

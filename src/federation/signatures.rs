@@ -873,8 +873,11 @@ pub fn sign_request(
     let covered: Vec<String> = covered.iter().map(|name| (*name).to_owned()).collect();
 
     let signed = signing_string(method, &path_and_query, &headers, &covered, None, None)?;
+    // With an RNG the `rsa` crate blinds the private-key operation, which masks part
+    // of its timing (RUSTSEC-2023-0071; see docs/security.md).
     let signature = private_key
-        .sign(
+        .sign_with_rng(
+            &mut rsa::rand_core::OsRng,
             Pkcs1v15Sign::new::<Sha256>(),
             &Sha256::digest(signed.as_bytes()),
         )

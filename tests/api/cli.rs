@@ -30,8 +30,13 @@ fn maillage(dir: &Path, database_url: &str, args: &[&str]) -> Output {
 
 /// [`maillage`] with `input` on standard input (a password).
 fn maillage_with_input(dir: &Path, database_url: &str, args: &[&str], input: &str) -> Output {
+    run_with_input(command(dir, database_url, args), input)
+}
+
+/// Runs `command` with `input` on standard input and collects its output.
+pub(crate) fn run_with_input(mut command: Command, input: &str) -> Output {
     use std::io::Write;
-    let mut child = command(dir, database_url, args)
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -46,14 +51,14 @@ fn maillage_with_input(dir: &Path, database_url: &str, args: &[&str], input: &st
     child.wait_with_output().expect("maillage output")
 }
 
-fn ok(output: Output) -> String {
+pub(crate) fn ok(output: Output) -> String {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(output.status.success(), "failed: {stderr}\n{stdout}");
     stdout
 }
 
-fn fails(output: Output) -> String {
+pub(crate) fn fails(output: Output) -> String {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     String::from_utf8(output.stderr).unwrap()
 }

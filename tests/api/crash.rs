@@ -1,5 +1,6 @@
-//! Crash safety: a real `maillage serve` process is killed with SIGKILL while
-//! deliveries are pending; after a restart every follower receives every activity,
+//! Crash safety and graceful shutdown: a real `maillage serve` process is killed with
+//! SIGKILL, or stopped with SIGTERM, while deliveries are pending; SIGTERM ends it
+//! cleanly within a bound; after a restart every follower receives every activity,
 //! once.
 
 use std::path::Path;
@@ -64,6 +65,39 @@ async fn pending_attempted(db: &sqlx::SqlitePool) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_no_delivery() {
+    stop_loses_no_delivery(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_cleanly_and_loses_no_delivery() {
+    stop_loses_no_delivery(true).await;
+}
+
+/// Stops `node` with SIGTERM and waits for it: it must exit successfully within 20 s.
+fn terminate(node: &mut Child) -> Duration {
+    let started = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &node.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success());
+    loop {
+        if let Some(exit) = node.try_wait().unwrap() {
+            assert!(
+                exit.success(),
+                "maillage serve exited with {exit} on SIGTERM"
+            );
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "maillage serve still running 20 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn stop_loses_no_delivery(graceful: bool) {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -146,9 +180,23 @@ async fn sigkill_loses_no_delivery() {
     })
     .await;
 
-    // SIGKILL: no chance to clean up.
-    node.kill().unwrap();
-    node.wait().unwrap();
+    if graceful {
+        // SIGTERM: in-flight work ends, the rest stays queued.
+        let took = terminate(&mut node);
+        eprintln!(
+            "maillage serve stopped {} ms after SIGTERM",
+            took.as_millis()
+        );
+        assert_eq!(
+            pending_attempted(&db).await,
+            5,
+            "still queued after a clean stop"
+        );
+    } else {
+        // SIGKILL: no chance to clean up.
+        node.kill().unwrap();
+        node.wait().unwrap();
+    }
 
     // Both come back; B writes to A, which revives B's domain at once.
     b.restart().await;

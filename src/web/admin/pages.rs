@@ -77,6 +77,9 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let next = safe_next(form.suivant.as_deref());
+    // Behind a reverse proxy on this machine every client has the proxy's loopback
+    // address: limiting it would lock every editor out. The per-account limit stays.
+    let ip = ip.filter(|ip| !ip.is_loopback());
     match crate::service::users::login(&state, &form.username, &form.password, ip).await {
         Ok((token, _)) => {
             let mut response = Redirect::to(&next).into_response();

@@ -1,0 +1,45 @@
+//! Operations endpoints (SPEC §9): health, readiness and Prometheus metrics.
+
+use reqwest::StatusCode;
+
+use crate::both_engines;
+use crate::helpers::TestApp;
+
+both_engines!(health_and_metrics);
+
+async fn health_and_metrics(app: TestApp) {
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    // An unsigned activity: refused (401) and counted.
+    let refused = app
+        .client
+        .post(app.url("/inbox"))
+        .header("content-type", "application/activity+json")
+        .body(r#"{"id": "https://x.example/1", "type": "Like", "actor": "https://x.example/u"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+    // The test client is on loopback: metrics are served.
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let text = response.text().await.unwrap();
+    for expected in [
+        r#"maillage_http_requests_total{route="/healthz",method="GET",status="200"}"#,
+        r#"maillage_http_request_duration_seconds_bucket{route="/healthz""#,
+        r#"maillage_inbox_activities_total{outcome="refused",status="401"}"#,
+        r#"maillage_deliveries{state="pending"}"#,
+        "maillage_oldest_pending_delivery_age_seconds",
+        "maillage_unreachable_instances",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+}
