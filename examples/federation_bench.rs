@@ -40,6 +40,8 @@ async fn node() -> (AppState, String, tempfile::TempDir) {
     };
     settings.database.url = format!("sqlite://{}", dir.path().join("bench.db").display());
     settings.federation.debug = true;
+    // The ingest scenario floods one host on purpose: no rate limit.
+    settings.limits.inbox_per_host_per_minute = 0;
     settings.delivery.workers = false;
     settings.delivery.per_host = 8;
     settings.log.level = "warn".into();

@@ -34,6 +34,8 @@ pub struct Settings {
     pub directory: DirectorySettings,
     /// `[moderation]`.
     pub moderation: ModerationSettings,
+    /// `[limits]`.
+    pub limits: LimitSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -176,6 +178,27 @@ impl Default for MapSettings {
     }
 }
 
+/// `[limits]`: request rates (0 turns a limit off).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitSettings {
+    /// Inbox requests per minute from one remote host (the host of the signature's
+    /// `keyId`), before verifying anything.
+    pub inbox_per_host_per_minute: u32,
+    /// Other requests per minute from one client address (loopback peers, such as a
+    /// local reverse proxy, are not limited by address).
+    pub requests_per_ip_per_minute: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            inbox_per_host_per_minute: 3000,
+            requests_per_ip_per_minute: 600,
+        }
+    }
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -200,6 +223,7 @@ impl Default for Settings {
             directory: DirectorySettings::default(),
             moderation: ModerationSettings::default(),
             log: LogSettings::default(),
+            limits: LimitSettings::default(),
         }
     }
 }

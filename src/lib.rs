@@ -23,6 +23,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod limits;
 pub mod metrics;
 pub mod referential;
 pub mod service;

@@ -84,6 +84,10 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(FederationMiddleware::new(federation_config))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::limit,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

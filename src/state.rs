@@ -36,6 +36,8 @@ pub struct Inner {
     pub blocks: Arc<Blocks>,
     /// Failed sign-ins to the web admin (rate limit).
     pub login_limiter: crate::service::users::LoginLimiter,
+    /// Request rates per remote host and client address (`[limits]`).
+    pub rate_limiter: crate::limits::RateLimiter,
 }
 
 /// The domains and actors this node refuses (inbound `403`, no fetch, no delivery):
@@ -141,6 +143,7 @@ impl AppState {
             search_cache: Default::default(),
             blocks,
             login_limiter: Default::default(),
+            rate_limiter: Default::default(),
         })))
     }
 

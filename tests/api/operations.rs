@@ -43,3 +43,57 @@ async fn health_and_metrics(app: TestApp) {
         assert!(text.contains(expected), "{expected} missing from:\n{text}");
     }
 }
+
+/// A flood from one host is cut at the configured rate with `429` and `Retry-After`,
+/// before any signature work; other hosts are not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_rate_limit_per_host() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Engine::Sqlite, |s| {
+        s.limits.inbox_per_host_per_minute = 3;
+    })
+    .await
+    .unwrap();
+    let post = |host: &'static str| {
+        let client = app.client.clone();
+        let url = app.url("/inbox");
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/activity+json")
+                .header(
+                    "signature",
+                    format!(
+                        r#"keyId="https://{host}/actor#main-key",algorithm="rsa-sha256",headers="date",signature="eA==""#
+                    ),
+                )
+                .body(r#"{"id": "https://x/1", "type": "Like"}"#)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            post("flood.example").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let limited = post("flood.example").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        limited.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
+    assert_eq!(
+        post("other.example").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
