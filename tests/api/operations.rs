@@ -10,6 +10,17 @@ both_engines!(health_and_metrics);
 async fn health_and_metrics(app: TestApp) {
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+    // Each request gets a request id (in the logs and the response); a client's is kept.
+    let id = health.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let traced = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "essai-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(traced.headers()["x-request-id"], "essai-42");
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     // An unsigned activity: refused (401) and counted.
