@@ -391,12 +391,9 @@ async fn comment(
     let Some(target) = ReplyJson::target(&object) else {
         return ignored("réponse sans inReplyTo lisible");
     };
-    if service::comments::reply_target(data, &target)
-        .await?
-        .is_none()
-    {
+    let Some(action) = service::comments::reply_target(data, &target).await? else {
         return ignored(format!("réponse à {target} qui n'est pas de ce nœud"));
-    }
+    };
     let reply = ReplyJson::read(&object)
         .map_err(|e| InboxError::BadRequest(format!("réponse illisible : {e}")))?;
     if reply.attributed_to != actor.ap_id || !same_origin(&reply.id, &actor.ap_id) {
@@ -405,12 +402,7 @@ async fn comment(
             reply.id, actor.ap_id
         )));
     }
-    let Some(action) = service::comments::reply_target(data, &reply.in_reply_to).await? else {
-        return ignored(format!(
-            "réponse à {} qui n'est pas de ce nœud",
-            reply.in_reply_to
-        ));
-    };
+    // `reply.in_reply_to` is `target`, read the same way: the action found above.
     if action.deleted.is_some() {
         return ignored("réponse à une action supprimée");
     }
