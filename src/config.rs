@@ -61,6 +61,11 @@ pub struct FederationSettings {
     /// Domains refused everywhere: their activities get `403`, nothing is sent or
     /// fetched there (a domain blocks its subdomains too).
     pub blocked_domains: Vec<String>,
+    /// Allow-list mode: federate only with `allowed_domains` and the domains allowed
+    /// from the admin (API, CLI, web); every other domain is refused like a blocked one.
+    pub allowlist_mode: bool,
+    /// Domains always allowed in allow-list mode (a domain allows its subdomains).
+    pub allowed_domains: Vec<String>,
     /// ActivityPub GETs need a valid HTTP signature (HTML pages stay public).
     pub authorized_fetch: bool,
     /// Outbox pages read when a follow is accepted (backfill).
@@ -75,6 +80,8 @@ impl Default for FederationSettings {
             debug: false,
             allow_private_addresses: false,
             blocked_domains: Vec::new(),
+            allowlist_mode: false,
+            allowed_domains: Vec::new(),
             authorized_fetch: false,
             backfill_pages: 10,
             backfill_items: 500,
@@ -370,16 +377,16 @@ impl Settings {
 }
 
 /// True when `domain` (port and trailing dot ignored) or a parent domain is in `list`.
-pub fn domain_listed(blocked: &[String], domain: &str) -> bool {
+pub fn domain_listed(list: &[String], domain: &str) -> bool {
     let host = domain
         .split(':')
         .next()
         .unwrap_or(domain)
         .trim_end_matches('.')
         .to_ascii_lowercase();
-    blocked.iter().any(|blocked| {
-        let blocked = blocked.trim().trim_end_matches('.').to_ascii_lowercase();
-        !blocked.is_empty() && (host == blocked || host.ends_with(&format!(".{blocked}")))
+    list.iter().any(|listed| {
+        let listed = listed.trim().trim_end_matches('.').to_ascii_lowercase();
+        !listed.is_empty() && (host == listed || host.ends_with(&format!(".{listed}")))
     })
 }
 

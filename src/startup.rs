@@ -199,6 +199,22 @@ impl App {
                     .await
             })
         });
+        if worker.is_none() {
+            // Without workers (`serve --no-workers`), blocks and allows decided in another
+            // process still apply here within a minute.
+            let (state, mut stopped) = (self.state.clone(), stopped.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = stopped.wait_for(|stop| *stop) => break,
+                        () = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    }
+                    if let Err(error) = state.blocks.reload(&state.store).await {
+                        tracing::warn!(%error, "reloading the domain policy");
+                    }
+                }
+            });
+        }
         let stopping = stop.clone();
         axum::serve(
             self.listener,

@@ -40,24 +40,45 @@ pub struct Inner {
     pub rate_limiter: crate::limits::RateLimiter,
 }
 
-/// The domains and actors this node refuses (inbound `403`, no fetch, no delivery):
-/// the configured domains plus the admin's blocks, reloaded from the database by
+/// The domain policy: the domains and actors this node refuses (inbound `403`, no
+/// fetch, no delivery). Refused: the configured `federation.blocked_domains`, the
+/// admin's blocks, and in allow-list mode every domain neither configured in
+/// `federation.allowed_domains` nor allowed by the admin (a block wins over an allow;
+/// only remote peers are ever checked, so the node's own domain needs no entry). The admin's lists are read again by
 /// [`Blocks::reload`] after each change and periodically by delivery workers.
 #[derive(Debug, Default)]
 pub struct Blocks {
     configured: Vec<String>,
+    allowlist_mode: bool,
+    configured_allows: Vec<String>,
     domains: std::sync::RwLock<Vec<String>>,
+    allows: std::sync::RwLock<Vec<String>>,
     actors: std::sync::RwLock<std::collections::HashSet<String>>,
 }
 
 impl Blocks {
-    /// True when `domain` (or a parent domain) is blocked.
+    /// The policy of `settings`, before the admin's lists are read.
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            configured: settings.federation.blocked_domains.clone(),
+            allowlist_mode: settings.federation.allowlist_mode,
+            configured_allows: settings.federation.allowed_domains.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// True when `domain` (or a parent domain) is blocked, or, in allow-list mode,
+    /// not allowed.
     pub fn domain(&self, domain: &str) -> bool {
-        crate::config::domain_listed(&self.configured, domain)
-            || crate::config::domain_listed(
-                &self.domains.read().expect("BUG: poisoned blocks"),
-                domain,
-            )
+        use crate::config::domain_listed;
+        if domain_listed(&self.configured, domain)
+            || domain_listed(&self.domains.read().expect("BUG: poisoned blocks"), domain)
+        {
+            return true;
+        }
+        self.allowlist_mode
+            && !domain_listed(&self.configured_allows, domain)
+            && !domain_listed(&self.allows.read().expect("BUG: poisoned blocks"), domain)
     }
 
     /// True when the actor `ap_id` is blocked, or its domain.
@@ -70,7 +91,12 @@ impl Blocks {
                 .contains(ap_id.as_str())
     }
 
-    /// Reads the admin's blocks again.
+    /// Whether allow-list mode is on (`federation.allowlist_mode`).
+    pub fn allowlist_mode(&self) -> bool {
+        self.allowlist_mode
+    }
+
+    /// Reads the admin's blocks and allows again.
     ///
     /// # Errors
     /// Storage failures.
@@ -83,8 +109,15 @@ impl Blocks {
                 domains.push(block.target);
             }
         }
+        let allows = store
+            .allows()
+            .await?
+            .into_iter()
+            .map(|a| a.domain)
+            .collect();
         *self.domains.write().expect("BUG: poisoned blocks") = domains;
         *self.actors.write().expect("BUG: poisoned blocks") = actors;
+        *self.allows.write().expect("BUG: poisoned blocks") = allows;
         Ok(())
     }
 }
@@ -129,10 +162,7 @@ impl AppState {
             .trim_end_matches('/')
             .to_string();
         let http = http_client(&settings, &base)?;
-        let blocks = Arc::new(Blocks {
-            configured: settings.federation.blocked_domains.clone(),
-            ..Default::default()
-        });
+        let blocks = Arc::new(Blocks::from_settings(&settings));
         Ok(Self(Arc::new(Inner {
             settings,
             store,

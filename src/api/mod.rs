@@ -6,6 +6,7 @@ pub mod actions;
 pub mod auth;
 pub mod collectivites;
 pub mod directory;
+pub mod domains;
 pub mod follows;
 pub mod mutualisation;
 pub mod openapi;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(actions::router())
         .merge(follows::router())
         .merge(mutualisation::router())
+        .merge(domains::router())
         .merge(directory::router())
         .merge(openapi::router())
 }

@@ -6,6 +6,7 @@ mod action;
 mod backup;
 mod collectivite;
 mod demo;
+mod domains;
 mod export;
 mod follow;
 mod import;
@@ -77,6 +78,9 @@ pub enum Command {
     /// Manage the editors' accounts of the web admin.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// The domain policy: blocks, allow-list, Mastodon CSV import and export.
+    #[command(subcommand)]
+    Domains(domains::DomainsCommand),
     /// Follow a remote actor (acct:user@host or its URL), as a collectivité or, without
     /// --collectivite, as the instance actor (aggregators).
     Follow {
@@ -232,5 +236,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token(command) => token::run(prepare(settings).await?, command).await,
         Command::Action(command) => action::run(prepare(settings).await?, command).await,
         Command::User(command) => user::run(prepare(settings).await?, command).await,
+        Command::Domains(command) => domains::run(prepare(settings).await?, command).await,
     }
 }

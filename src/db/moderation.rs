@@ -60,6 +60,19 @@ pub struct Block {
     pub created_at: DateTime<Utc>,
 }
 
+/// A domain this node federates with in allow-list mode.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
+pub struct DomainAllow {
+    /// Database id.
+    pub id: i64,
+    /// The domain (its subdomains are allowed too).
+    pub domain: String,
+    /// Why (for the other moderators).
+    pub reason: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
 impl Store {
     /// Records a `Like` or `Announce` of a local action (once per actor and kind).
     pub async fn add_reaction(
@@ -205,6 +218,36 @@ impl Store {
     pub async fn blocks(&self) -> StoreResult<Vec<Block>> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as("SELECT * FROM blocks ORDER BY kind, target").fetch_all(pool).await?
+        }))
+    }
+
+    /// Allows a domain (allow-list mode); allowing again updates the reason.
+    pub async fn add_allow(&self, domain: &str, reason: &str) -> StoreResult<DomainAllow> {
+        const SQL: &str = "INSERT INTO domain_allows (domain, reason, created_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason \
+             RETURNING *";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SQL)
+                .bind(domain)
+                .bind(reason)
+                .bind(Utc::now())
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Removes an allowed domain.
+    pub async fn remove_allow(&self, id: i64) -> StoreResult<bool> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM domain_allows WHERE id = $1").bind(id).execute(pool).await?.rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Every allowed domain, by name.
+    pub async fn allows(&self) -> StoreResult<Vec<DomainAllow>> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT * FROM domain_allows ORDER BY domain").fetch_all(pool).await?
         }))
     }
 }

@@ -54,6 +54,15 @@ pub fn answer_activity(
 pub async fn resolve_target(data: &Data<AppState>, target: &str) -> AppResult<ActorRecord> {
     let target = target.trim();
     let invalid = |message: String| AppError::Validation(vec![FieldError::new("target", message)]);
+    let host = match target.split_once("://") {
+        Some((_, rest)) => rest.split(['/', '?', '#']).next().unwrap_or_default(),
+        None => target.rsplit('@').next().unwrap_or_default(),
+    };
+    if !host.is_empty() && data.blocks.domain(host) {
+        return Err(invalid(format!(
+            "le domaine {host} est bloqué sur ce nœud (ou absent de sa liste d'autorisation)"
+        )));
+    }
     let result = if target.starts_with("http://") || target.starts_with("https://") {
         let url = Url::parse(target).map_err(|e| invalid(format!("adresse invalide : {e}")))?;
         ObjectId::<ActorRecord>::from(url).dereference(data).await

@@ -6,6 +6,7 @@ pub mod actions;
 pub mod collectivites;
 pub mod comments;
 pub mod directory;
+pub mod domain_policy;
 pub mod follows;
 pub mod import;
 pub mod keys;

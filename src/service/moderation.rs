@@ -43,18 +43,27 @@ pub fn parse_target(target: &str) -> AppResult<(String, &'static str)> {
     Ok((domain, "domain"))
 }
 
+/// Refuses to block `domain` when it covers this node's own domain.
+///
+/// # Errors
+/// [`AppError::Validation`] then.
+pub fn refuse_own_domain(state: &AppState, domain: &str) -> AppResult<()> {
+    if crate::config::domain_listed(&[domain.to_string()], &state.settings.domain) {
+        return Err(invalid(
+            "un nœud ne peut pas bloquer son propre domaine".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Blocks a domain or an actor, effective at once in this process.
 ///
 /// # Errors
 /// [`AppError::Validation`] for a bad target; storage failures.
 pub async fn block(state: &AppState, target: &str, reason: &str) -> AppResult<Block> {
     let (target, kind) = parse_target(target)?;
-    if kind == "domain"
-        && crate::config::domain_listed(std::slice::from_ref(&target), &state.settings.domain)
-    {
-        return Err(invalid(
-            "un nœud ne peut pas bloquer son propre domaine".into(),
-        ));
+    if kind == "domain" {
+        refuse_own_domain(state, &target)?;
     }
     let reason: String = reason.trim().chars().take(500).collect();
     let block = state.store.add_block(&target, kind, &reason).await?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 const PASSWORD: &str = "un mot de passe solide";
 
 /// The binary in `dir` with a clean environment plus `env`, `input` on standard input.
-fn maillage(dir: &Path, env: &[(&str, &str)], args: &[&str], input: &str) -> Output {
+pub(crate) fn maillage(dir: &Path, env: &[(&str, &str)], args: &[&str], input: &str) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_maillage"));
     command
         .args(args)

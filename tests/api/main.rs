@@ -15,6 +15,7 @@ mod cli_ops;
 mod collectivites;
 mod crash;
 mod directory;
+mod domains;
 mod federation;
 mod import;
 mod interop;
