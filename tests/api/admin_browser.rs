@@ -19,7 +19,7 @@ use crate::helpers::{Engine, TestApp, post_signed, spawn_app, spawn_app_with, wa
 const PASSWORD: &str = "un mot de passe solide";
 const ACTION_NAME: &str = "Groupement d'achat d'énergie";
 
-async fn account(app: &TestApp, user: &str, collectivites: &[&str], admin: bool) {
+pub(crate) async fn account(app: &TestApp, user: &str, collectivites: &[&str], admin: bool) {
     let collectivites: Vec<String> = collectivites.iter().map(|c| c.to_string()).collect();
     maillage::service::users::create_user(&app.state, user, PASSWORD, &collectivites, admin)
         .await
@@ -410,9 +410,9 @@ async fn partnership_in_the_browser() {
 both_engines!(exchange_pages_over_http);
 
 /// A signed-in editor of a node, over plain HTTP.
-struct Session<'a> {
-    app: &'a TestApp,
-    cookie: String,
+pub(crate) struct Session<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) cookie: String,
 }
 
 fn form_body(fields: &[(&str, &str)]) -> String {
@@ -424,7 +424,7 @@ fn form_body(fields: &[(&str, &str)]) -> String {
 }
 
 /// The value of the attribute `attribute` of the first tag containing `marker`.
-fn attribute_after(html: &str, marker: &str, attribute: &str) -> Option<String> {
+pub(crate) fn attribute_after(html: &str, marker: &str, attribute: &str) -> Option<String> {
     let start = html.find(marker)?;
     let tag_start = html[..start].rfind('<')?;
     let tag_end = start + html[start..].find('>')?;
@@ -436,7 +436,7 @@ fn attribute_after(html: &str, marker: &str, attribute: &str) -> Option<String> 
 }
 
 impl<'a> Session<'a> {
-    async fn sign_in(app: &'a TestApp, user: &str) -> Session<'a> {
+    pub(crate) async fn sign_in(app: &'a TestApp, user: &str) -> Session<'a> {
         let response = app
             .client
             .post(app.url("/admin/connexion"))
@@ -460,7 +460,7 @@ impl<'a> Session<'a> {
         Session { app, cookie }
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
         let response = self
             .app
             .client
@@ -474,14 +474,18 @@ impl<'a> Session<'a> {
     }
 
     /// The session's CSRF token, as the pages carry it.
-    async fn csrf(&self) -> String {
+    pub(crate) async fn csrf(&self) -> String {
         let (status, page) = self.get("/admin").await;
         assert_eq!(status, StatusCode::OK);
         attribute_after(&page, "name=\"csrf\"", "value").expect("a CSRF field")
     }
 
     /// POSTs a form; returns the status, the redirect target and the body.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
         let response = self
             .app
             .client
@@ -504,7 +508,7 @@ impl<'a> Session<'a> {
 }
 
 /// The `id` of the first element holding `text` in its opening tag, e.g. a field.
-fn described_by(page: &str, marker: &str) -> Vec<String> {
+pub(crate) fn described_by(page: &str, marker: &str) -> Vec<String> {
     attribute_after(page, marker, "aria-describedby")
         .unwrap_or_default()
         .split_whitespace()
@@ -513,7 +517,7 @@ fn described_by(page: &str, marker: &str) -> Vec<String> {
 }
 
 /// The text of the element with `id` (up to its closing tag).
-fn text_of_id(page: &str, id: &str) -> String {
+pub(crate) fn text_of_id(page: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\"");
     let Some(start) = page.find(&marker) else {
         return String::new();

@@ -8,6 +8,7 @@ mod actions;
 mod activitypub;
 mod admin;
 mod admin_browser;
+mod admin_domains;
 mod aggregator;
 mod browser;
 mod cli;

@@ -1,9 +1,10 @@
 //! The admin's exchange pages (SPEC §5, §6): partnerships (ask to join an action,
 //! answer the requests received, end a partnership), comments to moderate and answer,
-//! follows, and the node's blocks and reports (node admins only). Every POST carries
-//! the session's CSRF token; a form with invalid input comes back (`422`) with the
-//! error next to its field and what was typed; success redirects back to the page
-//! (`303`) with a short notice. The work is done by `service`, as for the JSON API.
+//! follows, and the node's blocks and reports (node admins only; the domain policy on
+//! the same page is in [`super::domains`]). Every POST carries the session's CSRF
+//! token; a form with invalid input comes back (`422`) with the error next to its field
+//! and what was typed; success redirects back to the page (`303`) with a short notice.
+//! The work is done by `service`, as for the JSON API.
 
 use activitypub_federation::config::Data;
 use askama::Template;
@@ -83,6 +84,8 @@ impl Done {
             "desabonnement" => "Abonnement retiré.",
             "blocage" => "Blocage enregistré : il s'applique immédiatement.",
             "leve" => "Blocage levé.",
+            "autorisation" => "Domaine autorisé : l'autorisation s'applique immédiatement.",
+            "retire" => "Domaine retiré des domaines autorisés.",
             "traite" => "Signalement marqué comme traité.",
             _ => return None,
         };
@@ -94,7 +97,7 @@ impl Done {
 #[derive(Debug, Deserialize, Default)]
 #[serde(default)]
 pub struct CsrfForm {
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 fn not_found(what: &str, id: &str) -> AppError {
@@ -106,7 +109,7 @@ fn parse_id(what: &str, id: &str) -> AppResult<i64> {
 }
 
 /// The message of the errors on `field` (joined), if any.
-fn field_message(errors: &[FieldError], field: &str) -> Option<String> {
+pub(super) fn field_message(errors: &[FieldError], field: &str) -> Option<String> {
     let messages: Vec<&str> = errors
         .iter()
         .filter(|e| e.field == field)
@@ -126,7 +129,7 @@ fn other_messages(errors: &[FieldError], known: &[&str]) -> Option<String> {
 }
 
 /// Back to a page after a form, with the notice `code`.
-fn done(path: &str, code: &str) -> Response {
+pub(super) fn done(path: &str, code: &str) -> Response {
     Redirect::to(&format!("{path}?fait={code}")).into_response()
 }
 
@@ -195,7 +198,7 @@ struct PartnershipsPage {
 
 /// What a re-rendered page shows of a failed form.
 #[derive(Debug, Default)]
-struct Outcome {
+pub(super) struct Outcome {
     status: Option<StatusCode>,
     notice: Option<String>,
     error: Option<String>,
@@ -211,7 +214,7 @@ impl Outcome {
     }
 
     /// A refused form: field errors next to their fields, others at the top.
-    fn failed(error: &AppError) -> Self {
+    pub(super) fn failed(error: &AppError) -> Self {
         let (errors, message) = match error {
             AppError::Validation(errors) => (errors.clone(), None),
             AppError::Conflict {
@@ -234,7 +237,7 @@ impl Outcome {
 }
 
 /// An error a page shows itself (the user can act on it); others propagate.
-fn shown_on_page(error: &AppError) -> bool {
+pub(super) fn shown_on_page(error: &AppError) -> bool {
     matches!(
         error,
         AppError::Validation(_)
@@ -793,9 +796,20 @@ struct BlocksPage {
     reason_error: Option<String>,
     blocks: Vec<BlockItem>,
     reports: Vec<ReportItem>,
+    /// The domain policy: mode, allowed domains, import and export.
+    policy: super::domains::PolicyView,
 }
 
-fn require_admin(editor: &Editor) -> AppResult<()> {
+/// What the blocks page shows again of its forms.
+#[derive(Debug, Default)]
+pub(super) struct BlocksForms {
+    /// The block form: the target and the reason typed.
+    pub(super) block: (String, String),
+    /// The allow form and the import.
+    pub(super) policy: super::domains::PolicyForms,
+}
+
+pub(super) fn require_admin(editor: &Editor) -> AppResult<()> {
     if editor.session.user.admin {
         Ok(())
     } else {
@@ -809,10 +823,10 @@ fn is_web(text: &str) -> bool {
     Url::parse(text).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
-async fn render_blocks(
+pub(super) async fn render_blocks(
     state: &AppState,
     editor: &Editor,
-    typed: (String, String),
+    forms: BlocksForms,
     outcome: Outcome,
 ) -> AppResult<Response> {
     let blocks = state
@@ -855,9 +869,12 @@ async fn render_blocks(
         })
         .collect();
     let mut error = outcome.error.clone();
-    if let Some(others) = other_messages(&outcome.errors, &["target", "reason"]) {
+    let known = [&["target", "reason"][..], super::domains::FIELDS].concat();
+    if let Some(others) = other_messages(&outcome.errors, &known) {
         error = Some(others);
     }
+    let policy = super::domains::policy_view(state, forms.policy, &outcome.errors).await?;
+    let typed = forms.block;
     html(
         outcome.status(),
         &BlocksPage {
@@ -871,6 +888,7 @@ async fn render_blocks(
             reason_error: field_message(&outcome.errors, "reason"),
             blocks,
             reports,
+            policy,
         },
     )
 }
@@ -895,7 +913,7 @@ pub struct BlockForm {
 }
 
 /// Longest reason kept.
-const MAX_REASON_CHARS: usize = 500;
+pub(super) const MAX_REASON_CHARS: usize = 500;
 
 /// `POST /admin/blocages`: blocks a domain or an actor.
 pub async fn add_block(
@@ -919,7 +937,10 @@ pub async fn add_block(
             render_blocks(
                 &state,
                 &editor,
-                (form.target.trim().to_string(), form.reason),
+                BlocksForms {
+                    block: (form.target.trim().to_string(), form.reason),
+                    ..Default::default()
+                },
                 Outcome::failed(&error),
             )
             .await

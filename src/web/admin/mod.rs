@@ -3,6 +3,7 @@
 //! token in every form ([`Editor::check_csrf`]), and pages per collectivité the editor
 //! edits. Handlers call `service`, like the JSON API.
 
+pub mod domains;
 pub mod exchange;
 pub mod forms;
 pub mod pages;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/deconnexion", post(pages::logout))
         .merge(forms::router())
         .merge(exchange::router())
+        .merge(domains::router())
 }
 
 /// A signed-in editor: the session and the collectivités it may edit.
