@@ -192,9 +192,13 @@ pub struct LimitSettings {
     /// Inbox requests per minute from one remote host (the host of the signature's
     /// `keyId`), before verifying anything.
     pub inbox_per_host_per_minute: u32,
-    /// Other requests per minute from one client address (loopback peers, such as a
-    /// local reverse proxy, are not limited by address).
+    /// Other requests per minute from one client address (an IPv6 client counts by its
+    /// /64); the address is the peer's, or, behind a trusted proxy, the last address
+    /// that proxy added to `X-Forwarded-For`.
     pub requests_per_ip_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses). A request
+    /// from one of them without that header is not limited by address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for LimitSettings {
@@ -202,6 +206,10 @@ impl Default for LimitSettings {
         Self {
             inbox_per_host_per_minute: 3000,
             requests_per_ip_per_minute: 600,
+            trusted_proxies: vec![
+                std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::Ipv6Addr::LOCALHOST.into(),
+            ],
         }
     }
 }

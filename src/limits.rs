@@ -1,11 +1,11 @@
 //! Request rate limits (SPEC §9): a fixed one-minute window per key, kept in memory and
 //! bounded. Inbox requests are counted per remote host (the host of the signature's
 //! `keyId`, read before any verification, so a flood costs no RSA work); other requests
-//! per client address, except loopback peers (a local reverse proxy shares one address
-//! for every client). Over the limit: `429` with `Retry-After`.
+//! per client address ([`client_ip`]: the peer, or behind a trusted reverse proxy the
+//! address it forwards; IPv6 by /64). Over the limit: `429` with `Retry-After`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,48 @@ fn signer_host(request: &Request) -> Option<String> {
     url.host_str().map(str::to_ascii_lowercase)
 }
 
+/// The client's address: the peer's, or when the peer is a trusted proxy, the
+/// rightmost untrusted address of `X-Forwarded-For` (the one the proxy saw; anything
+/// left of it is the client's say). `None` for a trusted proxy's own requests.
+pub fn client_ip(
+    peer: Option<IpAddr>,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+}
+
+/// The rate-limit key of an address: IPv6 clients usually hold a whole /64.
+fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// True when a request came straight from this machine, not through a proxy: the
+/// peer is loopback and carries no forwarding header.
+pub fn is_local(peer: Option<IpAddr>, headers: &axum::http::HeaderMap) -> bool {
+    peer.is_some_and(|ip| ip.is_loopback())
+        && !headers.contains_key("x-forwarded-for")
+        && !headers.contains_key("forwarded")
+        && !headers.contains_key("x-real-ip")
+}
+
 fn is_inbox(path: &str) -> bool {
     path == "/inbox" || path.ends_with("/inbox")
 }
@@ -70,24 +112,22 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
+    let client = client_ip(peer, request.headers(), &limits.trusted_proxies);
     let over = if is_inbox(&path) && request.method() == axum::http::Method::POST {
         let key = match signer_host(&request) {
             Some(host) => format!("inbox:{host}"),
-            None => format!(
-                "inbox-ip:{}",
-                peer.map(|p| p.to_string()).unwrap_or_default()
-            ),
+            None => format!("inbox-ip:{}", client.map(address_key).unwrap_or_default()),
         };
         state
             .rate_limiter
             .hit(&key, limits.inbox_per_host_per_minute)
     } else {
-        match peer.filter(|ip| !ip.is_loopback()) {
-            Some(ip) => state
-                .rate_limiter
-                .hit(&format!("ip:{ip}"), limits.requests_per_ip_per_minute),
-            None => None,
-        }
+        client.and_then(|ip| {
+            state.rate_limiter.hit(
+                &format!("ip:{}", address_key(ip)),
+                limits.requests_per_ip_per_minute,
+            )
+        })
     };
     if let Some(wait) = over {
         let mut response =
@@ -105,6 +145,40 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_address_behind_a_trusted_proxy() {
+        let trusted: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap()];
+        let mut headers = axum::http::HeaderMap::new();
+        let proxy = Some("127.0.0.1".parse().unwrap());
+        let outsider: Option<IpAddr> = Some("203.0.113.9".parse().unwrap());
+        assert_eq!(
+            client_ip(proxy, &headers, &trusted),
+            None,
+            "the proxy itself"
+        );
+        assert_eq!(client_ip(outsider, &headers, &trusted), outsider);
+        headers.insert(
+            "x-forwarded-for",
+            "10.9.9.9, 198.51.100.7, 127.0.0.1".parse().unwrap(),
+        );
+        assert_eq!(
+            client_ip(proxy, &headers, &trusted),
+            Some("198.51.100.7".parse().unwrap()),
+            "the rightmost untrusted address, not what the client wrote"
+        );
+        assert_eq!(
+            client_ip(outsider, &headers, &trusted),
+            outsider,
+            "an untrusted peer's header is ignored"
+        );
+        assert!(!is_local(proxy, &headers), "forwarded");
+        assert!(is_local(proxy, &axum::http::HeaderMap::new()));
+        assert_eq!(
+            address_key("2001:db8:1:2:3:4:5:6".parse().unwrap()),
+            "2001:db8:1:2::/64"
+        );
+    }
 
     #[test]
     fn windows_count_per_key() {

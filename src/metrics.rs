@@ -17,7 +17,6 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use crate::api::auth::MaybeBearer;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::web::admin::ClientIp;
 
 /// The process-wide recorder (installed once; every app of a process shares it).
 fn handle() -> &'static PrometheusHandle {
@@ -70,10 +69,13 @@ pub fn inbox(outcome: &'static str, status: StatusCode) {
 /// [`AppError::Forbidden`] for a remote client without a node-admin token.
 pub async fn metrics_page(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     MaybeBearer(token): MaybeBearer,
 ) -> AppResult<Response> {
-    let local = ip.is_some_and(|ip| ip.is_loopback());
+    // Straight from this machine; a request through a local proxy carries its
+    // forwarding headers and needs the token.
+    let local = crate::limits::is_local(Some(peer.ip()), &headers);
     if !local && !token.as_ref().is_some_and(|t| t.admin) {
         return Err(AppError::Forbidden(
             "métriques réservées au réseau local ou à un jeton d'administration".into(),

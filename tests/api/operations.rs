@@ -108,3 +108,67 @@ async fn inbox_rate_limit_per_host() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// Behind a local reverse proxy, clients are counted by the address it forwards (not
+/// by what they write themselves), and `/metrics` needs a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_behind_a_trusted_proxy() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Engine::Sqlite, |s| {
+        s.limits.requests_per_ip_per_minute = 3;
+    })
+    .await
+    .unwrap();
+    let get = |forwarded: &'static str| {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/directory/actions");
+        async move {
+            client
+                .get(url)
+                .header("x-forwarded-for", forwarded)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(get("198.51.100.7").await, StatusCode::OK);
+    }
+    assert_eq!(get("198.51.100.7").await, StatusCode::TOO_MANY_REQUESTS);
+    // Writing another address in front changes nothing: the proxy's is the last one.
+    assert_eq!(
+        get("203.0.113.1, 198.51.100.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(get("198.51.100.8").await, StatusCode::OK, "another client");
+    // The proxy's own requests (no header) are not limited by address.
+    for _ in 0..5 {
+        let status = app
+            .client
+            .get(app.url("/api/v1/directory/actions"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    // /metrics through the proxy: a node-admin token is needed.
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_problem(response, StatusCode::FORBIDDEN).await;
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

@@ -77,9 +77,8 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let next = safe_next(form.suivant.as_deref());
-    // Behind a reverse proxy on this machine every client has the proxy's loopback
-    // address: limiting it would lock every editor out. The per-account limit stays.
-    let ip = ip.filter(|ip| !ip.is_loopback());
+    // The client's address (behind a trusted proxy, the one it forwards); `None` for
+    // the proxy's own requests, which only the per-account limit counts.
     match crate::service::users::login(&state, &form.username, &form.password, ip).await {
         Ok((token, _)) => {
             let mut response = Redirect::to(&next).into_response();
