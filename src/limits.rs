@@ -18,6 +18,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 const WINDOW: Duration = Duration::from_secs(60);
+/// Largest body read (and dropped) before answering `429`.
+const DRAINED_BODY: usize = 64 * 1024;
 /// Keys kept at most; beyond, expired windows are dropped, then new keys pass uncounted
 /// until room is made (memory stays bounded under a flood of distinct keys).
 const MAX_KEYS: usize = 100_000;
@@ -49,13 +51,18 @@ impl RateLimiter {
     }
 }
 
-/// The host of the `keyId` in a `Signature` header, without parsing the rest.
+/// The host (and port, when not the default) of the `keyId` in a `Signature` header,
+/// without parsing the rest.
 fn signer_host(request: &Request) -> Option<String> {
     let value = request.headers().get("signature")?.to_str().ok()?;
     let start = value.find("keyId=\"")? + 7;
     let end = value[start..].find('"')? + start;
     let url = url::Url::parse(&value[start..end]).ok()?;
-    url.host_str().map(str::to_ascii_lowercase)
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
 }
 
 /// The client's address: the peer's, or when the peer is a trusted proxy, the
@@ -130,6 +137,21 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         })
     };
     if let Some(wait) = over {
+        // A small body is read and dropped, so that the connection stays open for the
+        // sender's next request; a large one is not read, and the answer says the
+        // connection closes (otherwise the client may reuse it and see a reset).
+        let headers = request.headers();
+        let small = match headers.get(header::CONTENT_LENGTH) {
+            Some(length) => length
+                .to_str()
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .is_some_and(|n| n <= DRAINED_BODY),
+            None => !headers.contains_key(header::TRANSFER_ENCODING),
+        };
+        if small {
+            let _ = axum::body::to_bytes(request.into_body(), DRAINED_BODY).await;
+        }
         let mut response =
             AppError::TooManyRequests(format!("trop de requêtes : réessayez dans {wait} s"))
                 .into_response();
@@ -137,6 +159,11 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
             header::RETRY_AFTER,
             HeaderValue::from_str(&wait.to_string()).expect("BUG: digits"),
         );
+        if !small {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         return response;
     }
     next.run(request).await

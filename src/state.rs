@@ -38,6 +38,10 @@ pub struct Inner {
     pub login_limiter: crate::service::users::LoginLimiter,
     /// Request rates per remote host and client address (`[limits]`).
     pub rate_limiter: crate::limits::RateLimiter,
+    /// Remote actors' public keys, parsed once.
+    pub verifying_keys: crate::federation::inbox::KeyCache,
+    /// Key owners whose fetch failed in the last minute.
+    pub failed_fetches: crate::federation::inbox::FailedFetches,
 }
 
 /// The domain policy: the domains and actors this node refuses (inbound `403`, no
@@ -174,6 +178,8 @@ impl AppState {
             blocks,
             login_limiter: Default::default(),
             rate_limiter: Default::default(),
+            verifying_keys: Default::default(),
+            failed_fetches: Default::default(),
         })))
     }
 

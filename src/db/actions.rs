@@ -555,6 +555,12 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).bind(actor_id).fetch_one(pool).await?))
     }
 
+    /// Number of live remote actions (copies of other nodes' actions).
+    pub async fn count_remote_actions(&self) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM actions WHERE local = FALSE AND deleted_at IS NULL";
+        Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?))
+    }
+
     /// Local collectivités that published or changed an action since `since`
     /// (NodeInfo's active users).
     pub async fn count_active_collectivites(&self, since: DateTime<Utc>) -> StoreResult<i64> {

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use rsa::RsaPrivateKey;
 use tokio::sync::Semaphore;
 use url::Url;
 
@@ -124,7 +123,7 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, now: DateTime<Utc>) -> 
 /// A delivery worker: claims, signs, sends, records.
 pub struct DeliveryWorker {
     state: AppState,
-    keys: Mutex<HashMap<String, Arc<RsaPrivateKey>>>,
+    keys: Mutex<HashMap<String, Arc<signatures::SigningKey>>>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
@@ -148,7 +147,7 @@ impl DeliveryWorker {
             .clone()
     }
 
-    fn private_key(&self, job: &DeliveryJob) -> Result<Arc<RsaPrivateKey>, String> {
+    fn private_key(&self, job: &DeliveryJob) -> Result<Arc<signatures::SigningKey>, String> {
         let mut keys = self.keys.lock().expect("BUG: poisoned key cache");
         if let Some(key) = keys.get(&job.actor_ap_id) {
             return Ok(key.clone());
@@ -157,7 +156,7 @@ impl DeliveryWorker {
             .private_key_pem
             .as_deref()
             .ok_or_else(|| format!("{} has no private key", job.actor_ap_id))?;
-        let key = Arc::new(signatures::parse_private_key(pem).map_err(|e| e.to_string())?);
+        let key = Arc::new(signatures::SigningKey::from_pem(pem).map_err(|e| e.to_string())?);
         if keys.len() > 10_000 {
             keys.clear();
         }
@@ -189,11 +188,11 @@ impl DeliveryWorker {
         let now = Utc::now();
         let key_id = format!("{}#main-key", job.actor_ap_id);
         let body = job.payload.as_bytes();
-        let headers = match signatures::sign_request("POST", &inbox, Some(body), &key_id, &key, now)
-        {
-            Ok(headers) => headers,
-            Err(e) => return Outcome::Rejected(0, format!("signing failed: {e}")),
-        };
+        let headers =
+            match signatures::sign_request_with("POST", &inbox, Some(body), &key_id, &key, now) {
+                Ok(headers) => headers,
+                Err(e) => return Outcome::Rejected(0, format!("signing failed: {e}")),
+            };
         let request = self
             .state
             .http
@@ -212,6 +211,7 @@ impl DeliveryWorker {
         let settings = &self.state.settings.delivery;
         match outcome {
             Outcome::Delivered(status) => {
+                tracing::debug!(inbox = %job.inbox, activity = %job.activity_ap_id, status, "delivered");
                 store.delivery_done(job.id, Some(status)).await?;
                 if store.instance_alive(&job.domain).await? {
                     tracing::info!(domain = %job.domain, "instance reachable again");
@@ -313,7 +313,13 @@ impl DeliveryWorker {
                 }
                 blocks_read = std::time::Instant::now();
             }
-            let worked = match self.run_batch().await {
+            // A read first: waking up (each inbound activity wakes the worker) must not
+            // cost a write when nothing is due, or it competes with the inbox's writes.
+            let due = match self.state.store.next_delivery_due().await {
+                Ok(next) => next.is_some_and(|at| at <= chrono::Utc::now()),
+                Err(_) => true,
+            };
+            let worked = match if due { self.run_batch().await } else { Ok(0) } {
                 Ok(n) => n,
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "delivery worker");

@@ -96,14 +96,27 @@ pub struct Envelope {
     pub actor: Url,
 }
 
-/// The id of a value that may be a URL string or an object with an `id`.
+/// Longest id (activity, object or actor URL) accepted from a peer, in bytes. Ids go
+/// into unique indexes, and PostgreSQL refuses index entries over about 2.7 KB (the
+/// insert would fail, a `500`); real ids are far shorter.
+pub const MAX_ID_LEN: usize = 2048;
+
+/// A URL id, unless it does not parse or is longer than [`MAX_ID_LEN`].
+pub fn parse_id(text: &str) -> Option<Url> {
+    if text.len() > MAX_ID_LEN {
+        return None;
+    }
+    Url::parse(text)
+        .ok()
+        .filter(|url| url.as_str().len() <= MAX_ID_LEN)
+}
+
+/// The id of a value that may be a URL string or an object with an `id` (see
+/// [`parse_id`]).
 pub fn id_of(value: &Value) -> Option<Url> {
     match value {
-        Value::String(s) => Url::parse(s).ok(),
-        Value::Object(map) => map
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| Url::parse(s).ok()),
+        Value::String(s) => parse_id(s),
+        Value::Object(map) => map.get("id").and_then(Value::as_str).and_then(parse_id),
         Value::Array(items) if items.len() == 1 => id_of(&items[0]),
         _ => None,
     }
@@ -112,12 +125,13 @@ pub fn id_of(value: &Value) -> Option<Url> {
 /// Reads the envelope of an activity.
 ///
 /// # Errors
-/// [`InboxError::BadRequest`] when `id`, `type` or `actor` is missing or invalid.
+/// [`InboxError::BadRequest`] when `id`, `type` or `actor` is missing or invalid
+/// (an id longer than [`MAX_ID_LEN`] is invalid).
 pub fn envelope(activity: &Value) -> Result<Envelope, InboxError> {
     let id = activity
         .get("id")
         .and_then(Value::as_str)
-        .and_then(|s| Url::parse(s).ok())
+        .and_then(parse_id)
         .ok_or_else(|| InboxError::BadRequest("activité sans « id » valide".into()))?;
     let kind = match activity.get("type") {
         Some(Value::String(kind)) => kind.clone(),
@@ -195,12 +209,78 @@ pub async fn authorized_fetch(
     }
 }
 
+/// Public keys parsed once, by PEM: parsing costs more than verifying. Bounded: past
+/// [`KeyCache::MAX`] keys the cache starts afresh.
+#[derive(Debug, Default)]
+pub struct KeyCache(
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<signatures::VerifyingKey>>>,
+);
+
+impl KeyCache {
+    /// Keys kept at most.
+    pub const MAX: usize = 10_000;
+
+    /// The parsed key of `pem`.
+    ///
+    /// # Errors
+    /// The PEM is not an RSA public key.
+    pub fn get(
+        &self,
+        pem: &str,
+    ) -> Result<std::sync::Arc<signatures::VerifyingKey>, signatures::SignatureError> {
+        if let Some(key) = self.0.lock().expect("BUG: poisoned key cache").get(pem) {
+            return Ok(key.clone());
+        }
+        let key = std::sync::Arc::new(signatures::VerifyingKey::from_pem(pem)?);
+        let mut keys = self.0.lock().expect("BUG: poisoned key cache");
+        if keys.len() >= Self::MAX {
+            keys.clear();
+        }
+        keys.insert(pem.to_string(), key.clone());
+        Ok(key)
+    }
+}
+
+/// Key owners whose fetch failed recently: for a minute, their signatures are refused
+/// without fetching again, so that junk naming an unreachable (or a victim's) actor
+/// does not turn into one outbound request each. Bounded like [`KeyCache`].
+#[derive(Debug, Default)]
+pub struct FailedFetches(std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>);
+
+impl FailedFetches {
+    const FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn recent(&self, owner: &Url) -> bool {
+        self.0
+            .lock()
+            .expect("BUG: poisoned fetch failures")
+            .get(owner.as_str())
+            .is_some_and(|at| at.elapsed() < Self::FOR)
+    }
+
+    fn record(&self, owner: &Url) {
+        let mut failures = self.0.lock().expect("BUG: poisoned fetch failures");
+        if failures.len() >= KeyCache::MAX {
+            failures.retain(|_, at| at.elapsed() < Self::FOR);
+            if failures.len() >= KeyCache::MAX {
+                failures.clear();
+            }
+        }
+        failures.insert(owner.to_string(), std::time::Instant::now());
+    }
+}
+
 /// The signing actor: from the database, or fetched (signed GET by the instance actor).
 async fn signer(
     data: &Data<AppState>,
     owner: &Url,
     refresh: bool,
 ) -> Result<ActorRecord, InboxError> {
+    let unavailable =
+        || InboxError::Unauthorized(format!("clé de signature introuvable pour {owner}"));
+    if data.failed_fetches.recent(owner) {
+        return Err(unavailable());
+    }
     let id: ObjectId<ActorRecord> = owner.clone().into();
     let fetched = if refresh {
         id.dereference_forced(data).await
@@ -209,7 +289,8 @@ async fn signer(
     };
     fetched.map_err(|error| {
         tracing::info!(key_owner = %owner, %error, "signing key unavailable");
-        InboxError::Unauthorized(format!("clé de signature introuvable pour {owner}"))
+        data.failed_fetches.record(owner);
+        unavailable()
     })
 }
 
@@ -246,18 +327,22 @@ pub async fn verify_signature(
         .map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
     let mut actor = signer(data, &owner, false).await?;
     let verify = |actor: &ActorRecord| {
-        signatures::verify_request(
+        let key = data.verifying_keys.get(&actor.public_key_pem)?;
+        signatures::verify_with_key(
             method.as_str(),
             path_and_query,
             headers,
             &signature,
-            &actor.public_key_pem,
+            &key,
             policy,
             Utc::now(),
         )
     };
     if let Err(first) = verify(&actor) {
-        if actor.local {
+        // A key may have been rotated: fetch the actor again, but at most once a minute
+        // per actor, so that bad signatures cannot make this node hammer a host.
+        let fresh = Utc::now() - actor.last_refreshed_at < chrono::Duration::seconds(60);
+        if actor.local || fresh {
             return Err(InboxError::Unauthorized(format!(
                 "signature refusée : {first}"
             )));

@@ -137,6 +137,15 @@ async fn undo(
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default();
+    // An embedded activity says whose it is: only its own actor may undo it.
+    if let Some(owner) = object.get("actor").and_then(id_of) {
+        if owner != actor.ap_id {
+            return Err(InboxError::Forbidden(format!(
+                "{} ne peut pas annuler une activité de {owner}",
+                actor.ap_id
+            )));
+        }
+    }
     let by_id = match id_of(object) {
         Some(id) => data.store.follow_by_ap_id(id.as_str()).await?,
         None => None,
@@ -295,7 +304,7 @@ pub async fn create_or_update(
         });
     }
     let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
-    let content = SafeHtml::sanitize(
+    let content = SafeHtml::sanitize_remote(
         &text("content")
             .unwrap_or_default()
             .chars()
@@ -308,8 +317,17 @@ pub async fn create_or_update(
             .map(|t| t.with_timezone(&Utc))
     };
     let published = when("published").unwrap_or_else(Utc::now);
-    let name = text("name").map(|n| n.chars().take(200).collect::<String>());
-    let url = object.get("url").and_then(id_of);
+    // No NUL (a PostgreSQL text cannot hold it); an http(s) page only.
+    let name = text("name").map(|n| {
+        n.chars()
+            .filter(|c| *c != '\0')
+            .take(200)
+            .collect::<String>()
+    });
+    let url = object
+        .get("url")
+        .and_then(id_of)
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
     data.store
         .upsert_post(&NewPost {
             ap_id: &id,
@@ -572,7 +590,7 @@ async fn flag(
         .chars()
         .take(5_000)
         .collect();
-    let content = SafeHtml::sanitize(&content).to_plain_text();
+    let content = SafeHtml::sanitize_remote(&content).to_plain_text();
     data.store
         .insert_report(&envelope.id, actor.id, &ours, &content)
         .await?;

@@ -257,12 +257,15 @@ pub fn has_mai_terms(object: &serde_json::Value) -> bool {
 }
 
 /// AS2 → domain: the content of a remote action. Lenient: unknown themes, bad places,
-/// bad links are dropped (and logged), HTML is sanitised again, lengths are capped.
+/// bad links are dropped (and logged), HTML is sanitised again (at a bounded cost,
+/// [`SafeHtml::sanitize_remote`]), lengths are capped, NUL characters dropped (a
+/// PostgreSQL text cannot hold them), links are http(s) only (they end up in pages).
 pub fn as_to_action(json: &ArticleJson) -> NewAction {
     fn capped(text: &str, max: usize) -> String {
-        text.chars().take(max).collect()
+        text.chars().filter(|c| *c != '\0').take(max).collect()
     }
-    let sanitize = |html: &str| SafeHtml::sanitize(&capped(html, 200_000));
+    let optional = |text: &Option<String>, max: usize| text.as_deref().map(|t| capped(t, max));
+    let sanitize = |html: &str| SafeHtml::sanitize_remote(&capped(html, 200_000));
     let themes = json
         .themes
         .iter()
@@ -308,7 +311,7 @@ pub fn as_to_action(json: &ArticleJson) -> NewAction {
         summary: json
             .summary
             .as_deref()
-            .map(|s| capped(&SafeHtml::sanitize(s).to_plain_text(), 1000))
+            .map(|s| capped(&sanitize(&capped(s, 10_000)).to_plain_text(), 1000))
             .filter(|s| !s.is_empty()),
         content: RichText {
             html: sanitize(&json.content),
@@ -337,17 +340,51 @@ pub fn as_to_action(json: &ArticleJson) -> NewAction {
             .location
             .iter()
             .take(50)
-            .map(PlaceJson::to_place)
+            .map(|place| {
+                let mut place = place.to_place();
+                place.name = capped(&place.name, 200);
+                place
+            })
             .collect(),
         start_date: json.start_time.map(|t| t.date_naive()),
         end_date: json.end_time.map(|t| t.date_naive()),
         budget_eur: json.budget.filter(|b| *b >= 0),
         open_to_partners: json.open_to_partners,
-        software: json.software.iter().take(50).cloned().collect(),
-        providers: json.providers.iter().take(50).cloned().collect(),
+        software: json
+            .software
+            .iter()
+            .take(50)
+            .map(|s| Software {
+                name: capped(&s.name, 200),
+                url: s.url.clone().filter(is_web),
+                licence: optional(&s.licence, 100),
+                sill_id: optional(&s.sill_id, 50),
+                comptoir_id: optional(&s.comptoir_id, 50),
+                wikidata: optional(&s.wikidata, 50),
+            })
+            .collect(),
+        providers: json
+            .providers
+            .iter()
+            .take(50)
+            .map(|p| Provider {
+                name: capped(&p.name, 200),
+                siren: p.siren.clone(),
+                url: p.url.clone().filter(is_web),
+            })
+            .collect(),
         links,
         images,
         contacts_public: !json.contacts.is_empty(),
-        contacts: json.contacts.iter().take(50).cloned().collect(),
+        contacts: json
+            .contacts
+            .iter()
+            .take(50)
+            .map(|c| Contact {
+                name: capped(&c.name, 200),
+                role: optional(&c.role, 200),
+                email: optional(&c.email, 320),
+            })
+            .collect(),
     }
 }
