@@ -1,11 +1,12 @@
-//! Directory search at scale: N generated actions (realistic French text, the twelve
-//! themes, communes of the referential, shared software), then typical queries timed.
+//! `search`: directory search at scale. N generated actions (realistic French text,
+//! the twelve themes, communes of the referential, shared software), then typical
+//! queries timed through `service::directory::search`, as the API and pages call it.
 //!
-//! `cargo run --release --example search_bench -- [N] [database-url]`
-//! (default 100 000 actions on SQLite in a temporary folder). Given a database that
-//! already holds N actions (`sqlite://bench.db` of an earlier run, a PostgreSQL URL),
-//! the generation is skipped and only the queries run. A third argument runs that one
-//! query only (`theme=education`); `RUST_LOG=sqlx=debug` shows each statement's time.
+//! `maillage-bench search [--actions N] [--database URL] [--query Q]` (default 100 000
+//! actions on SQLite in a temporary folder). Given a database that already holds N
+//! actions (`sqlite://bench.db` of an earlier run, a PostgreSQL URL), the generation is
+//! skipped and only the queries run. `--query theme=education` runs that one query
+//! only; `RUST_LOG=sqlx=debug` shows each statement's time.
 
 use std::time::Instant;
 
@@ -106,34 +107,53 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    let n: usize = std::env::args()
-        .nth(1)
-        .map(|v| v.parse().unwrap())
-        .unwrap_or(100_000);
-    let database = std::env::args().nth(2);
+/// Parameters.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SearchArgs {
+    /// Actions in the directory.
+    #[arg(long, default_value_t = 100_000)]
+    pub actions: usize,
+    /// The database (kept between runs); default: SQLite in a temporary folder.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Run this one query only (`theme=education`).
+    #[arg(long)]
+    pub query: Option<String>,
+}
+
+/// Runs the scenario.
+pub async fn run(args: SearchArgs, report: &mut crate::report::Report) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut settings = Settings {
         domain: "localhost:9999".into(),
         ..Settings::default()
     };
     settings.federation.debug = true;
-    settings.database.url = database
+    settings.log.level = "warn".into();
+    settings.database.url = args
+        .database
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("search.db").display()));
     let state = prepare(settings).await?;
     let existing = state.store.directory_counts().await?.2;
-    if existing >= n as i64 {
+    if existing >= args.actions as i64 {
         eprintln!("{existing} actions already in the database: generation skipped");
     } else {
-        generate(&state, n).await?;
+        generate(&state, args.actions).await?;
     }
-    run_queries(&state).await
+    let engine = if state.settings.database.url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    report.line(
+        "search: directory",
+        format!(
+            "{} actions, {engine}",
+            state.store.directory_counts().await?.2
+        ),
+    );
+    run_queries(&state, args.query.as_deref(), report).await
 }
 
 async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result<()> {
@@ -250,8 +270,11 @@ async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result
     Ok(())
 }
 
-async fn run_queries(state: &maillage::state::AppState) -> anyhow::Result<()> {
-    let only = std::env::args().nth(3);
+async fn run_queries(
+    state: &maillage::state::AppState,
+    only: Option<&str>,
+    report: &mut crate::report::Report,
+) -> anyhow::Result<()> {
     let all = [
         "",
         "q=numerique",
@@ -266,12 +289,11 @@ async fn run_queries(state: &maillage::state::AppState) -> anyhow::Result<()> {
         "software=publik",
         "sort=name&limit=50",
     ];
-    let queries: Vec<&str> = match &only {
-        Some(query) => vec![query.as_str()],
+    let queries: Vec<&str> = match only {
+        Some(query) => vec![query],
         None => all.to_vec(),
     };
-    println!("| query | cold ms | p50 ms | p95 ms | p99 ms | total |");
-    println!("| --- | --- | --- | --- | --- | --- |");
+    let mut figures = Vec::new();
     for raw in queries {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
             .into_owned()
@@ -297,13 +319,20 @@ async fn run_queries(state: &maillage::state::AppState) -> anyhow::Result<()> {
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        println!(
-            "| `{}` | {cold:.1} | {:.1} | {:.1} | {:.1} | {total} |",
-            if raw.is_empty() { "(none)" } else { raw },
-            percentile(&times, 0.5),
-            percentile(&times, 0.95),
-            percentile(&times, 0.99)
+        let label = if raw.is_empty() { "(none)" } else { raw };
+        report.line(
+            &format!("search: `{label}`"),
+            format!(
+                "cold {cold:.1} ms; warm p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms; {total} matches",
+                percentile(&times, 0.5),
+                percentile(&times, 0.95),
+                percentile(&times, 0.99)
+            ),
         );
+        figures.push(serde_json::json!({"query": label, "cold_ms": cold,
+            "p50_ms": percentile(&times, 0.5), "p95_ms": percentile(&times, 0.95),
+            "p99_ms": percentile(&times, 0.99), "total": total}));
     }
+    report.json("queries", serde_json::Value::Array(figures));
     Ok(())
 }

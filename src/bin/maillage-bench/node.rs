@@ -1,0 +1,216 @@
+//! The node under test, in its own process (this same binary, `maillage-bench node
+//! CONFIG`), so that its memory is measured alone and its latency from outside, as a
+//! peer sees it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use maillage::config::Settings;
+
+/// A node running in a child process.
+pub struct Node {
+    child: Child,
+    /// `http://localhost:PORT`.
+    pub base: String,
+    /// Its settings (database URL included).
+    pub settings: Settings,
+    /// From spawn to the first `200` of `/readyz`.
+    pub ready_after: Duration,
+}
+
+/// Settings of a benchmark node on a free loopback port, its SQLite database in `dir`.
+pub fn settings(dir: &Path) -> anyhow::Result<Settings> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut settings = Settings {
+        domain: format!("localhost:{port}"),
+        bind: format!("127.0.0.1:{port}"),
+        ..Settings::default()
+    };
+    settings.database.url = format!("sqlite://{}", dir.join("node.db").display());
+    settings.federation.debug = true;
+    settings.federation.allow_private_addresses = true;
+    settings.log.level = "warn".into();
+    Ok(settings)
+}
+
+impl Node {
+    /// Writes `settings` next to the database and starts `maillage-bench node` on them;
+    /// returns once `/readyz` answers.
+    pub async fn spawn(settings: Settings, dir: &Path) -> anyhow::Result<Self> {
+        let config: PathBuf = dir.join(format!("node-{}.toml", settings.bind.replace(':', "-")));
+        std::fs::write(&config, toml::to_string(&settings)?)?;
+        let started = Instant::now();
+        let child = Command::new(std::env::current_exe()?)
+            .arg("node")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the node process")?;
+        let base = format!("http://{}", settings.domain);
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+                && response.status().is_success()
+            {
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(60),
+                "the node did not become ready within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(Self {
+            child,
+            base,
+            settings,
+            ready_after: started.elapsed(),
+        })
+    }
+
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Stops the node with SIGTERM (a clean shutdown) and waits for it.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.child.kill()?;
+        Ok(())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How the seeded collectivité and the fake actors are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// The collectivité follows every fake actor (their `Create`s are stored).
+    LocalFollowsRemote,
+    /// Every fake actor follows the collectivité (its actions are delivered to them).
+    RemoteFollowsLocal,
+}
+
+/// What [`seed`] created.
+pub struct Seeded {
+    /// The local collectivité (`marcq`).
+    pub collectivite: maillage::domain::Collectivite,
+    /// An API token acting for it.
+    pub token: String,
+    /// Its public key, PEM.
+    pub public_key_pem: String,
+}
+
+/// Prepares the node's database (migrations, instance actor) with one collectivité,
+/// `marcq`, linked to every actor of `hosts` (stored as remote actors sharing their
+/// host's inbox).
+pub async fn seed(
+    settings: &Settings,
+    hosts: &[crate::fake::Host],
+    link: Link,
+) -> anyhow::Result<Seeded> {
+    use maillage::db::actors::RemoteActor;
+    let state = maillage::startup::prepare(settings.clone()).await?;
+    let body = maillage::api::collectivites::CollectiviteBody {
+        username: Some("marcq".into()),
+        insee: Some("59378".into()),
+        ..Default::default()
+    };
+    let collectivite =
+        maillage::service::collectivites::create_collectivite(&state, body.into_profile()?).await?;
+    for host in hosts {
+        let shared: url::Url = format!("http://{}/inbox", host.domain).parse()?;
+        for actor in &host.actors {
+            let inbox = format!("{}/inbox", actor.id).parse()?;
+            let profile = crate::report::remote_profile(&actor.id)?;
+            let stored = state
+                .store
+                .upsert_remote_actor(
+                    RemoteActor {
+                        actor_type: "Organization",
+                        ap_id: &actor.id,
+                        domain: &host.domain,
+                        inbox: &inbox,
+                        shared_inbox: Some(&shared),
+                        public_key_pem: &actor.key.public_pem,
+                    },
+                    &profile,
+                )
+                .await?;
+            let (follower, followed) = match link {
+                Link::LocalFollowsRemote => (collectivite.id, stored.id),
+                Link::RemoteFollowsLocal => (stored.id, collectivite.id),
+            };
+            state
+                .store
+                .insert_follow(None, follower, followed, "accepted")
+                .await?;
+        }
+    }
+    let token =
+        maillage::service::tokens::create_token(&state.store, Some(&collectivite), Some("bench"))
+            .await?;
+    let public_key_pem = state
+        .store
+        .actor_by_id(collectivite.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the collectivité's actor is missing"))?
+        .public_key_pem;
+    state.store.close().await;
+    Ok(Seeded {
+        collectivite,
+        token,
+        public_key_pem,
+    })
+}
+
+/// Resident and peak resident memory of a process, in MiB (`/proc/PID/status`).
+pub fn memory(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// `maillage-bench node CONFIG`: runs a node until SIGTERM.
+pub async fn run(config: &Path) -> anyhow::Result<()> {
+    let settings = Settings::load(Some(config))?;
+    maillage::telemetry::init(&settings.log);
+    let app = maillage::startup::App::build(settings).await?;
+    app.run_until_stopped(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    })
+    .await
+}
