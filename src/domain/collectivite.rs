@@ -163,6 +163,30 @@ pub struct NewCollectivite {
     pub labels: Vec<Label>,
 }
 
+impl NewCollectivite {
+    /// A profile with a name and nothing else, of kind `autre`: what little is known of
+    /// a remote actor stored for a follow (tests, benchmarks, imports of follow lists).
+    pub fn named(username: Username, name: impl Into<String>) -> Self {
+        Self {
+            username,
+            name: name.into(),
+            summary: None,
+            kind: CollectiviteKind::Autre,
+            insee: None,
+            siren: None,
+            epci_siren: None,
+            departement: None,
+            region: None,
+            population: None,
+            location: None,
+            address: None,
+            website: None,
+            icon: None,
+            labels: Vec::new(),
+        }
+    }
+}
+
 /// The editable part of a profile, as replaced by `PATCH` (merge-patched, then validated).
 pub type CollectivitePatch = NewCollectivite;
 

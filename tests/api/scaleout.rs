@@ -127,23 +127,10 @@ async fn two_servers_two_workers_deliver_exactly_once() {
         let shared: url::Url = format!("http://{host}/inbox").parse().unwrap();
         for f in 0..2 {
             let id: url::Url = format!("http://{host}/actors/f{h}x{f}").parse().unwrap();
-            let profile = maillage::domain::NewCollectivite {
-                username: maillage::domain::Username::parse(&format!("f{h}x{f}")).unwrap(),
-                name: format!("Suiveuse {h}-{f}"),
-                summary: None,
-                kind: maillage::domain::CollectiviteKind::Autre,
-                insee: None,
-                siren: None,
-                epci_siren: None,
-                departement: None,
-                region: None,
-                population: None,
-                location: None,
-                address: None,
-                website: None,
-                icon: None,
-                labels: Vec::new(),
-            };
+            let profile = maillage::domain::NewCollectivite::named(
+                maillage::domain::Username::parse(&format!("f{h}x{f}")).unwrap(),
+                format!("Suiveuse {h}-{f}"),
+            );
             let follower = a
                 .state
                 .store

@@ -52,6 +52,7 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
             .json(&json!({
                 "name": format!("Portail citoyen n° {i}"),
                 "summary": "Démarches en ligne, suivi des demandes et prise de rendez-vous.",
+                "content": "La commune ouvre un **portail citoyen** pour ses démarches.",
                 "themes": ["services-publics"],
                 "phase": "service",
             }))

@@ -31,7 +31,7 @@ pub struct FloodArgs {
     pub actors_per_host: usize,
     /// Distinct valid `Create{Article}` activities prepared (sent again as duplicates
     /// once all went out).
-    #[arg(long, default_value_t = 6000)]
+    #[arg(long, default_value_t = 20_000)]
     pub valid: usize,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]

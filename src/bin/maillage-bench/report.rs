@@ -83,21 +83,8 @@ pub fn percentile(sorted: &[Duration], q: f64) -> f64 {
 /// A remote collectivité's profile for an actor stored by the harness.
 pub fn remote_profile(id: &url::Url) -> anyhow::Result<maillage::domain::NewCollectivite> {
     let name = id.path_segments().and_then(|mut s| s.nth(1)).unwrap_or("x");
-    Ok(maillage::domain::NewCollectivite {
-        username: maillage::domain::Username::parse(name).map_err(anyhow::Error::msg)?,
-        name: format!("Commune fictive {name}"),
-        summary: None,
-        kind: maillage::domain::CollectiviteKind::Autre,
-        insee: None,
-        siren: None,
-        epci_siren: None,
-        departement: None,
-        region: None,
-        population: None,
-        location: None,
-        address: None,
-        website: None,
-        icon: None,
-        labels: Vec::new(),
-    })
+    Ok(maillage::domain::NewCollectivite::named(
+        maillage::domain::Username::parse(name).map_err(anyhow::Error::msg)?,
+        format!("Commune fictive {name}"),
+    ))
 }
