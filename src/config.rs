@@ -192,6 +192,9 @@ pub struct LimitSettings {
     /// Inbox requests per minute from one remote host (the host of the signature's
     /// `keyId`), before verifying anything.
     pub inbox_per_host_per_minute: u32,
+    /// Inbox POSTs per minute from one client address (a remote server), counted before
+    /// anything else; the per-host limit then applies to the signature's `keyId` host.
+    pub inbox_per_ip_per_minute: u32,
     /// Other requests per minute from one client address (an IPv6 client counts by its
     /// /64); the address is the peer's, or, behind a trusted proxy, the last address
     /// that proxy added to `X-Forwarded-For`.
@@ -205,6 +208,7 @@ impl Default for LimitSettings {
     fn default() -> Self {
         Self {
             inbox_per_host_per_minute: 3000,
+            inbox_per_ip_per_minute: 6000,
             requests_per_ip_per_minute: 600,
             trusted_proxies: vec![
                 std::net::Ipv4Addr::LOCALHOST.into(),

@@ -1,8 +1,10 @@
 //! Request rate limits (SPEC §9): a fixed one-minute window per key, kept in memory and
-//! bounded. Inbox requests are counted per remote host (the host of the signature's
-//! `keyId`, read before any verification, so a flood costs no RSA work); other requests
-//! per client address ([`client_ip`]: the peer, or behind a trusted reverse proxy the
-//! address it forwards; IPv6 by /64). Over the limit: `429` with `Retry-After`.
+//! bounded. Every request is counted per client address ([`client_ip`]: the peer, or
+//! behind a trusted reverse proxy the address it forwards; IPv6 by /64), inbox POSTs
+//! with their own limit; inbox POSTs are also counted per remote host (the host of the
+//! signature's `keyId`, read before any verification, in a map of their own since the
+//! sender chooses it). Over a limit: `429` with `Retry-After`. Unknown signing keys are
+//! fetched at most [`crate::state::KEY_FETCHES`] at once (`federation::inbox`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -73,23 +75,33 @@ pub fn client_ip(
     headers: &axum::http::HeaderMap,
     trusted: &[IpAddr],
 ) -> Option<IpAddr> {
-    let peer = peer?;
+    // An IPv4 peer on a dual-stack socket arrives as `::ffff:a.b.c.d`.
+    let peer = peer?.to_canonical();
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    headers
+    let forwarded: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .rev()
-        .find(|ip| !trusted.contains(ip))
+        .map(str::trim)
+        .collect();
+    // From the right: skip our proxies; the first other entry is the client the proxy
+    // saw. An entry that does not parse stops the walk (anything left of it is the
+    // client's own say), and the request then counts as the proxy's.
+    for entry in forwarded.into_iter().rev() {
+        let ip = entry.parse::<IpAddr>().ok()?.to_canonical();
+        if !trusted.contains(&ip) {
+            return Some(ip);
+        }
+    }
+    None
 }
 
 /// The rate-limit key of an address: IPv6 clients usually hold a whole /64.
-fn address_key(ip: IpAddr) -> String {
-    match ip {
+pub fn address_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => {
             let s = v6.segments();
@@ -101,7 +113,7 @@ fn address_key(ip: IpAddr) -> String {
 /// True when a request came straight from this machine, not through a proxy: the
 /// peer is loopback and carries no forwarding header.
 pub fn is_local(peer: Option<IpAddr>, headers: &axum::http::HeaderMap) -> bool {
-    peer.is_some_and(|ip| ip.is_loopback())
+    peer.is_some_and(|ip| ip.to_canonical().is_loopback())
         && !headers.contains_key("x-forwarded-for")
         && !headers.contains_key("forwarded")
         && !headers.contains_key("x-real-ip")
@@ -120,22 +132,40 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
     let client = client_ip(peer, request.headers(), &limits.trusted_proxies);
-    let over = if is_inbox(&path) && request.method() == axum::http::Method::POST {
-        let key = match signer_host(&request) {
-            Some(host) => format!("inbox:{host}"),
-            None => format!("inbox-ip:{}", client.map(address_key).unwrap_or_default()),
-        };
-        state
-            .rate_limiter
-            .hit(&key, limits.inbox_per_host_per_minute)
-    } else {
-        client.and_then(|ip| {
-            state.rate_limiter.hit(
-                &format!("ip:{}", address_key(ip)),
+    let inbox = is_inbox(&path) && request.method() == axum::http::Method::POST;
+    // Per client address first (every request), then inbox POSTs per remote host.
+    // The host comes from the unverified `keyId`: it has its own map, so that a flood of
+    // made-up hosts cannot crowd out the address counters.
+    let by_address = client.and_then(|ip| {
+        let (key, limit) = if inbox {
+            (
+                format!("inbox-ip:{}", address_key(ip)),
+                limits.inbox_per_ip_per_minute,
+            )
+        } else {
+            (
+                format!("ip:{}", address_key(ip)),
                 limits.requests_per_ip_per_minute,
             )
-        })
+        };
+        state.rate_limiter.hit(&key, limit)
+    });
+    let over = match by_address {
+        Some(wait) => Some((wait, "address")),
+        None if inbox => signer_host(&request)
+            .and_then(|host| {
+                state
+                    .host_limiter
+                    .hit(&host, limits.inbox_per_host_per_minute)
+            })
+            .map(|wait| (wait, "host")),
+        None => None,
     };
+    if let Some((_, key)) = over {
+        metrics::counter!("maillage_rate_limited_total", "by" => key, "inbox" => inbox.to_string())
+            .increment(1);
+    }
+    let over = over.map(|(wait, _)| wait);
     if let Some(wait) = over {
         // A small body is read and dropped, so that the connection stays open for the
         // sender's next request; a large one is not read, and the answer says the
@@ -200,6 +230,22 @@ mod tests {
             "an untrusted peer's header is ignored"
         );
         assert!(!is_local(proxy, &headers), "forwarded");
+        // An entry the proxy wrote that does not parse stops the walk: what is left of
+        // it is the client's say.
+        headers.insert("x-forwarded-for", "198.51.100.7, unknown".parse().unwrap());
+        assert_eq!(client_ip(proxy, &headers, &trusted), None);
+        // IPv4 on a dual-stack socket.
+        let mapped: Option<IpAddr> = Some("::ffff:127.0.0.1".parse().unwrap());
+        assert_eq!(
+            client_ip(mapped, &headers, &trusted),
+            None,
+            "the proxy, mapped"
+        );
+        assert!(is_local(mapped, &axum::http::HeaderMap::new()));
+        assert_eq!(
+            address_key("::ffff:203.0.113.9".parse().unwrap()),
+            "203.0.113.9"
+        );
         assert!(is_local(proxy, &axum::http::HeaderMap::new()));
         assert_eq!(
             address_key("2001:db8:1:2:3:4:5:6".parse().unwrap()),

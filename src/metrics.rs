@@ -2,8 +2,8 @@
 //! HTTP requests by route and status (a middleware), inbound activities by outcome
 //! (the inbox), and, read from the database at each scrape, the delivery queue (pending,
 //! failed, done, age of the oldest pending) and unreachable instances.
-//! `GET /metrics` answers clients on loopback (a reverse proxy or a local Prometheus)
-//! or with a node-admin token.
+//! `GET /metrics` answers a request made on this machine straight to the node (loopback,
+//! no forwarding header: a local Prometheus), or one with a node-admin token.
 
 use std::sync::OnceLock;
 use std::time::Instant;

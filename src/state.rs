@@ -38,6 +38,10 @@ pub struct Inner {
     pub login_limiter: crate::service::users::LoginLimiter,
     /// Request rates per remote host and client address (`[limits]`).
     pub rate_limiter: crate::limits::RateLimiter,
+    /// Inbox requests per remote host (the unverified `keyId` host), apart.
+    pub host_limiter: crate::limits::RateLimiter,
+    /// Concurrent fetches of unknown signing keys (each costs a signed outbound GET).
+    pub key_fetches: tokio::sync::Semaphore,
     /// Remote actors' public keys, parsed once.
     pub verifying_keys: crate::federation::inbox::KeyCache,
     /// Key owners whose fetch failed in the last minute.
@@ -48,13 +52,14 @@ pub struct Inner {
 /// fetch, no delivery). Refused: the configured `federation.blocked_domains`, the
 /// admin's blocks, and in allow-list mode every domain neither configured in
 /// `federation.allowed_domains` nor allowed by the admin (a block wins over an allow;
-/// only remote peers are ever checked, so the node's own domain needs no entry). The admin's lists are read again by
+/// this node's own domain, as configured with its port, is never refused). The admin's lists are read again by
 /// [`Blocks::reload`] after each change and periodically by delivery workers.
 #[derive(Debug, Default)]
 pub struct Blocks {
     configured: Vec<String>,
     allowlist_mode: bool,
     configured_allows: Vec<String>,
+    own_domain: String,
     domains: std::sync::RwLock<Vec<String>>,
     allows: std::sync::RwLock<Vec<String>>,
     actors: std::sync::RwLock<std::collections::HashSet<String>>,
@@ -67,6 +72,7 @@ impl Blocks {
             configured: settings.federation.blocked_domains.clone(),
             allowlist_mode: settings.federation.allowlist_mode,
             configured_allows: settings.federation.allowed_domains.clone(),
+            own_domain: settings.domain.to_ascii_lowercase(),
             ..Default::default()
         }
     }
@@ -75,6 +81,9 @@ impl Blocks {
     /// not allowed.
     pub fn domain(&self, domain: &str) -> bool {
         use crate::config::domain_listed;
+        if domain.eq_ignore_ascii_case(&self.own_domain) {
+            return false;
+        }
         if domain_listed(&self.configured, domain)
             || domain_listed(&self.domains.read().expect("BUG: poisoned blocks"), domain)
         {
@@ -133,6 +142,9 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// Signing keys fetched at once at most (inbox and authorized fetch).
+pub const KEY_FETCHES: usize = 16;
+
 /// Timeout of every outbound request (SPEC §3: 10 s).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -178,6 +190,8 @@ impl AppState {
             blocks,
             login_limiter: Default::default(),
             rate_limiter: Default::default(),
+            host_limiter: Default::default(),
+            key_fetches: tokio::sync::Semaphore::new(KEY_FETCHES),
             verifying_keys: Default::default(),
             failed_fetches: Default::default(),
         })))

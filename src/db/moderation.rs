@@ -190,10 +190,12 @@ impl Store {
         Ok(done > 0)
     }
 
-    /// Adds a block (`domain` or `actor`); blocking again updates the reason.
+    /// Adds a block (`domain` or `actor`); blocking again updates the reason (an empty
+    /// one keeps the old).
     pub async fn add_block(&self, target: &str, kind: &str, reason: &str) -> StoreResult<Block> {
         const SQL: &str = "INSERT INTO blocks (target, kind, reason, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (target) DO UPDATE SET reason = excluded.reason \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (target) DO UPDATE SET reason = CASE WHEN excluded.reason = '' \
+             THEN blocks.reason ELSE excluded.reason END \
              RETURNING *";
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SQL)
@@ -221,10 +223,12 @@ impl Store {
         }))
     }
 
-    /// Allows a domain (allow-list mode); allowing again updates the reason.
+    /// Allows a domain (allow-list mode); allowing again updates the reason (an empty one
+    /// keeps the old).
     pub async fn add_allow(&self, domain: &str, reason: &str) -> StoreResult<DomainAllow> {
         const SQL: &str = "INSERT INTO domain_allows (domain, reason, created_at) \
-             VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET reason = excluded.reason \
+             VALUES ($1, $2, $3) ON CONFLICT (domain) DO UPDATE SET reason = CASE WHEN excluded.reason = '' \
+             THEN domain_allows.reason ELSE excluded.reason END \
              RETURNING *";
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SQL)

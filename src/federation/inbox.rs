@@ -278,9 +278,27 @@ async fn signer(
 ) -> Result<ActorRecord, InboxError> {
     let unavailable =
         || InboxError::Unauthorized(format!("clé de signature introuvable pour {owner}"));
+    let known = if refresh {
+        None
+    } else {
+        data.store.actor_by_ap_id(owner).await?
+    };
     if data.failed_fetches.recent(owner) {
-        return Err(unavailable());
+        // Not again within the minute; a stored copy still serves.
+        return known.ok_or_else(unavailable);
     }
+    // A fetch is a signed outbound GET: a bounded number at once, whatever keyIds a
+    // flood names (a known actor is read from the database, and only refreshed by the
+    // library when its copy is old).
+    let _permit = match known {
+        Some(_) => None,
+        None => Some(
+            data.key_fetches
+                .acquire()
+                .await
+                .map_err(|_| InboxError::Internal(anyhow::anyhow!("key fetch limiter closed")))?,
+        ),
+    };
     let id: ObjectId<ActorRecord> = owner.clone().into();
     let fetched = if refresh {
         id.dereference_forced(data).await

@@ -324,6 +324,13 @@ impl SignatureHeader {
     /// # Errors
     /// [`SignatureError::Malformed`] when `keyId` is not an `http` or `https` URL.
     pub fn key_owner(&self) -> Result<Url, SignatureError> {
+        // Ids are capped at 2 048 bytes everywhere (see `federation::inbox::MAX_ID_LEN`).
+        if self.key_id.len() > 2048 {
+            return Err(malformed(format!(
+                "keyId longer than 2048 bytes: {}",
+                excerpt(&self.key_id)
+            )));
+        }
         let mut url = Url::parse(&self.key_id).map_err(|e| {
             malformed(format!(
                 "keyId is not a URL ({e}): {}",
@@ -805,19 +812,13 @@ impl VerifyingKey {
     /// # Errors
     /// [`SignatureError::BadKey`] when aws-lc refuses the key.
     pub fn from_rsa(key: &RsaPublicKey) -> Result<Self, SignatureError> {
-        use aws_lc_rs::signature::{
-            RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY, RSA_PKCS1_2048_8192_SHA256,
-        };
         use rsa::pkcs1::EncodeRsaPublicKey as _;
-        use rsa::traits::PublicKeyParts as _;
         let der = key
             .to_pkcs1_der()
             .map_err(|e| SignatureError::BadKey(e.to_string()))?;
-        let algorithm: &'static aws_lc_rs::signature::RsaParameters = if key.size() >= 256 {
-            &RSA_PKCS1_2048_8192_SHA256
-        } else {
-            &RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY
-        };
+        // 1 024 to 8 192 bits, as the `rsa` crate accepted (it refuses more than 4 096
+        // when reading the PEM): the 2 048-bit variant refuses odd sizes like 2 047.
+        let algorithm = &aws_lc_rs::signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY;
         aws_lc_rs::signature::ParsedPublicKey::new(algorithm, der.as_bytes())
             .map(Self)
             .map_err(|e| SignatureError::BadKey(e.to_string()))
@@ -2030,6 +2031,10 @@ x7MQn7YIuVv0w3cLpJMr01xpEFKKBKFWJntFPtWMRhJEF8YDvrMtm9YM7yOy7NxH
         assert_eq!(
             owner("http://ex.org:8080/users/a?x=1#k").map(String::from),
             Ok("http://ex.org:8080/users/a?x=1".to_owned())
+        );
+        assert!(
+            owner(&format!("https://ex.org/{}", "a".repeat(3000))).is_err(),
+            "a keyId over 2 048 bytes"
         );
         assert_eq!(
             owner("https://gts.example/users/a/main-key").map(String::from),

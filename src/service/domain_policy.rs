@@ -178,6 +178,13 @@ fn read_rows(csv_text: &str) -> AppResult<Vec<Row>> {
 /// # Errors
 /// A file that is not CSV text; storage failures.
 pub async fn import(state: &AppState, list: List, csv_text: &str) -> AppResult<ImportReport> {
+    let result = import_rows(state, list, csv_text).await;
+    // What went in applies at once, even when a later line failed.
+    state.blocks.reload(&state.store).await?;
+    result
+}
+
+async fn import_rows(state: &AppState, list: List, csv_text: &str) -> AppResult<ImportReport> {
     let mut report = ImportReport::default();
     for row in read_rows(csv_text)? {
         let issue = |message: String| LineIssue {
@@ -214,7 +221,6 @@ pub async fn import(state: &AppState, list: List, csv_text: &str) -> AppResult<I
         }
         report.imported += 1;
     }
-    state.blocks.reload(&state.store).await?;
     tracing::info!(
         ?list,
         imported = report.imported,

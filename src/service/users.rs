@@ -129,7 +129,7 @@ impl LoginLimiter {
         // body limit) must not become a key of that size.
         let username: String = username.chars().take(64).collect();
         let mut keys = vec![format!("user:{username}")];
-        keys.extend(ip.map(|ip| format!("ip:{ip}")));
+        keys.extend(ip.map(|ip| format!("ip:{}", crate::limits::address_key(ip))));
         keys
     }
 

@@ -115,6 +115,7 @@ async fn inbox_rate_limit_per_host() {
 async fn clients_behind_a_trusted_proxy() {
     let app = crate::helpers::spawn_app_with(crate::helpers::Engine::Sqlite, |s| {
         s.limits.requests_per_ip_per_minute = 3;
+        s.limits.inbox_per_ip_per_minute = 2;
     })
     .await
     .unwrap();
@@ -152,6 +153,29 @@ async fn clients_behind_a_trusted_proxy() {
             .status();
         assert_eq!(status, StatusCode::OK);
     }
+
+    // Inbox POSTs count per sending address too, whatever host each keyId names.
+    let inbox = |host: usize| {
+        let client = app.client.clone();
+        let url = app.url("/inbox");
+        async move {
+            client
+                .post(url)
+                .header("x-forwarded-for", "192.0.2.44")
+                .header(
+                    "signature",
+                    format!(r#"keyId="https://h{host}.example/actor#k",signature="eA==""#),
+                )
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(inbox(1).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(inbox(2).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(inbox(3).await, StatusCode::TOO_MANY_REQUESTS);
 
     // /metrics through the proxy: a node-admin token is needed.
     let response = app

@@ -24,9 +24,17 @@ pub struct FanoutArgs {
     /// Actions published (M).
     #[arg(long, default_value_t = 50)]
     pub actions: usize,
-    /// Concurrent deliveries per remote host (`delivery.per_host`).
+    /// Concurrent deliveries per remote host (`delivery.per_host`), per worker.
     #[arg(long, default_value_t = 4)]
     pub per_host: usize,
+    /// Separate `maillage worker` processes (0: the workers inside the node). Needs
+    /// `--database postgres://…`.
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+    /// A PostgreSQL database shared by the node and its workers (a fresh schema is made
+    /// in it and dropped after); default: SQLite in a temporary folder.
+    #[arg(long)]
+    pub database: Option<String>,
 }
 
 /// Runs the scenario; returns the signed deliveries per second.
@@ -35,12 +43,28 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
     let mut settings = node::settings(dir.path())?;
     settings.limits.requests_per_ip_per_minute = 0;
     settings.delivery.per_host = args.per_host;
+    let schema = match &args.database {
+        Some(url) => {
+            let schema = node::fresh_schema(url).await?;
+            settings.database.url = schema.1.clone();
+            Some(schema)
+        }
+        None => None,
+    };
+    anyhow::ensure!(
+        args.workers == 0 || schema.is_some(),
+        "separate workers share a PostgreSQL database: give --database postgres://…"
+    );
+    settings.delivery.workers = args.workers == 0;
     let keys = fake::keys(4).await?;
     let sender = fake::Sender::default();
     let per_host = args.followers.div_ceil(args.hosts);
     let hosts = fake::start(args.hosts, per_host, &keys, sender.clone()).await?;
     let seeded = node::seed(&settings, &hosts, node::Link::RemoteFollowsLocal).await?;
     let _ = sender.set(VerifyingKey::from_pem(&seeded.public_key_pem)?);
+    let workers: Vec<Node> = (0..args.workers)
+        .map(|n| Node::spawn_worker(&settings, dir.path(), n))
+        .collect::<anyhow::Result<_>>()?;
     let node = Node::spawn(settings, dir.path()).await?;
     let client = reqwest::Client::new();
     let expected = (args.actions * hosts.len()) as u64;
@@ -89,6 +113,12 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
     let elapsed = started.elapsed();
     let (_, peak) = node::memory(node.pid());
     node.stop()?;
+    for worker in workers {
+        worker.stop()?;
+    }
+    if let Some((base, _, name)) = &schema {
+        node::drop_schema(base, name).await?;
+    }
     let rate = verified() as f64 / elapsed.as_secs_f64();
     report.line(
         "fanout: signed deliveries verified by the hosts",
@@ -103,11 +133,16 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
     report.line(
         "fanout: setting",
         format!(
-            "{} followers on {} hosts (one shared inbox each), {} actions, {} per host at once, SQLite",
+            "{} followers on {} hosts (one shared inbox each), {} actions, {} per host at once, {}",
             per_host * hosts.len(),
             hosts.len(),
             args.actions,
-            args.per_host
+            args.per_host,
+            match (args.workers, schema.is_some()) {
+                (0, false) => "SQLite, workers inside the node".to_string(),
+                (0, true) => "PostgreSQL, workers inside the node".to_string(),
+                (n, _) => format!("PostgreSQL, {n} separate worker process(es)"),
+            }
         ),
     );
     report.line("fanout: node peak RSS", format!("{peak:.1} MiB"));
@@ -115,7 +150,8 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
         "fanout",
         json!({"deliveries": verified(), "expected": expected, "refused": refused(),
                "seconds": elapsed.as_secs_f64(), "per_second": rate, "peak_rss_mib": peak,
-               "followers": per_host * hosts.len(), "hosts": hosts.len(), "actions": args.actions}),
+               "followers": per_host * hosts.len(), "hosts": hosts.len(), "actions": args.actions,
+               "workers": args.workers}),
     );
     anyhow::ensure!(
         refused() == 0,

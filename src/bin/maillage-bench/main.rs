@@ -49,6 +49,12 @@ enum Scenario {
     /// The crypto limit alone: RSA-2048 signatures and verifications per second on one
     /// core, `rsa` crate and aws-lc-rs.
     Crypto,
+    /// (internal) Run delivery workers on a configuration file until SIGTERM.
+    #[command(hide = true)]
+    Worker {
+        /// Their configuration.
+        config: PathBuf,
+    },
     /// (internal) Run a node on a configuration file until SIGTERM.
     #[command(hide = true)]
     Node {
@@ -67,6 +73,7 @@ impl Scenario {
             Scenario::Search(_) => "search",
             Scenario::Crypto => "crypto",
             Scenario::Node { .. } => "node",
+            Scenario::Worker { .. } => "worker",
         }
     }
 }
@@ -84,6 +91,7 @@ async fn main() -> ExitCode {
     // signing limit (fan-out), on every core of the machine.
     let result = match cli.scenario {
         Scenario::Node { config } => return exit(node::run(&config).await),
+        Scenario::Worker { config } => return exit(node::run_worker(&config).await),
         Scenario::Flood(args) => flood::run(args, &mut report).await.map(|()| None),
         Scenario::Crypto => Ok(None),
         Scenario::Ingest(args) => ingest::run(args, &mut report)

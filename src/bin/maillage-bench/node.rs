@@ -73,6 +73,26 @@ impl Node {
         })
     }
 
+    /// Starts `maillage-bench worker` (delivery workers only, `maillage worker`) on
+    /// `settings`; it has no HTTP side, so `base` is empty and nothing is awaited.
+    pub fn spawn_worker(settings: &Settings, dir: &Path, n: usize) -> anyhow::Result<Self> {
+        let config: PathBuf = dir.join(format!("worker-{n}.toml"));
+        std::fs::write(&config, toml::to_string(settings)?)?;
+        let child = Command::new(std::env::current_exe()?)
+            .arg("worker")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting a worker process")?;
+        Ok(Self {
+            child,
+            base: String::new(),
+            settings: settings.clone(),
+            ready_after: Duration::ZERO,
+        })
+    }
+
     /// The node's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -185,6 +205,33 @@ pub async fn seed(
     })
 }
 
+/// Creates a fresh schema in the PostgreSQL database `url`; returns `url`, the URL that
+/// uses the schema, and its name.
+pub async fn fresh_schema(url: &str) -> anyhow::Result<(String, String, String)> {
+    let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
+    let pool = sqlx::PgPool::connect(url).await?;
+    let _ = sqlx::query("CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public")
+        .execute(&pool)
+        .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{separator}options=-c%20search_path%3D{name}");
+    Ok((url.to_string(), scoped, name))
+}
+
+/// Drops a schema made by [`fresh_schema`].
+pub async fn drop_schema(url: &str, name: &str) -> anyhow::Result<()> {
+    let pool = sqlx::PgPool::connect(url).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {name} CASCADE")))
+        .execute(&pool)
+        .await?;
+    pool.close().await;
+    Ok(())
+}
+
 /// Resident and peak resident memory of a process, in MiB (`/proc/PID/status`).
 pub fn memory(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -197,6 +244,13 @@ pub fn memory(pid: u32) -> (f64, f64) {
             .map_or(0.0, |kb| kb / 1024.0)
     };
     (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// `maillage-bench worker CONFIG`: runs delivery workers until SIGTERM.
+pub async fn run_worker(config: &Path) -> anyhow::Result<()> {
+    let settings = Settings::load(Some(config))?;
+    maillage::telemetry::init(&settings.log);
+    maillage::startup::run_workers(settings, maillage::startup::shutdown_signal()).await
 }
 
 /// `maillage-bench node CONFIG`: runs a node until SIGTERM.

@@ -330,7 +330,7 @@ pub fn as_to_profile(json: &ActorJson) -> Result<NewCollectivite, FederationErro
         .and_then(|place| GeoPoint::new(place.latitude?, place.longitude?).ok());
     Ok(NewCollectivite {
         username,
-        name: json.name.chars().take(200).collect(),
+        name: json.name.chars().filter(|c| *c != '\0').take(200).collect(),
         summary: json
             .summary
             .as_deref()

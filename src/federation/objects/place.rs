@@ -63,12 +63,17 @@ impl From<&PostalAddress> for PostalAddressJson {
     }
 }
 
+/// A remote text for storage: without NUL (PostgreSQL refuses it), at most 200 characters.
+fn remote_text(text: Option<String>) -> Option<String> {
+    text.map(|t| t.chars().filter(|c| *c != '\0').take(200).collect())
+}
+
 impl From<PostalAddressJson> for PostalAddress {
     fn from(json: PostalAddressJson) -> Self {
         Self {
-            street: json.street_address,
-            postal_code: json.postal_code,
-            locality: json.address_locality,
+            street: remote_text(json.street_address),
+            postal_code: remote_text(json.postal_code),
+            locality: remote_text(json.address_locality),
         }
     }
 }
