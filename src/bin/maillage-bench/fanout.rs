@@ -56,6 +56,8 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
         "separate workers share a PostgreSQL database: give --database postgres://…"
     );
     settings.delivery.workers = args.workers == 0;
+    // Separate workers are not woken by the node: they poll, here every 50 ms.
+    settings.delivery.poll_interval_ms = 50;
     let keys = fake::keys(4).await?;
     let sender = fake::Sender::default();
     let per_host = args.followers.div_ceil(args.hosts);
