@@ -113,10 +113,10 @@ fuzz_target!(|data: &[u8]| {
             for id in [&reply.id, &reply.attributed_to, &reply.in_reply_to] {
                 assert!(id.as_str().len() <= MAX_ID_LEN);
             }
-            check_html(&SafeHtml::sanitize_remote(&reply.content));
+            check_html(&SafeHtml::sanitize_bounded(&reply.content));
         }
         if let Some(content) = document.get("content").and_then(Value::as_str) {
-            let html = SafeHtml::sanitize_remote(content);
+            let html = SafeHtml::sanitize_bounded(content);
             check_html(&html);
             let _ = html.to_plain_text();
         }

@@ -47,7 +47,8 @@ impl SafeHtml {
         Self(SANITIZER.clean(html).to_string())
     }
 
-    /// Sanitises HTML from another server, at a bounded cost.
+    /// Sanitises untrusted HTML (from another server, or typed by an editor) at a
+    /// bounded cost.
     ///
     /// The HTML tree-building algorithm the sanitiser runs takes time quadratic in the
     /// nesting of unclosed elements, and re-creates unclosed formatting elements at
@@ -58,7 +59,7 @@ impl SafeHtml {
     /// sanitised as usual; any other only when it has at most
     /// [`REMOTE_MAX_MALFORMED_TAGS`] start tags, and is kept as plain text beyond.
     /// NUL characters are dropped.
-    pub fn sanitize_remote(html: &str) -> Self {
+    pub fn sanitize_bounded(html: &str) -> Self {
         let html = html.replace('\0', "");
         let shape = Shape::of(&html);
         if (shape.well_formed && shape.depth <= REMOTE_MAX_DEPTH)
@@ -78,7 +79,8 @@ impl SafeHtml {
         );
         let mut html = String::with_capacity(markdown.len() * 3 / 2);
         pulldown_cmark::html::push_html(&mut html, parser);
-        Self::sanitize(&html)
+        // Markdown lets raw HTML through: bounded like remote HTML.
+        Self::sanitize_bounded(&html)
     }
 
     /// Escapes plain text into HTML (one paragraph).
@@ -278,7 +280,7 @@ impl RichText {
                 source: Some(input.to_string()),
             },
             TextFormat::Html => Self {
-                html: SafeHtml::sanitize(input),
+                html: SafeHtml::sanitize_bounded(input),
                 source: None,
             },
         }
@@ -363,7 +365,7 @@ mod tests {
         ];
         for bomb in &bombs {
             let started = std::time::Instant::now();
-            let html = SafeHtml::sanitize_remote(bomb);
+            let html = SafeHtml::sanitize_bounded(bomb);
             assert!(
                 html.as_str().len() <= 2 * bomb.len(),
                 "{}",
@@ -376,15 +378,26 @@ mod tests {
                       <ul><li>un</li><li>deux</li></ul>"
             .repeat(2_000);
         assert_eq!(
-            SafeHtml::sanitize_remote(&served),
+            SafeHtml::sanitize_bounded(&served),
             SafeHtml::sanitize(&served)
         );
         let sloppy = "<p>un<p>deux<br>trois";
         assert_eq!(
-            SafeHtml::sanitize_remote(sloppy),
+            SafeHtml::sanitize_bounded(sloppy),
             SafeHtml::sanitize(sloppy)
         );
-        assert_eq!(SafeHtml::sanitize_remote("a\0b").as_str(), "ab");
+        assert_eq!(SafeHtml::sanitize_bounded("a\0b").as_str(), "ab");
+    }
+
+    #[test]
+    fn editors_html_and_markdown_cost_a_bounded_time() {
+        let bomb = (0..20_000)
+            .map(|i| format!("<p><b title=\"{i}\"></p>"))
+            .collect::<String>();
+        for format in [TextFormat::Html, TextFormat::Markdown] {
+            let text = RichText::render(&bomb, format);
+            assert!(text.html.as_str().len() <= 2 * bomb.len(), "{format:?}");
+        }
     }
 
     #[test]

@@ -304,7 +304,7 @@ pub async fn create_or_update(
         });
     }
     let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
-    let content = SafeHtml::sanitize_remote(
+    let content = SafeHtml::sanitize_bounded(
         &text("content")
             .unwrap_or_default()
             .chars()
@@ -590,7 +590,7 @@ async fn flag(
         .chars()
         .take(5_000)
         .collect();
-    let content = SafeHtml::sanitize_remote(&content).to_plain_text();
+    let content = SafeHtml::sanitize_bounded(&content).to_plain_text();
     data.store
         .insert_report(&envelope.id, actor.id, &ours, &content)
         .await?;

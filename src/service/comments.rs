@@ -57,7 +57,7 @@ pub async fn receive_reply(
             action_db_id: action.db_id,
             in_reply_to: &reply.in_reply_to,
             author_id: author.id,
-            content_html: SafeHtml::sanitize_remote(&content).as_str(),
+            content_html: SafeHtml::sanitize_bounded(&content).as_str(),
             url: url.as_ref(),
             state: if trusted {
                 CommentState::Approved

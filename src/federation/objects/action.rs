@@ -258,14 +258,14 @@ pub fn has_mai_terms(object: &serde_json::Value) -> bool {
 
 /// AS2 → domain: the content of a remote action. Lenient: unknown themes, bad places,
 /// bad links are dropped (and logged), HTML is sanitised again (at a bounded cost,
-/// [`SafeHtml::sanitize_remote`]), lengths are capped, NUL characters dropped (a
+/// [`SafeHtml::sanitize_bounded`]), lengths are capped, NUL characters dropped (a
 /// PostgreSQL text cannot hold them), links are http(s) only (they end up in pages).
 pub fn as_to_action(json: &ArticleJson) -> NewAction {
     fn capped(text: &str, max: usize) -> String {
         text.chars().filter(|c| *c != '\0').take(max).collect()
     }
     let optional = |text: &Option<String>, max: usize| text.as_deref().map(|t| capped(t, max));
-    let sanitize = |html: &str| SafeHtml::sanitize_remote(&capped(html, 200_000));
+    let sanitize = |html: &str| SafeHtml::sanitize_bounded(&capped(html, 200_000));
     let themes = json
         .themes
         .iter()

@@ -334,7 +334,7 @@ pub fn as_to_profile(json: &ActorJson) -> Result<NewCollectivite, FederationErro
         summary: json
             .summary
             .as_deref()
-            .map(|s| crate::domain::SafeHtml::sanitize_remote(s).to_plain_text()),
+            .map(|s| crate::domain::SafeHtml::sanitize_bounded(s).to_plain_text()),
         kind: json
             .mai_kind
             .as_deref()
