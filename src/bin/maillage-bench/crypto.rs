@@ -23,6 +23,18 @@ pub struct Limits {
     pub sign: f64,
     /// aws-lc-rs verification (the node's).
     pub verify: f64,
+    /// Mean time to generate an RSA-2048 key with the `rsa` crate, ms.
+    pub rsa_keygen_ms: f64,
+    /// Mean time to generate one with aws-lc-rs (the node's), ms.
+    pub keygen_ms: f64,
+}
+
+fn mean_ms(runs: u32, mut op: impl FnMut()) -> f64 {
+    let started = Instant::now();
+    for _ in 0..runs {
+        op();
+    }
+    started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs)
 }
 
 fn rate(budget: Duration, mut op: impl FnMut()) -> f64 {
@@ -66,11 +78,19 @@ pub async fn measure() -> anyhow::Result<Limits> {
                 "verify"
             );
         });
+        let rsa_keygen_ms = mean_ms(3, || {
+            rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("keygen");
+        });
+        let keygen_ms = mean_ms(3, || {
+            aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("keygen");
+        });
         Ok(Limits {
             rsa_sign,
             rsa_verify,
             sign,
             verify,
+            rsa_keygen_ms,
+            keygen_ms,
         })
     })
     .await?
@@ -93,10 +113,18 @@ impl Limits {
                 self.verify / self.rsa_verify
             ),
         );
+        report.line(
+            "crypto: RSA-2048 key generation, mean of 3",
+            format!(
+                "aws-lc-rs {:.0} ms (the node's), `rsa` crate {:.0} ms",
+                self.keygen_ms, self.rsa_keygen_ms
+            ),
+        );
         report.json(
             "crypto_per_core",
             json!({"aws_lc_sign": self.sign, "aws_lc_verify": self.verify,
-                   "rsa_crate_sign": self.rsa_sign, "rsa_crate_verify": self.rsa_verify}),
+                   "rsa_crate_sign": self.rsa_sign, "rsa_crate_verify": self.rsa_verify,
+                   "aws_lc_keygen_ms": self.keygen_ms, "rsa_crate_keygen_ms": self.rsa_keygen_ms}),
         );
     }
 }
