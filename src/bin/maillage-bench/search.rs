@@ -6,7 +6,7 @@
 //! actions on SQLite in a temporary folder). Given a database that already holds N
 //! actions (`sqlite://bench.db` of an earlier run, a PostgreSQL URL), the generation is
 //! skipped and only the queries run. `--query theme=education` runs that one query
-//! only; `RUST_LOG=sqlx=debug` shows each statement's time.
+//! only; `RUST_LOG=sqlx::query=debug` shows each statement and its time.
 
 use std::time::Instant;
 
@@ -130,6 +130,8 @@ pub async fn run(args: SearchArgs, report: &mut crate::report::Report) -> anyhow
     };
     settings.federation.debug = true;
     settings.log.level = "warn".into();
+    // `RUST_LOG=sqlx::query=debug` shows each statement and its time.
+    maillage::telemetry::init(&settings.log);
     settings.database.url = args
         .database
         .clone()
