@@ -63,6 +63,7 @@ pub struct Blocks {
     domains: std::sync::RwLock<Vec<String>>,
     allows: std::sync::RwLock<Vec<String>>,
     actors: std::sync::RwLock<std::collections::HashSet<String>>,
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Blocks {
@@ -114,6 +115,8 @@ impl Blocks {
     /// # Errors
     /// Storage failures.
     pub async fn reload(&self, store: &Store) -> crate::db::StoreResult<()> {
+        // One reload at a time, so that an older snapshot never replaces a newer one.
+        let _one_at_a_time = self.reloading.lock().await;
         let (mut domains, mut actors) = (Vec::new(), std::collections::HashSet::new());
         for block in store.blocks().await? {
             if block.kind == "actor" {
