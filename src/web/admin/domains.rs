@@ -8,9 +8,9 @@
 
 use axum::Form;
 use axum::Router;
-use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -20,6 +20,7 @@ use super::exchange::{
     BlocksForms, CsrfForm, MAX_REASON_CHARS, Outcome, done, field_message, render_blocks,
     require_admin, shown_on_page,
 };
+use super::forms::read_upload;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::service::domain_policy::{self, ImportReport, LineIssue, List};
 use crate::state::AppState;
@@ -274,42 +275,6 @@ pub async fn export_blocks(State(state): State<AppState>, editor: Editor) -> App
 /// `GET /admin/autorisations/export.csv`: the allowed domains as Mastodon's CSV.
 pub async fn export_allows(State(state): State<AppState>, editor: Editor) -> AppResult<Response> {
     export(&state, &editor, List::Allows, "domain_allows.csv").await
-}
-
-/// The parts of the import form.
-#[derive(Default)]
-struct Upload {
-    csrf: String,
-    list: String,
-    file: Option<Vec<u8>>,
-}
-
-async fn read_upload(multipart: &mut Multipart) -> Result<Upload, String> {
-    let unreadable = |e: MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            format!(
-                "fichier trop volumineux : {} Mo au plus",
-                crate::startup::BODY_LIMIT / (1024 * 1024)
-            )
-        } else {
-            format!("envoi illisible : {}", e.body_text())
-        }
-    };
-    let mut upload = Upload::default();
-    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
-        match field.name() {
-            Some("csrf") => upload.csrf = field.text().await.map_err(unreadable)?,
-            Some("list") => upload.list = field.text().await.map_err(unreadable)?,
-            Some("file") => {
-                let bytes = field.bytes().await.map_err(unreadable)?;
-                if !bytes.is_empty() {
-                    upload.file = Some(bytes.to_vec());
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(upload)
 }
 
 fn file_text(file: Option<Vec<u8>>) -> AppResult<String> {

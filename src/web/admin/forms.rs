@@ -1509,10 +1509,18 @@ pub async fn import_form(
     html(StatusCode::OK, &ImportPage::new(&state, &editor, owner))
 }
 
-/// Reads the `csrf` and `file` parts of the upload.
-async fn read_upload(multipart: &mut Multipart) -> Result<(String, Option<Vec<u8>>), String> {
-    let (mut csrf, mut file) = (String::new(), None);
-    let too_large = |e: axum::extract::multipart::MultipartError| {
+/// The parts of an upload form: its CSRF token, an optional `list` choice, the file.
+#[derive(Debug, Default)]
+pub(super) struct Upload {
+    pub(super) csrf: String,
+    pub(super) list: String,
+    pub(super) file: Option<Vec<u8>>,
+}
+
+/// Reads the `csrf`, `list` and `file` parts of an upload (the CSV import of actions,
+/// the domain lists); an empty file counts as none.
+pub(super) async fn read_upload(multipart: &mut Multipart) -> Result<Upload, String> {
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             format!(
                 "fichier trop volumineux : {} Mo au plus",
@@ -1522,19 +1530,21 @@ async fn read_upload(multipart: &mut Multipart) -> Result<(String, Option<Vec<u8
             format!("envoi illisible : {}", e.body_text())
         }
     };
-    while let Some(field) = multipart.next_field().await.map_err(too_large)? {
+    let mut upload = Upload::default();
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
         match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(too_large)?,
+            Some("csrf") => upload.csrf = field.text().await.map_err(unreadable)?,
+            Some("list") => upload.list = field.text().await.map_err(unreadable)?,
             Some("file") => {
-                let bytes = field.bytes().await.map_err(too_large)?;
+                let bytes = field.bytes().await.map_err(unreadable)?;
                 if !bytes.is_empty() {
-                    file = Some(bytes.to_vec());
+                    upload.file = Some(bytes.to_vec());
                 }
             }
             _ => {}
         }
     }
-    Ok((csrf, file))
+    Ok(upload)
 }
 
 /// `POST /admin/c/{username}/import` (`multipart/form-data`, fields `csrf` and `file`):
@@ -1550,7 +1560,7 @@ pub async fn import_file(
         Ok(mut multipart) => read_upload(&mut multipart).await,
         Err(rejection) => Err(rejection.body_text()),
     };
-    let (csrf, file) = match upload {
+    let Upload { csrf, file, .. } = match upload {
         Ok(upload) => upload,
         // Nothing of the form could be read, not even its token.
         Err(message) => return Err(AppError::BadRequest(message)),
