@@ -46,6 +46,8 @@ pub struct Inner {
     pub verifying_keys: crate::federation::inbox::KeyCache,
     /// Key owners whose fetch failed in the last minute.
     pub failed_fetches: crate::federation::inbox::FailedFetches,
+    /// Instances recently marked reachable (not marked again on every activity).
+    pub recently_alive: crate::federation::delivery::RecentlyAlive,
 }
 
 /// The domain policy: the domains and actors this node refuses (inbound `403`, no
@@ -197,6 +199,7 @@ impl AppState {
             key_fetches: tokio::sync::Semaphore::new(KEY_FETCHES),
             verifying_keys: Default::default(),
             failed_fetches: Default::default(),
+            recently_alive: Default::default(),
         })))
     }
 

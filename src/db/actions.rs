@@ -64,21 +64,32 @@ macro_rules! index_action_in_tx {
     ($tx:expr, $id:expr, $data:expr) => {{
         let id: i64 = $id;
         let data: Option<&NewAction> = $data;
-        for table in [
-            "DELETE FROM action_themes WHERE action_id = $1",
-            "DELETE FROM action_places WHERE action_id = $1",
-            "DELETE FROM action_software WHERE action_id = $1",
-            "DELETE FROM action_providers WHERE action_id = $1",
-        ] {
-            sqlx::query(table).bind(id).execute(&mut *$tx).await?;
-        }
-        let index = data.map(crate::db::actions::SearchIndex::of).unwrap_or_default();
-        for theme in &index.themes {
-            sqlx::query("INSERT INTO action_themes (action_id, theme) VALUES ($1, $2)")
+        let scripts = crate::db::Scripts::scripts(&*$tx);
+        if scripts {
+            sqlx::query(sqlx::AssertSqlSafe(
+                crate::db::actions::CLEAR_INDEX_SCRIPT.as_str(),
+            ))
                 .bind(id)
-                .bind(theme.as_str())
                 .execute(&mut *$tx)
                 .await?;
+        } else {
+            for statement in crate::db::actions::CLEAR_INDEX {
+                sqlx::query(statement).bind(id).execute(&mut *$tx).await?;
+            }
+        }
+        let index = data.map(crate::db::actions::SearchIndex::of).unwrap_or_default();
+        if !index.themes.is_empty() {
+            // One statement for all themes: `($1, $2), ($1, $3), …`.
+            let rows = (0..index.themes.len())
+                .map(|i| format!("($1, ${})", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("INSERT INTO action_themes (action_id, theme) VALUES {rows}");
+            let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
+            for theme in &index.themes {
+                insert = insert.bind(theme.as_str());
+            }
+            insert.execute(&mut *$tx).await?;
         }
         for place in &index.places {
             sqlx::query(crate::db::actions::INSERT_PLACE)
@@ -121,16 +132,42 @@ macro_rules! index_action_in_tx {
                 .execute(&mut *$tx)
                 .await?;
         }
-        sqlx::query(crate::db::actions::SET_SEARCH_TEXT)
-            .bind(index.text.as_str())
-            .bind(id)
-            .execute(&mut *$tx)
-            .await?;
-        sqlx::query(crate::db::actions::BUMP_GENERATION)
-            .execute(&mut *$tx)
-            .await?;
+        if scripts {
+            sqlx::query(sqlx::AssertSqlSafe(
+                crate::db::actions::SET_SEARCH_TEXT_AND_BUMP_SCRIPT.as_str(),
+            ))
+                .bind(index.text.as_str())
+                .bind(id)
+                .execute(&mut *$tx)
+                .await?;
+        } else {
+            sqlx::query(crate::db::actions::SET_SEARCH_TEXT)
+                .bind(index.text.as_str())
+                .bind(id)
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query(crate::db::actions::BUMP_GENERATION)
+                .execute(&mut *$tx)
+                .await?;
+        }
     }};
 }
+
+/// Clears the index rows of action `$1`.
+pub(crate) const CLEAR_INDEX: [&str; 4] = [
+    "DELETE FROM action_themes WHERE action_id = $1",
+    "DELETE FROM action_places WHERE action_id = $1",
+    "DELETE FROM action_software WHERE action_id = $1",
+    "DELETE FROM action_providers WHERE action_id = $1",
+];
+
+/// [`CLEAR_INDEX`] as one script (SQLite, see [`crate::db::Scripts`]).
+pub(crate) static CLEAR_INDEX_SCRIPT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| CLEAR_INDEX.join("; "));
+
+/// [`SET_SEARCH_TEXT`] then [`BUMP_GENERATION`], as one script.
+pub(crate) static SET_SEARCH_TEXT_AND_BUMP_SCRIPT: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{SET_SEARCH_TEXT}; {BUMP_GENERATION}"));
 
 /// Bumps the directory generation (cached counts and facets become stale).
 pub(crate) const BUMP_GENERATION: &str =
@@ -393,8 +430,9 @@ impl Store {
         })
     }
 
-    /// Inserts or updates an action received from its owner's node. An older version
-    /// (by `updated`) never overwrites a newer one; a tombstoned action stays deleted.
+    /// Inserts or updates an action received from its owner's node; false when nothing
+    /// changed. An older version (by `updated`) never overwrites a newer one; a
+    /// tombstoned action stays deleted.
     #[allow(clippy::too_many_arguments)]
     pub async fn upsert_remote_action(
         &self,
@@ -405,7 +443,7 @@ impl Store {
         partners: &[Url],
         published: DateTime<Utc>,
         updated: DateTime<Utc>,
-    ) -> StoreResult<Option<Action>> {
+    ) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO actions (name, summary, content_html, content_source, \
              results_html, results_source, recommendations_html, recommendations_source, phase, \
              status, themes, locations, start_date, end_date, budget_eur, open_to_partners, \
@@ -443,12 +481,11 @@ impl Store {
                 .await?;
             let Some(id) = id else {
                 tx.commit().await?;
-                return Ok(None);
+                return Ok(false);
             };
             index_action_in_tx!(tx, id, Some(data));
-            let action = action_in_tx!(tx, id);
             tx.commit().await?;
-            Ok(Some(action))
+            Ok(true)
         })
     }
 

@@ -151,7 +151,16 @@ const CLAIM_POSTGRES: &str = "UPDATE deliveries SET locked_until = $1, updated_a
 const JOB: &str = "SELECT d.id, d.inbox, d.domain, d.attempts, v.payload, \
      v.ap_id AS activity_ap_id, a.ap_id AS actor_ap_id, a.private_key_pem \
      FROM deliveries d JOIN activities v ON v.id = d.activity_id \
-     JOIN actors a ON a.id = v.actor_id WHERE d.id = $1";
+     JOIN actors a ON a.id = v.actor_id";
+
+/// `$first, $first+1, …`: `n` parameters for an `IN (…)` list, the same text on both
+/// engines (SQLite has no arrays).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl Store {
     /// Claims up to `limit` due deliveries for `lease`; a crashed worker's claims expire
@@ -181,22 +190,44 @@ impl Store {
                     .await?
             }
         };
-        let mut jobs = Vec::with_capacity(ids.len());
-        for id in ids {
-            let job: Option<DeliveryJob> = on_pool!(self, pool => {
-                sqlx::query_as(JOB).bind(id).fetch_optional(pool).await?
-            });
-            jobs.extend(job);
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(jobs)
+        // One read for the whole batch.
+        let sql = format!("{JOB} WHERE d.id IN ({})", placeholders(1, ids.len()));
+        Ok(on_pool!(self, pool => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await?
+        }))
     }
 
-    /// Marks a delivery done.
-    pub async fn delivery_done(&self, id: i64, status: Option<u16>) -> StoreResult<()> {
-        const SQL: &str = "UPDATE deliveries SET state = 'done', attempts = attempts + 1, \
-             last_status = $1, last_error = NULL, locked_until = NULL, updated_at = $2 WHERE id = $3";
+    /// Marks deliveries done, each with the status its receiver answered: one
+    /// statement per distinct status, not one per delivery.
+    pub async fn deliveries_done(&self, done: &[(i64, Option<u16>)]) -> StoreResult<()> {
+        let mut by_status: std::collections::BTreeMap<Option<u16>, Vec<i64>> = Default::default();
+        for (id, status) in done {
+            by_status.entry(*status).or_default().push(*id);
+        }
+        let now = Utc::now();
         on_pool!(self, pool => {
-            sqlx::query(SQL).bind(status.map(i64::from)).bind(Utc::now()).bind(id).execute(pool).await?;
+            for (status, ids) in by_status {
+                let sql = format!(
+                    "UPDATE deliveries SET state = 'done', attempts = attempts + 1, \
+                     last_status = $1, last_error = NULL, locked_until = NULL, updated_at = $2 \
+                     WHERE id IN ({})",
+                    placeholders(3, ids.len())
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(status.map(i64::from))
+                    .bind(now);
+                for id in ids {
+                    query = query.bind(id);
+                }
+                query.execute(pool).await?;
+            }
         });
         Ok(())
     }

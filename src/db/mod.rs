@@ -139,6 +139,27 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Whether a connection runs a script — several `;`-separated statements sharing `$n`
+/// binds — in one call. SQLite does, and each call is a round trip to its connection's
+/// thread, which costs more than a small statement: hot paths send their statements as
+/// one script there. PostgreSQL's extended protocol takes one statement per call.
+pub(crate) trait Scripts {
+    /// True when scripts run in one call.
+    fn scripts(&self) -> bool;
+}
+
+impl Scripts for sqlx::SqliteConnection {
+    fn scripts(&self) -> bool {
+        true
+    }
+}
+
+impl Scripts for sqlx::PgConnection {
+    fn scripts(&self) -> bool {
+        false
+    }
+}
+
 impl Store {
     /// Opens the database named by `url` (`sqlite://file.db`, `sqlite::memory:`,
     /// `postgres://…`), creating a SQLite file if missing.

@@ -35,6 +35,9 @@ const MAX_RETRY_AFTER: i64 = 86_400;
 /// How long a claimed batch stays leased to a worker (a crashed worker's rows come back).
 const LEASE: Duration = Duration::from_secs(300);
 
+/// How long a woken worker waits for more wakeups before looking at the queue.
+const WAKEUP_COALESCE: Duration = Duration::from_millis(10);
+
 /// The backoff delay after `attempts` failed attempts, with ±10 % jitter.
 pub fn backoff(attempts: i64) -> chrono::Duration {
     let index = (attempts.max(1) - 1).min(SCHEDULE_SECS.len() as i64 - 1) as usize;
@@ -117,6 +120,44 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, now: DateTime<Utc>) -> 
         Outcome::Rejected(code, format!("HTTP {code}"))
     } else {
         Outcome::Retry(Some(code), format!("HTTP {code}"), None)
+    }
+}
+
+/// Instances marked reachable in the last [`RecentlyAlive::FOR`]: an inbox receiving
+/// from an instance marks it alive (SPEC §3 "Delivery"), but once is enough for a
+/// while, not a database read per activity. A failed delivery forgets the instance at
+/// once in this process; a worker in another process is seen within that time.
+#[derive(Debug, Default)]
+pub struct RecentlyAlive(Mutex<HashMap<String, std::time::Instant>>);
+
+impl RecentlyAlive {
+    /// How long a mark lasts.
+    pub const FOR: Duration = Duration::from_secs(10);
+
+    /// True when `domain` was marked alive less than [`Self::FOR`] ago.
+    pub fn seen(&self, domain: &str) -> bool {
+        self.0
+            .lock()
+            .expect("BUG: poisoned alive marks")
+            .get(domain)
+            .is_some_and(|at| at.elapsed() < Self::FOR)
+    }
+
+    /// Notes that `domain` was just marked alive.
+    pub fn record(&self, domain: &str) {
+        let mut marks = self.0.lock().expect("BUG: poisoned alive marks");
+        if marks.len() >= 10_000 {
+            marks.retain(|_, at| at.elapsed() < Self::FOR);
+        }
+        marks.insert(domain.to_string(), std::time::Instant::now());
+    }
+
+    /// Forgets `domain` (a delivery to it failed).
+    pub fn forget(&self, domain: &str) {
+        self.0
+            .lock()
+            .expect("BUG: poisoned alive marks")
+            .remove(domain);
     }
 }
 
@@ -211,12 +252,8 @@ impl DeliveryWorker {
         let settings = &self.state.settings.delivery;
         match outcome {
             Outcome::Delivered(status) => {
+                // Recorded with the rest of its batch (`run_batch`).
                 tracing::debug!(inbox = %job.inbox, activity = %job.activity_ap_id, status, "delivered");
-                store.delivery_done(job.id, Some(status)).await?;
-                if store.instance_alive(&job.domain).await? {
-                    tracing::info!(domain = %job.domain, "instance reachable again");
-                    store.wake_domain(&job.domain).await?;
-                }
             }
             Outcome::Gone => {
                 store.delivery_failed(job.id, Some(410), "410 Gone").await?;
@@ -230,6 +267,7 @@ impl DeliveryWorker {
                     .await?;
             }
             Outcome::Retry(status, error, at) => {
+                self.state.recently_alive.forget(&job.domain);
                 let attempts = job.attempts + 1;
                 if attempts >= MAX_ATTEMPTS {
                     tracing::warn!(inbox = %job.inbox, activity = %job.activity_ap_id, %error, "delivery abandoned after {attempts} attempts");
@@ -255,11 +293,43 @@ impl DeliveryWorker {
         Ok(())
     }
 
-    async fn deliver(&self, job: DeliveryJob) -> anyhow::Result<()> {
-        let permits = self.host_permits(&job.domain);
-        let _permit = permits.acquire().await?;
-        let outcome = self.send(&job).await;
-        self.record(&job, outcome).await
+    /// Sends one delivery and records a failure; returns its status and domain when it
+    /// was delivered (the batch records those together).
+    async fn deliver(&self, job: DeliveryJob) -> anyhow::Result<Option<(i64, u16, String)>> {
+        let outcome = {
+            let permits = self.host_permits(&job.domain);
+            let _permit = permits.acquire().await?;
+            self.send(&job).await
+        };
+        let delivered = match outcome {
+            Outcome::Delivered(status) => Some((job.id, status, job.domain.clone())),
+            _ => None,
+        };
+        self.record(&job, outcome).await?;
+        Ok(delivered)
+    }
+
+    /// Records the deliveries of a batch that went through: one write for all, then
+    /// each of their instances marked alive (waking its postponed deliveries).
+    async fn record_delivered(&self, delivered: &[(i64, u16, String)]) -> anyhow::Result<()> {
+        if delivered.is_empty() {
+            return Ok(());
+        }
+        let store = &self.state.store;
+        let done: Vec<(i64, Option<u16>)> = delivered
+            .iter()
+            .map(|(id, status, _)| (*id, Some(*status)))
+            .collect();
+        store.deliveries_done(&done).await?;
+        let domains: std::collections::BTreeSet<&str> =
+            delivered.iter().map(|(_, _, d)| d.as_str()).collect();
+        for domain in domains {
+            if store.instance_alive(domain).await? {
+                tracing::info!(domain, "instance reachable again");
+                store.wake_domain(domain).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Claims one batch of due deliveries and processes it; returns how many were due.
@@ -276,10 +346,17 @@ impl DeliveryWorker {
         let count = jobs.len();
         let results =
             futures_util::future::join_all(jobs.into_iter().map(|job| self.deliver(job))).await;
+        let mut delivered = Vec::with_capacity(count);
+        let mut failure = None;
         for result in results {
-            result?;
+            match result {
+                Ok(done) => delivered.extend(done),
+                Err(error) => failure = Some(error),
+            }
         }
-        Ok(count)
+        // What went through is recorded even if recording another outcome failed.
+        self.record_delivered(&delivered).await?;
+        failure.map_or(Ok(count), Err)
     }
 
     /// Processes due deliveries until none is due (tests and `maillage worker --once`).
@@ -331,7 +408,11 @@ impl DeliveryWorker {
             }
             tokio::select! {
                 () = &mut stop => return,
-                () = wakeup.notified() => {},
+                () = wakeup.notified() => {
+                    // Wakeups come in bursts (one per inbound activity under load): look
+                    // once per burst, not once per activity.
+                    tokio::time::sleep(WAKEUP_COALESCE).await;
+                },
                 () = tokio::time::sleep(poll) => {},
             }
         }

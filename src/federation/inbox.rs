@@ -270,6 +270,17 @@ impl FailedFetches {
     }
 }
 
+/// Whether the federation library would fetch a stored remote actor again before using
+/// it: a day after its last fetch, 20 s in debug builds (its `should_refetch_object`).
+fn due_for_refresh(last_refreshed_at: chrono::DateTime<Utc>) -> bool {
+    let interval = if cfg!(debug_assertions) {
+        chrono::Duration::seconds(20)
+    } else {
+        chrono::Duration::days(1)
+    };
+    Utc::now() - last_refreshed_at > interval
+}
+
 /// The signing actor: from the database, or fetched (signed GET by the instance actor).
 async fn signer(
     data: &Data<AppState>,
@@ -283,6 +294,13 @@ async fn signer(
     } else {
         data.store.actor_by_ap_id(owner).await?
     };
+    // A stored copy recent enough is the answer: asking the library would read it
+    // again from the database before reaching the same conclusion.
+    if let Some(actor) = &known {
+        if actor.local || !due_for_refresh(actor.last_refreshed_at) {
+            return Ok(actor.clone());
+        }
+    }
     if data.failed_fetches.recent(owner) {
         // Not again within the minute; a stored copy still serves.
         return known.ok_or_else(unavailable);
@@ -441,13 +459,17 @@ pub async fn post_inbox(
             }
         };
     // Any traffic from an instance revives it (SPEC §3 "Delivery").
-    match state.store.instance_alive(&actor.domain).await {
-        Ok(true) => {
-            let _ = state.store.wake_domain(&actor.domain).await;
-            state.delivery_wakeup.notify_one();
+    if !state.recently_alive.seen(&actor.domain) {
+        match state.store.instance_alive(&actor.domain).await {
+            Ok(revived) => {
+                state.recently_alive.record(&actor.domain);
+                if revived {
+                    let _ = state.store.wake_domain(&actor.domain).await;
+                    state.delivery_wakeup.notify_one();
+                }
+            }
+            Err(error) => return AppError::from(error).into_response(),
         }
-        Ok(false) => {}
-        Err(error) => return AppError::from(error).into_response(),
     }
     match state.store.was_received(envelope.id.as_str()).await {
         Ok(true) => {

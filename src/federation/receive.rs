@@ -292,16 +292,22 @@ pub async fn create_or_update(
                 article.updated.or(article.published).unwrap_or(now),
             )
             .await?;
-        return Ok(match stored {
-            Some(action) => {
-                // The action is stored: a failed announce must not make the peer retry.
-                if let Err(error) = super::groups::announce(data, &action).await {
-                    tracing::warn!(action = %action.ap_id, %error, "group announce failed");
-                }
-                Applied::Done
+        if !stored {
+            return ignored("version plus ancienne ou action supprimée");
+        }
+        // Only an aggregator's groups announce actions.
+        if data.settings.aggregator.enabled {
+            // The action is stored: a failed announce must not make the peer retry.
+            let announced = match data.store.action_by_ap_id(&article.id).await {
+                Ok(Some(action)) => super::groups::announce(data, &action).await.map(|_| ()),
+                Ok(None) => Ok(()),
+                Err(error) => Err(error.into()),
+            };
+            if let Err(error) = announced {
+                tracing::warn!(action = %article.id, %error, "group announce failed");
             }
-            None => Applied::Ignored("version plus ancienne ou action supprimée".into()),
-        });
+        }
+        return Ok(Applied::Done);
     }
     let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
     let content = SafeHtml::sanitize_bounded(
