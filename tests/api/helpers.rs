@@ -222,6 +222,26 @@ impl TestApp {
             .expect("drain deliveries")
     }
 
+    /// The delivery queue, one line per row (kind, inbox, state, attempts, last
+    /// status, last error): for assertion messages.
+    pub async fn deliveries(&self) -> String {
+        const SQL: &str = "SELECT v.kind, d.inbox, d.state, d.attempts, d.last_status, \
+             d.last_error FROM deliveries d JOIN activities v ON v.id = d.activity_id ORDER BY d.id";
+        type Row = (String, String, String, i64, Option<i64>, Option<String>);
+        let rows: Vec<Row> = maillage::db::on_pool!(&self.state.store, pool => {
+            sqlx::query_as(SQL).fetch_all(pool).await.expect("read the queue")
+        });
+        rows.iter()
+            .map(|r| {
+                format!(
+                    "{} → {}: {} after {} ({:?} {:?})",
+                    r.0, r.1, r.2, r.3, r.4, r.5
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Stops answering HTTP (graceful shutdown closes kept-alive connections too, then
     /// the port is closed), as an unreachable server.
     pub async fn stop(&mut self) {

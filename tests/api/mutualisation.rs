@@ -157,7 +157,12 @@ async fn partnership_across_nodes(a: TestApp) {
     );
     let article = a.get_as_ok(&action_id).await;
     assert_eq!(article["mai:partners"], json!([lille_id]), "{article}");
-    assert_eq!(a.drain().await, 2, "Accept and Update, both to node B");
+    assert_eq!(
+        a.drain().await,
+        2,
+        "Accept and Update, both to node B:\n{}",
+        a.deliveries().await
+    );
     // A Join from a current partner (its Accept lost?) is answered again.
     let join_again = json!({"@context": "https://www.w3.org/ns/activitystreams",
         "id": b.url("/activities/join-again"), "type": "Join", "actor": lille_id, "object": action_id});
@@ -172,7 +177,12 @@ async fn partnership_across_nodes(a: TestApp) {
     .await
     .status();
     assert_eq!(status, StatusCode::ACCEPTED);
-    assert_eq!(a.drain().await, 1, "the Accept is sent again");
+    assert_eq!(
+        a.drain().await,
+        1,
+        "the Accept is sent again:\n{}",
+        a.deliveries().await
+    );
     let (_, sent) = call(
         &b,
         reqwest::Method::GET,
