@@ -444,6 +444,23 @@ impl Store {
         published: DateTime<Utc>,
         updated: DateTime<Utc>,
     ) -> StoreResult<bool> {
+        super::retry_insert_race(|| {
+            self.upsert_remote_action_once(ap_id, url, owner_id, data, partners, published, updated)
+        })
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn upsert_remote_action_once(
+        &self,
+        ap_id: &Url,
+        url: &Url,
+        owner_id: i64,
+        data: &NewAction,
+        partners: &[Url],
+        published: DateTime<Utc>,
+        updated: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO actions (name, summary, content_html, content_source, \
              results_html, results_source, recommendations_html, recommendations_source, phase, \
              status, themes, locations, start_date, end_date, budget_eur, open_to_partners, \

@@ -183,6 +183,14 @@ impl Store {
         actor: RemoteActor<'_>,
         profile: &NewCollectivite,
     ) -> StoreResult<ActorRecord> {
+        super::retry_insert_race(|| self.upsert_remote_actor_once(actor.clone(), profile)).await
+    }
+
+    async fn upsert_remote_actor_once(
+        &self,
+        actor: RemoteActor<'_>,
+        profile: &NewCollectivite,
+    ) -> StoreResult<ActorRecord> {
         const SQL: &str = "INSERT INTO actors (name, summary, kind, insee, siren, epci_siren, \
              departement, region, population, lat, lon, address, website, icon, labels, \
              ap_id, actor_type, local, username, domain, inbox, shared_inbox, public_key_pem, \

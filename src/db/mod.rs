@@ -160,6 +160,44 @@ impl Scripts for sqlx::PgConnection {
     }
 }
 
+/// Runs an upsert again (up to three tries in all) when it lost a race with another
+/// transaction inserting the same new row (two activities about one new action or
+/// actor). On PostgreSQL, `ON CONFLICT (ap_id)` handles a concurrent insert through its
+/// arbiter index only: the row's other unique keys (an action's `uuid`, derived from its
+/// `ap_id`; an actor's username and domain) fail instead, or the two speculative
+/// inserts deadlock and one is aborted. Run again, the statement finds the committed
+/// row and updates it. SQLite has one writer at a time and never races here.
+pub(crate) async fn retry_insert_race<T, F, Fut>(mut attempt: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(error) if tries < 3 && error.is_insert_race() => {
+                tracing::debug!(%error, "lost an insert race; again");
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+impl StoreError {
+    /// A unique violation, a deadlock or a serialization failure: what two
+    /// transactions writing the same new row at once may meet.
+    fn is_insert_race(&self) -> bool {
+        match self {
+            StoreError::Conflict(_) => true,
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl Store {
     /// Opens the database named by `url` (`sqlite://file.db`, `sqlite::memory:`,
     /// `postgres://…`), creating a SQLite file if missing.

@@ -14,6 +14,7 @@ mod browser;
 mod cli;
 mod cli_ops;
 mod collectivites;
+mod concurrency;
 mod crash;
 mod directory;
 mod domains;
