@@ -70,6 +70,7 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
     let node = Node::spawn(settings, dir.path()).await?;
     let client = reqwest::Client::new();
     let expected = (args.actions * hosts.len()) as u64;
+    let usage_before = node::Usage::of(node.pid());
     let started = Instant::now();
     for i in 0..args.actions {
         let response = client
@@ -113,6 +114,7 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let elapsed = started.elapsed();
+    let usage = node::Usage::of(node.pid());
     let (_, peak) = node::memory(node.pid());
     node.stop()?;
     for worker in workers {
@@ -132,6 +134,13 @@ pub async fn run(args: FanoutArgs, report: &mut Report) -> anyhow::Result<f64> {
             published.as_secs_f64()
         ),
     );
+    if args.workers == 0 {
+        let (cpu_us, switches) = usage.per_item_since(usage_before, verified() as f64);
+        report.line(
+            "fanout: node per delivery",
+            format!("{cpu_us:.0} µs of CPU, {switches:.1} context switches"),
+        );
+    }
     report.line(
         "fanout: setting",
         format!(

@@ -50,6 +50,7 @@ pub async fn run(args: IngestArgs, report: &mut Report) -> anyhow::Result<f64> {
     let next = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(args.activities)));
     let failures = Arc::new(AtomicUsize::new(0));
+    let usage_before = node::Usage::of(pid);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
@@ -79,6 +80,7 @@ pub async fn run(args: IngestArgs, report: &mut Report) -> anyhow::Result<f64> {
         task.await?;
     }
     let elapsed = started.elapsed();
+    let usage = node::Usage::of(pid);
     let (_, peak) = node::memory(pid);
     let db_url = node.settings.database.url.clone();
     node.stop()?;
@@ -110,12 +112,21 @@ pub async fn run(args: IngestArgs, report: &mut Report) -> anyhow::Result<f64> {
         ),
     );
     report.line("ingest: node peak RSS", format!("{peak:.1} MiB"));
+    let (cpu_us, switches) = usage.per_item_since(usage_before, stored as f64);
+    report.line(
+        "ingest: node per activity",
+        format!(
+            "{cpu_us:.0} µs of CPU, {switches:.1} context switches ({:.0} % of one core)",
+            (usage.cpu_secs - usage_before.cpu_secs) / elapsed.as_secs_f64() * 100.0
+        ),
+    );
     report.json(
         "ingest",
         json!({"activities": args.activities, "stored": stored, "seconds": elapsed.as_secs_f64(),
                "per_second": rate, "p50_ms": percentile(&latencies, 0.5),
                "p99_ms": percentile(&latencies, 0.99), "peak_rss_mib": peak,
-               "concurrency": args.concurrency, "actors": actors.len()}),
+               "concurrency": args.concurrency, "actors": actors.len(),
+               "node_cpu_us_per_activity": cpu_us, "node_switches_per_activity": switches}),
     );
     anyhow::ensure!(
         stored as usize == args.activities,

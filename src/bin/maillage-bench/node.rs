@@ -246,6 +246,61 @@ pub fn memory(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// What a process has used so far: CPU time (user + system, seconds) and context
+/// switches (voluntary + involuntary, all its threads), from `/proc`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Usage {
+    /// CPU seconds.
+    pub cpu_secs: f64,
+    /// Context switches.
+    pub switches: u64,
+}
+
+impl Usage {
+    /// The usage of `pid` now (zero when `/proc` cannot be read).
+    pub fn of(pid: u32) -> Self {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and stime are the
+        // 14th and 15th fields, in clock ticks (100 per second on Linux).
+        let ticks: u64 = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| {
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                fields
+                    .get(11..13)
+                    .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
+            })
+            .unwrap_or(0);
+        let switches = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
+            .flat_map(|status| {
+                status
+                    .lines()
+                    .filter(|l| l.contains("ctxt_switches:"))
+                    .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .sum();
+        Usage {
+            cpu_secs: ticks as f64 / 100.0,
+            switches,
+        }
+    }
+
+    /// What was used between `earlier` and this reading, per `items` (CPU
+    /// microseconds and context switches per item).
+    pub fn per_item_since(self, earlier: Usage, items: f64) -> (f64, f64) {
+        let items = items.max(1.0);
+        (
+            (self.cpu_secs - earlier.cpu_secs) * 1e6 / items,
+            self.switches.saturating_sub(earlier.switches) as f64 / items,
+        )
+    }
+}
+
 /// `maillage-bench worker CONFIG`: runs delivery workers until SIGTERM.
 pub async fn run_worker(config: &Path) -> anyhow::Result<()> {
     let settings = Settings::load(Some(config))?;
