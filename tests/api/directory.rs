@@ -498,3 +498,52 @@ async fn relevance_windows_filtered_postgres() {
         None => crate::helpers::say_skipped("relevance_windows_filtered"),
     }
 }
+
+both_engines!(sorted_pages);
+
+/// Pages sorted by date or name, with a filter most actions pass: SQLite then walks the
+/// order's index (`actions_updated`, `actions_name`) instead of sorting the matches;
+/// the pages must be the same as sorting gives.
+async fn sorted_pages(app: TestApp) {
+    let token = app.collectivite_with_token("brest", "29019").await;
+    for i in 1..=8 {
+        let theme = if i == 4 || i == 7 {
+            "patrimoine"
+        } else {
+            "culture"
+        };
+        let body =
+            json!({"name": format!("Action {i}"), "content": "Une action.", "themes": [theme]});
+        app.publish("brest", &token, &body).await;
+    }
+    let walk = |query: &'static str| {
+        let app = &app;
+        async move {
+            let mut seen = Vec::new();
+            let mut cursor = Some("0".to_string());
+            while let Some(at) = cursor {
+                let page = app
+                    .get_json(app.url(&format!(
+                        "/api/v1/directory/actions?{query}&limit=2&cursor={at}"
+                    )))
+                    .await;
+                assert_eq!(page["total"], 6, "{query}: {page}");
+                for item in page["items"].as_array().unwrap() {
+                    seen.push(item["name"].as_str().unwrap().to_string());
+                }
+                cursor = page["next"].as_str().map(str::to_string);
+            }
+            seen
+        }
+    };
+    let newest_first: Vec<String> = [8, 6, 5, 3, 2, 1]
+        .iter()
+        .map(|i| format!("Action {i}"))
+        .collect();
+    assert_eq!(walk("theme=culture").await, newest_first);
+    let by_name: Vec<String> = [1, 2, 3, 5, 6, 8]
+        .iter()
+        .map(|i| format!("Action {i}"))
+        .collect();
+    assert_eq!(walk("theme=culture&sort=name").await, by_name);
+}
