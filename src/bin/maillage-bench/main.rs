@@ -17,6 +17,7 @@ mod ingest;
 mod node;
 mod report;
 mod search;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +47,10 @@ enum Scenario {
     Search(search::SearchArgs),
     /// A town's node with 1 000 actions: start-up time and resident memory.
     Footprint(footprint::FootprintArgs),
+    /// A federation in one process: N town nodes with M actions each and an aggregator
+    /// that follows them all; time until its directory holds every action, requests,
+    /// failures; then again with part of the towns down for a while.
+    Simulate(simulate::SimulateArgs),
     /// The crypto limit alone: RSA-2048 signatures and verifications per second on one
     /// core, `rsa` crate and aws-lc-rs.
     Crypto,
@@ -71,6 +76,7 @@ impl Scenario {
             Scenario::Fanout(_) => "fanout",
             Scenario::Footprint(_) => "footprint",
             Scenario::Search(_) => "search",
+            Scenario::Simulate(_) => "simulate",
             Scenario::Crypto => "crypto",
             Scenario::Node { .. } => "node",
             Scenario::Worker { .. } => "worker",
@@ -102,6 +108,7 @@ async fn main() -> ExitCode {
             .map(|rate| Some(("fanout", rate, Limit::Sign))),
         Scenario::Footprint(args) => footprint::run(args, &mut report).await.map(|()| None),
         Scenario::Search(args) => search::run(args, &mut report).await.map(|()| None),
+        Scenario::Simulate(args) => simulate::run(args, &mut report).await.map(|()| None),
     };
     // Every scenario also measures the crypto limit, in the same run.
     let result = match (result, crypto::measure().await) {

@@ -18,7 +18,7 @@ use maillage::db::activities::NewActivity;
 use maillage::db::actors::NewLocalActor;
 use maillage::db::deliveries::Audience;
 use maillage::domain::{ActionId, NewAction};
-use maillage::referential::Referential;
+use maillage::referential::{Commune, Referential};
 use maillage::startup::prepare;
 
 const SUBJECTS: &[&str] = &[
@@ -90,15 +90,19 @@ const SOFTWARE: &[&str] = &[
     "PeerTube",
 ];
 
-struct Rng(u64);
+/// A small deterministic generator (xorshift), so that generated data is the same from
+/// run to run. The seed must not be 0.
+pub struct Rng(pub u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next() % items.len() as u64) as usize]
     }
 }
@@ -155,7 +159,58 @@ pub async fn run(args: SearchArgs, report: &mut crate::report::Report) -> anyhow
             state.store.directory_counts().await?.2
         ),
     );
-    run_queries(&state, args.query.as_deref(), report).await
+    // Other work on the machine shows in the figures: say how loaded it was.
+    let before = load_average();
+    run_queries(&state, args.query.as_deref(), report).await?;
+    report.line(
+        "search: load average (1 min) before / after the queries",
+        format!("{before} / {}", load_average()),
+    );
+    Ok(())
+}
+
+/// The 1-minute load average (`/proc/loadavg`), or `?` where there is none.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The `i`-th generated action of a collectivité in `commune`: realistic French text,
+/// two themes, the commune as its place, shared software one time in three.
+pub fn action_body(rng: &mut Rng, i: usize, commune: &Commune) -> ActionBody {
+    let subject = rng.pick(SUBJECTS);
+    let mut content = String::new();
+    for _ in 0..4 {
+        let sentence: &&str = rng.pick(SENTENCES);
+        content.push_str(sentence);
+        content.push(' ');
+    }
+    ActionBody {
+        name: Some(format!("{subject} {} ({i})", rng.pick(WHAT))),
+        summary: Some(format!("{subject} à {}.", commune.nom)),
+        content: Some(content),
+        phase: Some(
+            rng.pick(&["idee", "etude", "realisation", "service"])
+                .to_string(),
+        ),
+        themes: Some(vec![
+            rng.pick(THEMES).to_string(),
+            rng.pick(THEMES).to_string(),
+        ]),
+        location: Some(vec![PlaceBody {
+            insee: Some(commune.insee.clone()),
+            ..Default::default()
+        }]),
+        software: (rng.next() % 3 == 0).then(|| {
+            vec![SoftwareBody {
+                name: Some(rng.pick(SOFTWARE).to_string()),
+                ..Default::default()
+            }]
+        }),
+        ..Default::default()
+    }
 }
 
 async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result<()> {
@@ -198,38 +253,8 @@ async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result
     let start = Instant::now();
     for i in 0..n {
         let (owner, commune) = &owners[(rng.next() % owners.len() as u64) as usize];
-        let subject = rng.pick(SUBJECTS);
-        let mut content = String::new();
-        for _ in 0..4 {
-            let sentence: &&str = rng.pick(SENTENCES);
-            content.push_str(sentence);
-            content.push(' ');
-        }
-        let body = ActionBody {
-            name: Some(format!("{subject} {} ({i})", rng.pick(WHAT))),
-            summary: Some(format!("{subject} à {}.", commune.nom)),
-            content: Some(content),
-            phase: Some(
-                rng.pick(&["idee", "etude", "realisation", "service"])
-                    .to_string(),
-            ),
-            themes: Some(vec![
-                rng.pick(THEMES).to_string(),
-                rng.pick(THEMES).to_string(),
-            ]),
-            location: Some(vec![PlaceBody {
-                insee: Some(commune.insee.clone()),
-                ..Default::default()
-            }]),
-            software: (rng.next() % 3 == 0).then(|| {
-                vec![SoftwareBody {
-                    name: Some(rng.pick(SOFTWARE).to_string()),
-                    ..Default::default()
-                }]
-            }),
-            ..Default::default()
-        };
-        let data = NewAction::try_from(body).map_err(|e| anyhow::anyhow!("{:?}", e.problem()))?;
+        let data = NewAction::try_from(action_body(&mut rng, i, commune))
+            .map_err(|e| anyhow::anyhow!("{:?}", e.problem()))?;
         let id = ActionId::generate();
         let ap_id = state.url(&format!("/actions/{id}"));
         let identity = ActionIdentity {
@@ -267,7 +292,10 @@ async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result
         sqlx::query("ANALYZE").execute(pool).await?;
     }
     if let maillage::db::Store::Postgres(pool) = &state.store {
-        sqlx::query("ANALYZE").execute(pool).await?;
+        // As autovacuum would have by the time a real directory is searched: every
+        // insert is followed by its search text's update, so half the rows are dead
+        // and no page is marked all-visible (index-only scans then read the heap).
+        sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     }
     Ok(())
 }
