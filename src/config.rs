@@ -89,6 +89,10 @@ impl Default for FederationSettings {
     }
 }
 
+/// Largest `delivery.batch`: a batch's ids are bound as one parameter each (SQLite takes
+/// at most 32 766).
+pub const MAX_DELIVERY_BATCH: usize = 1000;
+
 /// `[delivery]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -364,6 +368,12 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be `text` or `json`");
         }
+        if !(1..=MAX_DELIVERY_BATCH).contains(&self.delivery.batch) {
+            bail!(
+                "delivery.batch must be between 1 and {MAX_DELIVERY_BATCH} (got {})",
+                self.delivery.batch
+            );
+        }
         Ok(())
     }
 
@@ -454,6 +464,20 @@ mod tests {
                 ..Settings::default()
             };
             assert!(settings.validate().is_err(), "{domain}");
+        }
+    }
+
+    #[test]
+    fn delivery_batch_is_bounded() {
+        for (batch, valid) in [
+            (0, false),
+            (1, true),
+            (MAX_DELIVERY_BATCH, true),
+            (5000, false),
+        ] {
+            let mut settings = Settings::default();
+            settings.delivery.batch = batch;
+            assert_eq!(settings.validate().is_ok(), valid, "batch {batch}");
         }
     }
 

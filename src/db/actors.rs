@@ -183,14 +183,21 @@ impl Store {
         actor: RemoteActor<'_>,
         profile: &NewCollectivite,
     ) -> StoreResult<ActorRecord> {
-        super::retry_insert_race(|| self.upsert_remote_actor_once(actor.clone(), profile)).await
+        let row =
+            super::retry_insert_race(|| self.upsert_remote_actor_once(actor.clone(), profile))
+                .await?;
+        let row = row.ok_or_else(|| {
+            super::StoreError::Conflict(format!("{} is a local actor", actor.ap_id))
+        })?;
+        ActorRecord::try_from(row)
     }
 
+    /// One try of [`Store::upsert_remote_actor`]; `None` when `ap_id` is a local actor.
     async fn upsert_remote_actor_once(
         &self,
         actor: RemoteActor<'_>,
         profile: &NewCollectivite,
-    ) -> StoreResult<ActorRecord> {
+    ) -> StoreResult<Option<ActorRow>> {
         const SQL: &str = "INSERT INTO actors (name, summary, kind, insee, siren, epci_siren, \
              departement, region, population, lat, lon, address, website, icon, labels, \
              ap_id, actor_type, local, username, domain, inbox, shared_inbox, public_key_pem, \
@@ -220,10 +227,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        let row = row.ok_or_else(|| {
-            super::StoreError::Conflict(format!("{} is a local actor", actor.ap_id))
-        })?;
-        ActorRecord::try_from(row)
+        Ok(row)
     }
 
     /// Any actor, local or remote, by ActivityPub id.

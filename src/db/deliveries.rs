@@ -194,7 +194,10 @@ impl Store {
             return Ok(Vec::new());
         }
         // One read for the whole batch.
-        let sql = format!("{JOB} WHERE d.id IN ({})", placeholders(1, ids.len()));
+        let sql = format!(
+            "{JOB} WHERE d.id IN ({}) ORDER BY d.next_attempt_at, d.id",
+            placeholders(1, ids.len())
+        );
         Ok(on_pool!(self, pool => {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for id in ids {
@@ -217,7 +220,7 @@ impl Store {
                 let sql = format!(
                     "UPDATE deliveries SET state = 'done', attempts = attempts + 1, \
                      last_status = $1, last_error = NULL, locked_until = NULL, updated_at = $2 \
-                     WHERE id IN ({})",
+                     WHERE state = 'pending' AND id IN ({})",
                     placeholders(3, ids.len())
                 );
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -189,6 +189,8 @@ impl StoreError {
     /// transactions writing the same new row at once may meet.
     fn is_insert_race(&self) -> bool {
         match self {
+            // The driver's unique violations (the one conflict the code reports itself,
+            // an id that is a local actor's, is decided outside the retry).
             StoreError::Conflict(_) => true,
             StoreError::Database(sqlx::Error::Database(db)) => {
                 matches!(db.code().as_deref(), Some("40P01" | "40001"))

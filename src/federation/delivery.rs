@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
 use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -34,6 +35,9 @@ const MAX_RETRY_AFTER: i64 = 86_400;
 
 /// How long a claimed batch stays leased to a worker (a crashed worker's rows come back).
 const LEASE: Duration = Duration::from_secs(300);
+
+/// Longest a delivered row of a batch waits to be recorded with others.
+const RECORD_DELIVERED_AFTER: Duration = Duration::from_secs(1);
 
 /// How long a woken worker waits for more wakeups before looking at the queue.
 const WAKEUP_COALESCE: Duration = Duration::from_millis(10);
@@ -267,7 +271,6 @@ impl DeliveryWorker {
                     .await?;
             }
             Outcome::Retry(status, error, at) => {
-                self.state.recently_alive.forget(&job.domain);
                 let attempts = job.attempts + 1;
                 if attempts >= MAX_ATTEMPTS {
                     tracing::warn!(inbox = %job.inbox, activity = %job.activity_ap_id, %error, "delivery abandoned after {attempts} attempts");
@@ -288,6 +291,9 @@ impl DeliveryWorker {
                     store.postpone_domain(&job.domain, probe).await?;
                     tracing::warn!(domain = %job.domain, %probe, "instance unreachable; next probe then");
                 }
+                // After the failure is written: an activity from the instance received
+                // from now on revives it.
+                self.state.recently_alive.forget(&job.domain);
             }
         }
         Ok(())
@@ -344,14 +350,34 @@ impl DeliveryWorker {
             .claim_deliveries(batch, chrono::Duration::from_std(LEASE)?)
             .await?;
         let count = jobs.len();
-        let results =
-            futures_util::future::join_all(jobs.into_iter().map(|job| self.deliver(job))).await;
+        let mut sending: futures_util::stream::FuturesUnordered<_> =
+            jobs.into_iter().map(|job| self.deliver(job)).collect();
+        // Deliveries that went through are recorded together, but not later than
+        // RECORD_DELIVERED_AFTER the first of them: a slow host in the batch must not
+        // keep the others leased (re-sent after a crash or once the lease expires).
         let mut delivered = Vec::with_capacity(count);
+        let mut oldest: Option<tokio::time::Instant> = None;
         let mut failure = None;
-        for result in results {
-            match result {
-                Ok(done) => delivered.extend(done),
-                Err(error) => failure = Some(error),
+        loop {
+            let next = match oldest {
+                Some(at) => {
+                    tokio::time::timeout_at(at + RECORD_DELIVERED_AFTER, sending.next()).await
+                }
+                None => Ok(sending.next().await),
+            };
+            match next {
+                Ok(Some(Ok(Some(done)))) => {
+                    delivered.push(done);
+                    oldest.get_or_insert_with(tokio::time::Instant::now);
+                }
+                Ok(Some(Ok(None))) => {}
+                Ok(Some(Err(error))) => failure = Some(error),
+                Ok(None) => break,
+                Err(_) => {
+                    self.record_delivered(&delivered).await?;
+                    delivered.clear();
+                    oldest = None;
+                }
             }
         }
         // What went through is recorded even if recording another outcome failed.
