@@ -444,23 +444,6 @@ impl Store {
         published: DateTime<Utc>,
         updated: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        super::retry_insert_race(|| {
-            self.upsert_remote_action_once(ap_id, url, owner_id, data, partners, published, updated)
-        })
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn upsert_remote_action_once(
-        &self,
-        ap_id: &Url,
-        url: &Url,
-        owner_id: i64,
-        data: &NewAction,
-        partners: &[Url],
-        published: DateTime<Utc>,
-        updated: DateTime<Utc>,
-    ) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO actions (name, summary, content_html, content_source, \
              results_html, results_source, recommendations_html, recommendations_source, phase, \
              status, themes, locations, start_date, end_date, budget_eur, open_to_partners, \
@@ -484,26 +467,29 @@ impl Store {
              AND actions.deleted_at IS NULL AND actions.updated <= excluded.updated \
              RETURNING id";
         let uuid = Uuid::new_v5(&Uuid::NAMESPACE_URL, ap_id.as_str().as_bytes());
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: Option<i64> = bind_action_data!(sqlx::query_scalar(SQL), data)
-                .bind(uuid)
-                .bind(ap_id.as_str())
-                .bind(url.as_str())
-                .bind(owner_id)
-                .bind(published)
-                .bind(updated)
-                .bind(to_json(&partners))
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(id) = id else {
+        super::retry_insert_race(|| async {
+            on_pool!(self, pool => {
+                let mut tx = pool.begin_write().await?;
+                let id: Option<i64> = bind_action_data!(sqlx::query_scalar(SQL), data)
+                    .bind(uuid)
+                    .bind(ap_id.as_str())
+                    .bind(url.as_str())
+                    .bind(owner_id)
+                    .bind(published)
+                    .bind(updated)
+                    .bind(to_json(&partners))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(id) = id else {
+                    tx.commit().await?;
+                    return Ok(false);
+                };
+                index_action_in_tx!(tx, id, Some(data));
                 tx.commit().await?;
-                return Ok(false);
-            };
-            index_action_in_tx!(tx, id, Some(data));
-            tx.commit().await?;
-            Ok(true)
+                Ok(true)
+            })
         })
+        .await
     }
 
     /// Tombstones a remote action on its owner's `Delete`; false when there was none.

@@ -183,21 +183,6 @@ impl Store {
         actor: RemoteActor<'_>,
         profile: &NewCollectivite,
     ) -> StoreResult<ActorRecord> {
-        let row =
-            super::retry_insert_race(|| self.upsert_remote_actor_once(actor.clone(), profile))
-                .await?;
-        let row = row.ok_or_else(|| {
-            super::StoreError::Conflict(format!("{} is a local actor", actor.ap_id))
-        })?;
-        ActorRecord::try_from(row)
-    }
-
-    /// One try of [`Store::upsert_remote_actor`]; `None` when `ap_id` is a local actor.
-    async fn upsert_remote_actor_once(
-        &self,
-        actor: RemoteActor<'_>,
-        profile: &NewCollectivite,
-    ) -> StoreResult<Option<ActorRow>> {
         const SQL: &str = "INSERT INTO actors (name, summary, kind, insee, siren, epci_siren, \
              departement, region, population, lat, lon, address, website, icon, labels, \
              ap_id, actor_type, local, username, domain, inbox, shared_inbox, public_key_pem, \
@@ -214,20 +199,27 @@ impl Store {
              updated = excluded.updated, last_refreshed_at = excluded.last_refreshed_at \
              WHERE actors.local = FALSE RETURNING *";
         let now = Utc::now();
-        let row: Option<ActorRow> = on_pool!(self, pool => {
-            bind_profile!(sqlx::query_as::<_, ActorRow>(SQL), profile)
-                .bind(actor.ap_id.as_str())
-                .bind(profile.username.as_ref())
-                .bind(actor.domain)
-                .bind(actor.inbox.as_str())
-                .bind(actor.shared_inbox.map(|u| u.as_str()))
-                .bind(actor.public_key_pem)
-                .bind(now)
-                .bind(actor.actor_type)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(row)
+        let row: Option<ActorRow> = super::retry_insert_race(|| async {
+            Ok(on_pool!(self, pool => {
+                bind_profile!(sqlx::query_as::<_, ActorRow>(SQL), profile)
+                    .bind(actor.ap_id.as_str())
+                    .bind(profile.username.as_ref())
+                    .bind(actor.domain)
+                    .bind(actor.inbox.as_str())
+                    .bind(actor.shared_inbox.map(|u| u.as_str()))
+                    .bind(actor.public_key_pem)
+                    .bind(now)
+                    .bind(actor.actor_type)
+                    .fetch_optional(pool)
+                    .await?
+            }))
+        })
+        .await?;
+        // No row: the id is a local actor's (not a race: decided outside the retry).
+        let row = row.ok_or_else(|| {
+            super::StoreError::Conflict(format!("{} is a local actor", actor.ap_id))
+        })?;
+        ActorRecord::try_from(row)
     }
 
     /// Any actor, local or remote, by ActivityPub id.
