@@ -12,7 +12,7 @@ use url::Url;
 
 /// Every setting of a node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Public domain of the node, with a port if not the default (`localhost:8080`).
     pub domain: String,
@@ -42,7 +42,7 @@ pub struct Settings {
 
 /// `[database]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `sqlite://maillage.db` (created if missing) or `postgres://…`.
     pub url: String,
@@ -52,7 +52,7 @@ pub struct DatabaseSettings {
 
 /// `[federation]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct FederationSettings {
     /// Development mode: plain http ids and loopback peers. Refused for a public domain.
     pub debug: bool,
@@ -95,7 +95,7 @@ pub const MAX_DELIVERY_BATCH: usize = 1000;
 
 /// `[delivery]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeliverySettings {
     /// Run delivery workers inside `maillage serve`.
     pub workers: bool,
@@ -126,7 +126,7 @@ impl Default for DeliverySettings {
 
 /// `[node]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct NodeSettings {
     /// Node name shown in pages and NodeInfo.
     pub name: String,
@@ -136,7 +136,7 @@ pub struct NodeSettings {
 
 /// `[aggregator]`.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AggregatorSettings {
     /// Follow back every node that follows the instance actor, and expose theme,
     /// département and région groups that announce matching actions.
@@ -145,7 +145,7 @@ pub struct AggregatorSettings {
 
 /// `[moderation]`.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ModerationSettings {
     /// Comments from these domains (and their subdomains) are published without
     /// waiting for a moderator (partner towns' nodes, for instance).
@@ -154,7 +154,7 @@ pub struct ModerationSettings {
 
 /// `[directory]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DirectorySettings {
     /// Full-text results are ranked by relevance within the newest this-many matches,
     /// then among the older ones: ranking every match of a very common word costs a
@@ -172,7 +172,7 @@ impl Default for DirectorySettings {
 
 /// `[map]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MapSettings {
     /// Tile URL template (`{z}/{x}/{y}`); empty: the France outline only.
     pub tile_url: String,
@@ -191,7 +191,7 @@ impl Default for MapSettings {
 
 /// `[limits]`: request rates (0 turns a limit off).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LimitSettings {
     /// Inbox requests per minute from one remote host (the host of the signature's
     /// `keyId`), before verifying anything.
@@ -224,7 +224,7 @@ impl Default for LimitSettings {
 
 /// `[log]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct LogSettings {
     /// `text` or `json`.
     pub format: String,
@@ -283,52 +283,161 @@ impl Default for LogSettings {
 /// The default configuration file, read when it exists and `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "maillage.toml";
 
+/// Prefix of the environment variables that set keys (`MAILLAGE_<SECTION>__<KEY>`).
+const ENV_PREFIX: &str = "MAILLAGE_";
+
+/// Levels a `log.level` directive may name (`tracing`'s, lowercase).
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// Settings as loaded, with where they came from (the line each command prints).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The checked settings.
+    pub settings: Settings,
+    /// The file read (absolute when it could be resolved); `None`: defaults only.
+    pub file: Option<PathBuf>,
+    /// The `MAILLAGE_*` variables that set a key, by name.
+    pub variables: Vec<String>,
+}
+
+/// A configuration refused at load: a French message naming the key, and whether the
+/// configuration asked for JSON logs (so that the refusal is written as JSON too).
+#[derive(Debug)]
+pub struct ConfigError {
+    /// What is wrong, where, and how to fix it.
+    pub message: String,
+    /// `log.format = "json"` could be read despite the error.
+    pub json_logs: bool,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The top-level keys that hold a value rather than a section (`domain`, `bind`): the
+/// only `MAILLAGE_*` names without `__` that are settings.
+fn top_level_values() -> &'static [String] {
+    static KEYS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let defaults = toml::Table::try_from(Settings::default()).expect("BUG: settings serialise");
+        defaults
+            .into_iter()
+            .filter(|(_, value)| !value.is_table())
+            .map(|(key, _)| key)
+            .collect()
+    })
+}
+
+/// The key a variable sets: `MAILLAGE_DATABASE__URL` → `database.url`, `MAILLAGE_DOMAIN`
+/// → `domain`. `None` for a name that is not a setting: another prefix, or a
+/// `MAILLAGE_*` name without `__` that is no top-level key (`MAILLAGE_CONFIG`, the test
+/// suite's `MAILLAGE_TEST_DATABASE_URL`). A `__` name that names no known key is still
+/// returned, so that it is refused rather than ignored.
+pub fn env_key(name: &str) -> Option<String> {
+    let prefix = name.get(..ENV_PREFIX.len())?;
+    if !prefix.eq_ignore_ascii_case(ENV_PREFIX) {
+        return None;
+    }
+    let rest = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+    if rest.contains("__") {
+        return Some(rest.replace("__", "."));
+    }
+    top_level_values().contains(&rest).then_some(rest)
+}
+
+/// The `MAILLAGE_*` variables that are settings, as (name, key).
+fn setting_variables() -> Vec<(String, String)> {
+    let mut variables: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(name, _)| {
+            let name = name.into_string().ok()?;
+            let key = env_key(name.trim())?;
+            Some((name, key))
+        })
+        .collect();
+    variables.sort();
+    variables
+}
+
 impl Settings {
     /// Loads defaults, the file and the environment, then checks the result.
+    ///
+    /// # Errors
+    /// As [`Settings::load_with_source`].
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(Self::load_with_source(path)?.settings)
+    }
+
+    /// Loads defaults, the file and the `MAILLAGE_<SECTION>__<KEY>` variables, strictly:
+    /// an unknown key or variable, a value of the wrong type or an invalid value is
+    /// refused, naming the key. The domain is normalised (a default port dropped).
     ///
     /// `path` must exist when given; without it, `maillage.toml` is read if present.
     ///
     /// # Errors
-    /// A readable message for a missing file, a TOML or type error, or an invalid value.
-    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+    /// A French message naming the key and where it was set.
+    pub fn load_with_source(path: Option<&Path>) -> Result<Loaded, ConfigError> {
+        let fail = |message: String| ConfigError {
+            message,
+            json_logs: false,
+        };
         let file: Option<PathBuf> = match path {
             Some(path) => {
                 if !path.exists() {
-                    bail!("configuration file {} not found", path.display());
+                    return Err(fail(format!(
+                        "fichier de configuration {} introuvable",
+                        path.display()
+                    )));
                 }
                 Some(path.to_path_buf())
             }
             None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
         };
+        let file = file.map(|f| f.canonicalize().unwrap_or(f));
+        let variables = setting_variables();
+        if let Some((name, _)) = variables
+            .iter()
+            .find(|(_, key)| key.split('.').any(str::is_empty))
+        {
+            return Err(fail(format!(
+                "variable d'environnement {name} : nom incomplet ; écrivez MAILLAGE_<SECTION>__<CLÉ>, par exemple MAILLAGE_DATABASE__URL"
+            )));
+        }
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(file) = &file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        // MAILLAGE_TEST_* variables belong to the test suite, not to a node.
-        figment = figment.merge(
-            Env::prefixed("MAILLAGE_")
-                .filter(|key| !key.as_str().starts_with("test_"))
-                .split("__"),
-        );
-        let settings: Settings = figment.extract().map_err(|error| {
-            anyhow::anyhow!(
-                "invalid configuration{}: {error}",
-                file.as_ref()
-                    .map(|f| format!(" in {}", f.display()))
-                    .unwrap_or_default()
-            )
+        figment =
+            figment.merge(Env::raw().filter_map(|name| env_key(name.as_str()).map(Into::into)));
+        let json_logs = figment
+            .extract_inner::<String>("log.format")
+            .is_ok_and(|format| format == "json");
+        let fail = |message: String| ConfigError { message, json_logs };
+        let mut settings: Settings = figment
+            .extract()
+            .map_err(|error| fail(describe(error, file.as_deref(), &variables)))?;
+        settings.validate().map_err(|error| {
+            let place = match &file {
+                Some(file) => format!("{} ou variables MAILLAGE_*", file.display()),
+                None => "valeurs par défaut ou variables MAILLAGE_*".into(),
+            };
+            fail(format!("configuration refusée ({place}) : {error:#}"))
         })?;
-        settings.validate().map_err(|error| match &file {
-            Some(file) => error.context(format!("in {} or MAILLAGE_* variables", file.display())),
-            None => error,
-        })?;
-        Ok(settings)
+        settings.domain = settings.canonical_domain();
+        Ok(Loaded {
+            settings,
+            file,
+            variables: variables.into_iter().map(|(name, _)| name).collect(),
+        })
     }
 
     /// Checks values that types cannot.
     ///
     /// # Errors
-    /// What is wrong and how to fix it.
+    /// What is wrong and how to fix it (in French: the operator reads it).
     pub fn validate(&self) -> anyhow::Result<()> {
         let parsed = Url::parse(&format!("http://{}/", self.domain))
             .ok()
@@ -340,19 +449,19 @@ impl Settings {
             });
         let Some(parsed) = parsed else {
             bail!(
-                "domain « {} » is not a host name: write it without scheme or path, e.g. `annuaire.example.fr` or `localhost:8080`",
+                "domain « {} » n'est pas un nom d'hôte : écrivez-le sans schéma ni chemin, par exemple `annuaire.example.fr` ou `localhost:8080`",
                 self.domain
             );
         };
         if self.federation.debug && !is_local_host(parsed.host_str().unwrap_or_default()) {
             bail!(
-                "federation.debug is for development only (plain http, loopback peers) and is refused for the public domain « {} »; remove it, or use a localhost domain",
+                "federation.debug est réservé au développement (http en clair, pairs en boucle locale) et refusé pour le domaine public « {} » : retirez-le, ou utilisez un domaine localhost",
                 self.domain
             );
         }
         self.bind.parse::<std::net::SocketAddr>().with_context(|| {
             format!(
-                "bind « {} » is not an address like 127.0.0.1:8080",
+                "bind « {} » n'est pas une adresse comme 127.0.0.1:8080",
                 self.bind
             )
         })?;
@@ -361,20 +470,45 @@ impl Settings {
             || self.database.url.starts_with("postgresql:"))
         {
             bail!(
-                "database.url must start with sqlite:// or postgres:// (got « {} »)",
+                "database.url doit commencer par sqlite:// ou postgres:// (reçu « {} »)",
                 redact(&self.database.url)
             );
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
-            bail!("log.format must be `text` or `json`");
+            bail!(
+                "log.format doit valoir `text` ou `json` (reçu « {} »)",
+                self.log.format
+            );
         }
+        check_log_level(&self.log.level)?;
         if !(1..=MAX_DELIVERY_BATCH).contains(&self.delivery.batch) {
             bail!(
-                "delivery.batch must be between 1 and {MAX_DELIVERY_BATCH} (got {})",
+                "delivery.batch doit être entre 1 et {MAX_DELIVERY_BATCH} (reçu {})",
                 self.delivery.batch
             );
         }
         Ok(())
+    }
+
+    /// The domain as ids write it: the host as URLs write it (lowercase) and the port
+    /// only when it is not the scheme's default, so that `annuaire.example.fr:443`
+    /// (https) becomes `annuaire.example.fr`, as in every id, and WebFinger answers for
+    /// it. The domain must have passed [`Settings::validate`].
+    pub fn canonical_domain(&self) -> String {
+        let url = Url::parse(&format!("{}://{}/", self.scheme(), self.domain))
+            .expect("BUG: the domain was checked by validate()");
+        let host = url.host_str().expect("BUG: checked by validate()");
+        match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// These settings with secrets hidden (the database password), for display.
+    pub fn redacted(&self) -> Settings {
+        let mut shown = self.clone();
+        shown.database.url = redact(&shown.database.url);
+        shown
     }
 
     /// `http` in debug mode, `https` otherwise.
@@ -431,6 +565,145 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Checks a `log.level` filter: each directive is a level or `target=level`, with the
+/// levels `tracing` knows. `tracing` itself would take `warning` as a target name and
+/// then log nothing at all, errors included.
+fn check_log_level(filter: &str) -> anyhow::Result<()> {
+    let directives: Vec<&str> = filter
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    if directives.is_empty() {
+        bail!("log.level est vide : écrivez un niveau (trace, debug, info, warn, error ou off)");
+    }
+    for directive in directives {
+        // Span filters (`target[span{field=value}]=level`) are left to tracing's parser.
+        if directive.contains('[') {
+            continue;
+        }
+        let (target, level) = match directive.rsplit_once('=') {
+            Some((target, level)) => (Some(target.trim()), level.trim()),
+            None => (None, directive),
+        };
+        if target.is_some_and(str::is_empty)
+            || !LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str())
+        {
+            let hint = match level.to_ascii_lowercase().as_str() {
+                "warning" => " ; vouliez-vous dire « warn » ?".to_string(),
+                "err" | "fatal" | "critical" => " ; vouliez-vous dire « error » ?".to_string(),
+                "information" | "notice" => " ; vouliez-vous dire « info » ?".to_string(),
+                _ => String::new(),
+            };
+            bail!(
+                "log.level « {filter} » : « {directive} » n'est pas un niveau de journal ; niveaux possibles : {}, seuls ou par module (`maillage=debug,info`){hint}",
+                LOG_LEVELS.join(", ")
+            );
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(filter)
+        .map(drop)
+        .map_err(|error| anyhow::anyhow!("log.level « {filter} » invalide : {error}"))
+}
+
+/// A figment error in French: the key (dotted), where it was set (a variable or the
+/// file) and what is wrong.
+fn describe(error: figment::Error, file: Option<&Path>, variables: &[(String, String)]) -> String {
+    use figment::error::Kind;
+    // The path ends with the unknown field itself for `UnknownField`.
+    let path = &error.path;
+    let key = path.join(".");
+    // Variables win over the file: look there first.
+    let variable = variables
+        .iter()
+        .find(|(_, k)| *k == key || k.starts_with(&format!("{key}.")))
+        .map(|(name, _)| name.as_str());
+    let place = match (variable, file) {
+        (Some(name), _) => format!("variable d'environnement {name}"),
+        (None, Some(file)) => format!("{}", file.display()),
+        (None, None) => "configuration".into(),
+    };
+    match &error.kind {
+        Kind::UnknownField(field, expected) => {
+            let section = &path[..path.len().saturating_sub(1)];
+            let what = if let Some(name) = variable {
+                format!(
+                    "la variable d'environnement {name} ne correspond à aucune clé (« {key} » inconnue)"
+                )
+            } else {
+                format!("clé inconnue « {key} » dans {place}")
+            };
+            let closest = expected
+                .iter()
+                .map(|candidate| (strsim::levenshtein(field, candidate), candidate))
+                .filter(|(distance, _)| *distance <= 3)
+                .min();
+            let hint = match closest {
+                Some((_, candidate)) => {
+                    let mut full = section.to_vec();
+                    full.push((*candidate).to_string());
+                    format!(" ; vouliez-vous dire « {} » ?", full.join("."))
+                }
+                None => String::new(),
+            };
+            let known = if section.is_empty() {
+                format!("clés et sections possibles : {}", expected.join(", "))
+            } else {
+                format!("clés de [{}] : {}", section.join("."), expected.join(", "))
+            };
+            format!("configuration refusée : {what}{hint} ({known})")
+        }
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => format!(
+            "configuration refusée : {key} ({place}) : {} au lieu d'{}",
+            actual_fr(actual),
+            expected_fr(expected)
+        ),
+        Kind::Message(message) if path.is_empty() => {
+            format!("configuration refusée : {place} est illisible : {message}")
+        }
+        Kind::Message(message) => {
+            let message = match message.as_str() {
+                "invalid IP address syntax" => "ce n'est pas une adresse IP",
+                other => other,
+            };
+            format!("configuration refusée : {key} ({place}) : valeur invalide : {message}")
+        }
+        _ => format!("configuration refusée : {key} ({place}) : {error}"),
+    }
+}
+
+/// A value found, in French.
+fn actual_fr(actual: &figment::error::Actual) -> String {
+    use figment::error::Actual;
+    match actual {
+        Actual::Bool(value) => format!("le booléen {value}"),
+        Actual::Unsigned(value) => format!("le nombre {value}"),
+        Actual::Signed(value) => format!("le nombre {value}"),
+        Actual::Float(value) => format!("le nombre {value}"),
+        Actual::Char(value) => format!("le caractère « {value} »"),
+        Actual::Str(value) => format!("le texte « {value} »"),
+        Actual::Seq => "une liste".into(),
+        Actual::Map => "une table".into(),
+        Actual::Unit => "une valeur vide".into(),
+        other => other.to_string(),
+    }
+}
+
+/// What serde expected, in French (with an article: « au lieu d'un nombre entier »).
+fn expected_fr(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "un nombre entier positif".into(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "un nombre entier".into(),
+        "f32" | "f64" => "un nombre".into(),
+        "a boolean" => "un booléen (true ou false)".into(),
+        "a string" => "un texte entre guillemets".into(),
+        "a sequence" => "une liste [ … ]".into(),
+        "IP address" => "une adresse IP".into(),
+        other if other.starts_with("struct ") => "une section [ … ]".into(),
+        other => format!("une valeur de type {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,7 +723,7 @@ mod tests {
         };
         settings.federation.debug = true;
         let error = settings.validate().unwrap_err().to_string();
-        assert!(error.contains("development only"), "{error}");
+        assert!(error.contains("réservé au développement"), "{error}");
         settings.domain = "localhost:9000".into();
         settings.validate().unwrap();
         assert_eq!(settings.base_url().as_str(), "http://localhost:9000/");
@@ -496,5 +769,149 @@ mod tests {
             redact("postgres://u:secret@db/maillage"),
             "postgres://u:***@db/maillage"
         );
+    }
+
+    /// Loads `text` as a configuration file (no variable is set by the unit tests).
+    fn load_text(text: &str) -> Result<Loaded, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maillage.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load_with_source(Some(&path))
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_closest_key() {
+        for (text, named, hint) in [
+            (
+                "[federaton]\ndebug = true\n",
+                "« federaton »",
+                "« federation »",
+            ),
+            (
+                "[database]\nmax_conections = 3\n",
+                "« database.max_conections »",
+                "« database.max_connections »",
+            ),
+            ("domaine = \"x.fr\"\n", "« domaine »", "« domain »"),
+        ] {
+            let error = load_text(text).unwrap_err().message;
+            assert!(error.contains(named), "{error}");
+            assert!(
+                error.contains(&format!("vouliez-vous dire {hint}")),
+                "{error}"
+            );
+            assert!(error.contains("maillage.toml"), "{error}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_refused_naming_the_key() {
+        for (text, key) in [
+            (
+                "[database]\nmax_connections = \"huit\"\n",
+                "database.max_connections",
+            ),
+            ("[delivery]\nbatch = -1\n", "delivery.batch"),
+            ("[federation]\ndebug = \"oui\"\n", "federation.debug"),
+            ("federation = 3\n", "federation"),
+            (
+                "[limits]\ntrusted_proxies = [\"proxy\"]\n",
+                "limits.trusted_proxies",
+            ),
+        ] {
+            let error = load_text(text).unwrap_err().message;
+            assert!(
+                error.starts_with(&format!("configuration refusée : {key}")),
+                "{error}"
+            );
+        }
+        let error = load_text("domain = \"x\n").unwrap_err().message;
+        assert!(error.contains("illisible"), "{error}");
+    }
+
+    #[test]
+    fn log_levels_are_checked() {
+        for level in [
+            "info",
+            "WARN",
+            "off",
+            "maillage=debug,info",
+            "warn,maillage::federation::delivery=debug",
+            "info,sqlx=warn",
+        ] {
+            check_log_level(level).unwrap_or_else(|e| panic!("{level}: {e}"));
+        }
+        for level in ["warning", "", "maillage", "=info", "info,verbose", "Error!"] {
+            assert!(check_log_level(level).is_err(), "{level}");
+        }
+        let error = load_text("[log]\nlevel = \"warning\"\n").unwrap_err();
+        assert!(error.message.contains("log.level"), "{}", error.message);
+        assert!(error.message.contains("« warn »"), "{}", error.message);
+        assert!(!error.json_logs);
+        // The refusal is written as JSON when the configuration asks for JSON logs.
+        let error = load_text("[log]\nformat = \"json\"\nlevel = \"warning\"\n").unwrap_err();
+        assert!(error.json_logs);
+    }
+
+    #[test]
+    fn variables_that_are_settings() {
+        for (name, key) in [
+            ("MAILLAGE_DATABASE__URL", Some("database.url")),
+            ("MAILLAGE_DOMAIN", Some("domain")),
+            ("maillage_bind", Some("bind")),
+            ("MAILLAGE_FEDERATON__DEBUG", Some("federaton.debug")),
+            ("MAILLAGE_TEST_DATABASE_URL", None),
+            ("MAILLAGE_REQUIRE_BROWSER", None),
+            ("MAILLAGE_CONFIG", None),
+            ("MAILLAGE_DATABASE", None),
+            ("OTHER__DOMAIN", None),
+        ] {
+            assert_eq!(env_key(name).as_deref(), key, "{name}");
+        }
+    }
+
+    #[test]
+    fn default_ports_are_dropped_from_the_domain() {
+        for (text, domain) in [
+            (
+                "domain = \"Annuaire.Example.fr:443\"\n",
+                "annuaire.example.fr",
+            ),
+            (
+                "domain = \"annuaire.example.fr:80\"\n",
+                "annuaire.example.fr:80",
+            ),
+            ("domain = \"localhost:8080\"\n", "localhost:8080"),
+            (
+                "domain = \"localhost:80\"\n[federation]\ndebug = true\n",
+                "localhost",
+            ),
+            (
+                "domain = \"localhost:443\"\n[federation]\ndebug = true\n",
+                "localhost:443",
+            ),
+        ] {
+            let loaded = load_text(text).unwrap();
+            assert_eq!(loaded.settings.domain, domain, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_example_configuration_loads_strictly() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/maillage.example.toml");
+        let loaded = Settings::load_with_source(Some(&example)).unwrap();
+        assert_eq!(
+            loaded.file.as_deref(),
+            Some(example.canonicalize().unwrap().as_path())
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted_for_display() {
+        let mut settings = Settings::default();
+        settings.database.url = "postgres://u:secret@db/maillage".into();
+        let shown = toml::to_string(&settings.redacted()).unwrap();
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("postgres://u:***@db/maillage"), "{shown}");
     }
 }

@@ -19,8 +19,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
-use crate::db::Store;
 use crate::db::actors::NewLocalActor;
+use crate::db::{AppliedMigration, Store};
 use crate::error::AppError;
 use crate::federation::delivery::DeliveryWorker;
 use crate::state::AppState;
@@ -29,14 +29,64 @@ use crate::{api, federation, service, web};
 /// Largest request body accepted (SPEC §9: 1 MiB on inboxes; the same for the API).
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
+/// What a command may do to the database it opens (SPEC §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    /// May create the database: a new SQLite file, or Maillage's schema in an empty
+    /// PostgreSQL database. Without it, a missing database is [`crate::db::NoDatabase`].
+    pub create: bool,
+    /// Signs or publishes (serves, delivers, creates or changes what peers see): refused
+    /// when the database was made for another domain, whose ids are already published.
+    pub publish: bool,
+}
+
+impl Access {
+    /// A node that serves: creates its database if needed, and publishes.
+    pub const NODE: Access = Access {
+        create: true,
+        publish: true,
+    };
+}
+
+/// A prepared node and the migrations applied on the way.
+pub struct Prepared {
+    /// The shared state.
+    pub state: AppState,
+    /// Migrations applied now (none when the database was up to date).
+    pub applied: Vec<AppliedMigration>,
+}
+
 /// Opens the database, migrates it and loads (or creates) the instance actor: what
-/// every command needs before it can act.
+/// every command needs before it can act. A node that serves ([`Access::NODE`]).
 ///
 /// # Errors
-/// The database cannot be opened or migrated.
+/// The database cannot be opened or migrated, or was made for another domain.
 pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
-    let store = Store::connect(&settings.database.url, settings.database.max_connections).await?;
-    store.migrate().await.context("database migration failed")?;
+    Ok(prepare_with(settings, Access::NODE).await?.state)
+}
+
+/// [`prepare`] with what the command may do: without `access.create`, a missing
+/// database is refused before anything is created; with `access.publish`, a database
+/// made for another domain (or scheme) is refused, since its actors' ids are already
+/// published on the old one.
+///
+/// # Errors
+/// [`crate::db::NoDatabase`], a database failure, or the domain mismatch.
+pub async fn prepare_with(settings: Settings, access: Access) -> anyhow::Result<Prepared> {
+    let store = Store::open(
+        &settings.database.url,
+        settings.database.max_connections,
+        access.create,
+    )
+    .await?;
+    let applied = store.migrate().await.context("database migration failed")?;
+    for migration in &applied {
+        tracing::info!(
+            version = migration.version,
+            description = %migration.description,
+            "migration applied"
+        );
+    }
     let instance = match store.instance_actor().await? {
         Some(actor) => actor,
         None => {
@@ -57,6 +107,10 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     };
     let expected = settings.base_url().join("/actor").expect("BUG: valid path");
     if instance.ap_id != expected {
+        if access.publish {
+            store.close().await;
+            anyhow::bail!("{}", domain_mismatch(&instance.ap_id, &expected));
+        }
         tracing::warn!(
             stored = %instance.ap_id,
             configured = %expected,
@@ -65,7 +119,51 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     }
     let state = AppState::new(settings, store, instance)?;
     state.blocks.reload(&state.store).await?;
-    Ok(state)
+    Ok(Prepared { state, applied })
+}
+
+/// Why a node refuses to publish from a database made for another domain: which part
+/// of the ids differs, and what to do.
+fn domain_mismatch(stored: &url::Url, configured: &url::Url) -> String {
+    let authority = |url: &url::Url| {
+        let host = url.host_str().unwrap_or_default();
+        match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    };
+    let (old, new) = (authority(stored), authority(configured));
+    let mut differences = Vec::new();
+    if stored.host_str() != configured.host_str() {
+        differences.push(format!(
+            "le nom d'hôte (« {} » dans la base, « {} » configuré)",
+            stored.host_str().unwrap_or_default(),
+            configured.host_str().unwrap_or_default()
+        ));
+    }
+    if stored.port() != configured.port() {
+        let port = |url: &url::Url| {
+            url.port()
+                .map_or_else(|| "par défaut".to_string(), |p| p.to_string())
+        };
+        differences.push(format!(
+            "le port ({} dans la base, {} configuré)",
+            port(stored),
+            port(configured)
+        ));
+    }
+    if stored.scheme() != configured.scheme() {
+        differences.push(format!(
+            "le schéma ({} dans la base, {} configuré : federation.debug = {})",
+            stored.scheme(),
+            configured.scheme(),
+            configured.scheme() == "http"
+        ));
+    }
+    format!(
+        "cette base de données a été créée pour le domaine « {old} » (acteur d'instance {stored}), la configuration donne « {new} » ({configured}) : diffèrent {}. Les identifiants déjà publiés restent sur l'ancien domaine et les autres serveurs refuseraient ceux du nouveau ; remettez domain = « {old} » (et le même federation.debug), ou créez un nouveau nœud pour le nouveau domaine",
+        differences.join(", ")
+    )
 }
 
 /// The whole HTTP application.
@@ -111,6 +209,10 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
                 )
             }),
         )
+        // One access-log line per request, outside the request span (its fields are
+        // on the line), with the final status (limits, timeouts and error pages
+        // included).
+        .layer(axum::middleware::from_fn(crate::telemetry::access_log))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state))
 }
@@ -143,7 +245,7 @@ impl App {
         let bind = settings.bind.clone();
         let listener = TcpListener::bind(&bind)
             .await
-            .with_context(|| format!("cannot listen on {bind}"))?;
+            .with_context(|| format!("impossible d'écouter sur {bind}"))?;
         Self::build_with_listener(settings, listener).await
     }
 
@@ -189,6 +291,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let worker = self.state.settings.delivery.workers.then(|| {
+            log_worker_start(&self.state.settings, "serve");
             let worker = DeliveryWorker::new(self.state.clone());
             let mut stopped = stopped.clone();
             tokio::spawn(async move {
@@ -236,39 +339,57 @@ impl App {
     }
 }
 
-/// Runs delivery workers only, until `shutdown` (`maillage worker`).
-///
-/// # Errors
-/// Database failure at start.
-pub async fn run_workers(
-    settings: Settings,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let state = prepare(settings).await?;
+/// Runs delivery workers only, until `shutdown` (`maillage worker`), on a prepared
+/// node.
+pub async fn run_workers(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) {
+    log_worker_start(&state.settings, "worker");
     DeliveryWorker::new(state.clone()).run(shutdown).await;
+    tracing::info!("delivery worker stopped; what it had not sent stays queued");
     state.store.close().await;
-    Ok(())
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Logs that delivery workers start, and the settings they run with (`mode`: `serve`
+/// for the workers inside the server, `worker`, or `once`).
+pub fn log_worker_start(settings: &Settings, mode: &str) {
+    let delivery = &settings.delivery;
+    tracing::info!(
+        mode,
+        domain = %settings.domain,
+        database = %crate::config::redact(&settings.database.url),
+        per_host = delivery.per_host,
+        batch = delivery.batch,
+        poll_interval_ms = delivery.poll_interval_ms,
+        unreachable_after_secs = delivery.unreachable_after_secs,
+        probe_interval_secs = delivery.probe_interval_secs,
+        "delivery worker started"
+    );
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The SIGTERM handler is installed when this
+/// is called, not when the future is first polled, so that a stop sent right after a
+/// process says it started is a clean stop rather than the default (killed).
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutdown signal received, finishing in-flight requests");
     }
-    tracing::info!("shutdown signal received, finishing in-flight requests");
 }

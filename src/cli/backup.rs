@@ -35,8 +35,8 @@ pub async fn run(settings: Settings, output: &Path) -> CliResult {
     if !url.starts_with("sqlite:") {
         return Err(pg_dump_hint(url));
     }
-    // Store::connect creates a missing SQLite file: refuse first, there is nothing to
-    // back up.
+    // Refused first, with the file named: there is nothing to back up (and the store
+    // would refuse it too: this command may not create a database).
     let file = SqliteConnectOptions::from_str(url)
         .map_err(|e| CliError(format!("URL SQLite invalide « {url} » : {e}")))?
         .get_filename()
@@ -51,7 +51,16 @@ pub async fn run(settings: Settings, output: &Path) -> CliResult {
     if output.symlink_metadata().is_ok() {
         return Err(exists(output));
     }
-    let store = Store::connect(url, 1).await?;
+    let store = Store::open(url, 1, false).await.map_err(|error| {
+        match error.downcast_ref::<crate::db::NoDatabase>() {
+            Some(_) => CliError(format!(
+                "« {} » n'est pas une base Maillage (database.url = « {} ») : rien à sauvegarder",
+                file.display(),
+                redact(url)
+            )),
+            None => error.into(),
+        }
+    })?;
     let result = store.backup_sqlite(output).await;
     store.close().await;
     match result {

@@ -1,7 +1,8 @@
-//! `maillage init --domain D [--insee CODE] [--username NAME] [--admin-user NAME]`
-//! (SPEC §7): a new node in one command. Writes a commented `maillage.toml` (from
-//! `config/maillage.example.toml`, with `domain`, `bind` and `database.url` set; never
-//! over an existing file), creates and migrates the database, creates the first
+//! `maillage init --domain D [--insee CODE] [--username NAME] [--admin-user NAME]
+//! [--database-url URL]` (SPEC §7): a new node in one command. Writes a commented
+//! `maillage.toml` (from `config/maillage.example.toml`, with `domain`, `bind` and the
+//! database URL it was given set; readable by its owner only; never over an existing
+//! file), creates and migrates the database, creates the first
 //! collectivité from its INSEE code as `maillage collectivite create` does and, with
 //! `--admin-user`, a web-admin account bound to it (password from the terminal or the
 //! first line of standard input, as `maillage user create`), then prints the next steps.
@@ -12,14 +13,13 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use clap::Args;
-use sqlx::sqlite::SqliteConnectOptions;
 
 use super::{CliError, CliResult};
 use crate::api::collectivites::CollectiviteBody;
-use crate::config::{DEFAULT_CONFIG_FILE, Settings, redact};
+use crate::config::{DEFAULT_CONFIG_FILE, Settings, env_key, redact};
+use crate::db::sqlite_file;
 use crate::directory::text::fold;
 use crate::domain::{Collectivite, InseeCode, NewCollectivite};
 use crate::referential::Referential;
@@ -31,7 +31,8 @@ use crate::state::AppState;
 const EXAMPLE: &str = include_str!("../../config/maillage.example.toml");
 /// Where `maillage init` makes the node listen (a reverse proxy with TLS in front).
 const BIND: &str = "127.0.0.1:8080";
-/// The database `maillage init` configures: a SQLite file in the working directory.
+/// The database `maillage init` configures by default: a SQLite file in the working
+/// directory.
 const DATABASE_URL: &str = "sqlite://maillage.db";
 
 /// `maillage init` arguments.
@@ -52,6 +53,37 @@ pub struct InitArgs {
     /// (password from a prompt or the first line of standard input).
     #[arg(long, requires = "insee")]
     pub admin_user: Option<String>,
+    /// The database to create and to write into the configuration (default:
+    /// MAILLAGE_DATABASE__URL when set, without its password, which stays in the
+    /// variable; otherwise sqlite://maillage.db).
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+/// The database URL `init` writes: `--database-url` as given; otherwise
+/// `MAILLAGE_DATABASE__URL` without its password (an operator who keeps the password
+/// in an environment file keeps it there; the file still names the database, so a
+/// command run without the variable fails to sign in rather than reading another
+/// database); otherwise the default SQLite file.
+fn database_url(given: Option<&str>) -> String {
+    if let Some(url) = given {
+        return url.to_string();
+    }
+    let from_env = std::env::vars().find_map(|(name, value)| {
+        (env_key(&name).as_deref() == Some("database.url")).then_some(value)
+    });
+    from_env.map_or_else(|| DATABASE_URL.to_string(), |url| without_password(&url))
+}
+
+/// `url` without its password, if it has one.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// A username from a commune's name: `Villeneuve-d'Ascq` → `villeneuve-d-ascq`.
@@ -90,12 +122,12 @@ fn profile(insee: &str, username: Option<&str>) -> Result<NewCollectivite, CliEr
 
 /// The example configuration with this node's values, and a header saying where it
 /// comes from.
-fn render(domain: &str) -> String {
+fn render(domain: &str, database_url: &str) -> String {
     let quoted = |value: &str| toml::Value::String(value.to_string()).to_string();
     let mut set = [
         ("domain = ", quoted(domain), false),
         ("bind = ", quoted(BIND), false),
-        ("url = ", quoted(DATABASE_URL), false),
+        ("url = ", quoted(database_url), false),
     ];
     let body = EXAMPLE
         .find("# Every key can be overridden")
@@ -129,16 +161,17 @@ fn render(domain: &str) -> String {
     text
 }
 
-/// Writes `text` to a new file; never replaces one.
+/// Writes `text` to a new file readable by its owner only (it may hold the database
+/// password); never replaces one.
 fn write_new(path: &Path, text: &str) -> Result<(), CliError> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => already_configured(path),
-            _ => CliError(format!("impossible d'écrire {} : {e}", path.display())),
-        })?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => already_configured(path),
+        _ => CliError(format!("impossible d'écrire {} : {e}", path.display())),
+    })?;
     file.write_all(text.as_bytes())
         .map_err(|e| CliError(format!("impossible d'écrire {} : {e}", path.display())))
 }
@@ -148,14 +181,6 @@ fn already_configured(path: &Path) -> CliError {
         "{} existe déjà : ce dossier a déjà un nœud configuré ; maillage init ne remplace pas une configuration (déplacez-la pour recommencer, ou ajoutez une collectivité avec maillage collectivite create)",
         path.display()
     ))
-}
-
-/// The database file of a SQLite URL.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    url.starts_with("sqlite:")
-        .then(|| SqliteConnectOptions::from_str(url).ok())
-        .flatten()
-        .map(|options| options.get_filename().to_path_buf())
 }
 
 /// Removes a SQLite database and its WAL files.
@@ -200,8 +225,10 @@ async fn create_node(
     profile: Option<NewCollectivite>,
     account: Option<(String, String)>,
 ) -> Result<Created, CliError> {
-    let settings = Settings::load(Some(config))?;
-    crate::telemetry::init(&settings.log);
+    let loaded = super::load(Some(config))?;
+    crate::telemetry::init(&loaded.settings.log);
+    super::say_sources(&loaded);
+    let settings = loaded.settings;
     let sqlite = sqlite_file(&settings.database.url);
     if let Some(file) = &sqlite {
         if file.metadata().is_ok_and(|m| m.len() > 0) {
@@ -244,11 +271,15 @@ pub async fn run(config: Option<PathBuf>, args: InitArgs) -> CliResult {
         return Err(already_configured(&config));
     }
     // Checks first: nothing is written when an argument is wrong.
-    Settings {
+    let database_url = database_url(args.database_url.as_deref());
+    let mut wanted = Settings {
         domain: args.domain.clone(),
         ..Settings::default()
-    }
-    .validate()?;
+    };
+    wanted.database.url = database_url.clone();
+    wanted.validate()?;
+    // Written as ids write it (no default port).
+    let domain = wanted.canonical_domain();
     let profile = args
         .insee
         .as_deref()
@@ -266,7 +297,7 @@ pub async fn run(config: Option<PathBuf>, args: InitArgs) -> CliResult {
         None => None,
     };
 
-    write_new(&config, &render(&args.domain))?;
+    write_new(&config, &render(&domain, &database_url))?;
     let created = match create_node(&config, profile, account).await {
         Ok(created) => created,
         Err(error) => {
@@ -280,20 +311,27 @@ pub async fn run(config: Option<PathBuf>, args: InitArgs) -> CliResult {
         account,
     } = created;
     let settings = &state.settings;
-    if settings.domain != args.domain {
+    if settings.domain != domain {
         eprintln!(
-            "attention : MAILLAGE_DOMAIN (« {} ») remplace le domaine écrit dans {} (« {} »)",
+            "attention : MAILLAGE_DOMAIN (« {} ») remplace le domaine écrit dans {} (« {domain} »)",
             settings.domain,
             config.display(),
-            args.domain
         );
     }
-    if settings.database.url != DATABASE_URL {
-        eprintln!(
-            "attention : la base de données vient de MAILLAGE_DATABASE__URL (« {} »), pas de {} ; gardez cette variable pour maillage serve, ou écrivez-la dans le fichier",
-            redact(&settings.database.url),
-            config.display()
-        );
+    if settings.database.url != database_url {
+        if without_password(&settings.database.url) == database_url {
+            eprintln!(
+                "attention : {} donne database.url sans mot de passe ; le mot de passe vient de MAILLAGE_DATABASE__URL : gardez cette variable pour les autres commandes (EnvironmentFile du service)",
+                config.display()
+            );
+        } else {
+            eprintln!(
+                "attention : MAILLAGE_DATABASE__URL (« {} ») remplace la base écrite dans {} (« {} »)",
+                redact(&settings.database.url),
+                config.display(),
+                redact(&database_url)
+            );
+        }
     }
 
     println!("Nœud Maillage initialisé pour {} :", settings.domain);
@@ -373,7 +411,7 @@ mod tests {
 
     #[test]
     fn the_written_configuration_is_the_example_with_this_node() {
-        let text = render("mairie.example.fr");
+        let text = render("mairie.example.fr", DATABASE_URL);
         let parsed: toml::Table = text.parse().unwrap();
         assert_eq!(parsed["domain"].as_str(), Some("mairie.example.fr"));
         assert_eq!(parsed["bind"].as_str(), Some(BIND));

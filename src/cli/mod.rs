@@ -5,6 +5,7 @@
 mod action;
 mod backup;
 mod collectivite;
+mod config;
 mod demo;
 mod domains;
 mod export;
@@ -19,9 +20,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Settings;
+use crate::config::{Loaded, Settings, redact};
 use crate::error::AppError;
-use crate::startup::{App, prepare, shutdown_signal};
+use crate::startup::{Access, App, shutdown_signal};
+use crate::state::AppState;
 use crate::telemetry;
 
 /// Maillage: the federated directory of the digital public actions of French local
@@ -46,8 +48,12 @@ pub enum Command {
         #[arg(long)]
         no_workers: bool,
     },
-    /// Apply database migrations and exit.
+    /// Apply database migrations, say which were applied, and exit.
     Migrate,
+    /// The configuration: `maillage config check [--config FILE]` loads it, checks it
+    /// and prints the effective settings (secrets hidden); exit 0 valid, 1 invalid.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Start a new node: write a commented maillage.toml, create the database, the
     /// first collectivité (--insee) and a web-admin account (--admin-user), then print
     /// the next steps.
@@ -155,16 +161,124 @@ impl From<crate::db::StoreError> for CliError {
 
 type CliResult = Result<(), CliError>;
 
+impl Command {
+    /// Whether the command may create a database (SPEC §11: `serve`, `init`,
+    /// `migrate`, `demo`, and `db copy` for its target). Any other command run where
+    /// no database exists is refused and creates nothing.
+    fn may_create_database(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve { .. } | Command::Init(_) | Command::Migrate | Command::Demo { .. }
+        )
+    }
+
+    /// Whether the command signs or publishes (serves, delivers, or changes what peers
+    /// see), and so is refused on a database made for another domain. Only commands
+    /// that read, or that change nothing peers see, are listed as not publishing, so
+    /// that a new command is refused by default.
+    fn publishes(&self) -> bool {
+        use action::ActionCommand;
+        use collectivite::CollectiviteCommand;
+        use domains::DomainsCommand;
+        !matches!(
+            self,
+            Command::Migrate
+                | Command::Config(_)
+                | Command::Backup { .. }
+                | Command::Export { .. }
+                | Command::Token(_)
+                | Command::User(_)
+                | Command::Collectivite(
+                    CollectiviteCommand::List | CollectiviteCommand::Show { .. }
+                )
+                | Command::Action(ActionCommand::List { .. })
+                | Command::Domains(DomainsCommand::List | DomainsCommand::Export { .. })
+        )
+    }
+
+    /// What the command may do to its database.
+    fn access(&self) -> Access {
+        Access {
+            create: self.may_create_database(),
+            publish: self.publishes(),
+        }
+    }
+}
+
 /// Entry point of the binary.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError(message)) => {
-            eprintln!("erreur : {message}");
+            telemetry::refuse(&message);
             ExitCode::FAILURE
         }
     }
+}
+
+/// Loads the configuration strictly (a refusal is written as JSON when the
+/// configuration asks for JSON logs).
+///
+/// # Errors
+/// The configuration's refusal.
+pub(crate) fn load(config: Option<&std::path::Path>) -> Result<Loaded, CliError> {
+    Settings::load_with_source(config).map_err(|error| {
+        telemetry::use_json(error.json_logs);
+        CliError(error.message)
+    })
+}
+
+/// Where the database of `url` is, for people: the redacted URL, and a relative SQLite
+/// file's absolute path.
+fn database_place(url: &str) -> String {
+    match crate::db::sqlite_file(url) {
+        Some(file) if file.is_relative() => match std::path::absolute(&file) {
+            Ok(absolute) => format!("{} ({})", redact(url), absolute.display()),
+            Err(_) => redact(url),
+        },
+        _ => redact(url),
+    }
+}
+
+/// The configuration used, for people: the file (or none) and the variables that set
+/// keys.
+fn configuration_place(loaded: &Loaded) -> String {
+    let mut place = match &loaded.file {
+        Some(file) => file.display().to_string(),
+        None => "aucun fichier (valeurs par défaut)".into(),
+    };
+    if !loaded.variables.is_empty() {
+        place.push_str(&format!(" + {}", loaded.variables.join(", ")));
+    }
+    place
+}
+
+/// Says on standard error which configuration and which database the command uses
+/// (one line, not a log line: always written).
+pub(crate) fn say_sources(loaded: &Loaded) {
+    let configuration = configuration_place(loaded);
+    let database = database_place(&loaded.settings.database.url);
+    telemetry::say(
+        &format!("configuration : {configuration} · base : {database}"),
+        "configuration",
+        &[("configuration", &configuration), ("base", &database)],
+    );
+}
+
+/// Opens, migrates and checks the node's database as `access` allows; a missing
+/// database says which configuration and which URL were used.
+async fn open(loaded: &Loaded, access: Access) -> Result<crate::startup::Prepared, CliError> {
+    crate::startup::prepare_with(loaded.settings.clone(), access)
+        .await
+        .map_err(|error| match error.downcast_ref::<crate::db::NoDatabase>() {
+            Some(crate::db::NoDatabase(place)) => CliError(format!(
+                "aucune base de données Maillage à « {place} » (database.url = « {} », configuration : {}) ; cette commande n'en crée pas : lancez-la depuis le dossier du nœud, ou indiquez sa configuration (--config FICHIER, MAILLAGE_DATABASE__URL) ; pour un nouveau nœud : maillage init",
+                redact(&loaded.settings.database.url),
+                configuration_place(loaded)
+            )),
+            None => error.into(),
+        })
 }
 
 /// Runs a parsed command line.
@@ -177,26 +291,34 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Init(args) => return init::run(cli.config, args).await,
         command => command,
     };
-    let settings = Settings::load(cli.config.as_deref())?;
-    telemetry::init(&settings.log);
+    let loaded = load(cli.config.as_deref())?;
+    telemetry::init(&loaded.settings.log);
+    // The demo's nodes use their own databases, which it names.
+    if !matches!(command, Command::Demo { .. }) {
+        say_sources(&loaded);
+    }
+    let access = command.access();
+    let state = async || -> Result<AppState, CliError> { Ok(open(&loaded, access).await?.state) };
     match command {
         Command::Init(_) => unreachable!("handled above"),
-        Command::Backup { output } => backup::run(settings, &output).await,
+        Command::Config(command) => config::run(&loaded, command),
+        Command::Backup { output } => backup::run(loaded.settings.clone(), &output).await,
         Command::Follow {
             collectivite,
             target,
             file,
-        } => follow::run(prepare(settings).await?, collectivite, target, file).await,
+        } => follow::run(state().await?, collectivite, target, file).await,
         Command::Export {
             format,
             output,
             filters,
-        } => export::run(prepare(settings).await?, format, output, filters).await,
+        } => export::run(state().await?, format, output, filters).await,
         Command::Import { collectivite, file } => {
-            import::run(prepare(settings).await?, collectivite, &file).await
+            import::run(state().await?, collectivite, &file).await
         }
         Command::Worker { once: true } => {
-            let state = prepare(settings).await?;
+            let state = state().await?;
+            crate::startup::log_worker_start(&state.settings, "once");
             let sent = crate::federation::delivery::DeliveryWorker::new(state)
                 .drain()
                 .await?;
@@ -204,11 +326,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Worker { once: false } => {
-            crate::startup::run_workers(settings, shutdown_signal()).await?;
+            let state = state().await?;
+            crate::startup::run_workers(state, shutdown_signal()).await;
             Ok(())
         }
         Command::Serve { no_workers } => {
-            let mut settings = settings;
+            let stop = shutdown_signal();
+            let mut settings = loaded.settings.clone();
             if no_workers {
                 settings.delivery.workers = false;
             }
@@ -217,25 +341,35 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             tracing::info!(
                 address = %app.address(),
                 url = %state.url("/"),
-                database = %crate::config::redact(&state.settings.database.url),
+                database = %redact(&state.settings.database.url),
                 "Maillage is listening"
             );
-            app.run_until_stopped(shutdown_signal()).await?;
+            app.run_until_stopped(stop).await?;
             state.store.close().await;
             Ok(())
         }
         Command::Demo { base_port } => demo::run(base_port).await,
         Command::Migrate => {
-            let state = prepare(settings).await?;
-            println!("base de données à jour ({:?})", state.store.engine());
+            let prepared = open(&loaded, access).await?;
+            let engine = prepared.state.store.engine();
+            if prepared.applied.is_empty() {
+                println!("aucune migration en attente : la base ({engine:?}) est à jour");
+            } else {
+                println!(
+                    "{} migration(s) appliquée(s) ({engine:?}) :",
+                    prepared.applied.len()
+                );
+                for migration in &prepared.applied {
+                    println!("  {} {}", migration.version, migration.description);
+                }
+            }
+            prepared.state.store.close().await;
             Ok(())
         }
-        Command::Collectivite(command) => {
-            collectivite::run(prepare(settings).await?, command).await
-        }
-        Command::Token(command) => token::run(prepare(settings).await?, command).await,
-        Command::Action(command) => action::run(prepare(settings).await?, command).await,
-        Command::User(command) => user::run(prepare(settings).await?, command).await,
-        Command::Domains(command) => domains::run(prepare(settings).await?, command).await,
+        Command::Collectivite(command) => collectivite::run(state().await?, command).await,
+        Command::Token(command) => token::run(state().await?, command).await,
+        Command::Action(command) => action::run(state().await?, command).await,
+        Command::User(command) => user::run(state().await?, command).await,
+        Command::Domains(command) => domains::run(state().await?, command).await,
     }
 }

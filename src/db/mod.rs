@@ -200,17 +200,121 @@ impl StoreError {
     }
 }
 
+/// No Maillage database where the configuration points, for a command that may not
+/// create one (SPEC §11): the SQLite file is missing or empty, or the database has no
+/// Maillage schema. Carries the place looked at (a file path or a redacted URL).
+#[derive(Debug, thiserror::Error)]
+#[error("no Maillage database at {0}")]
+pub struct NoDatabase(pub String);
+
+/// A migration that [`Store::migrate`] applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// Its version (the file name's number).
+    pub version: i64,
+    /// Its description (the rest of the file name).
+    pub description: String,
+}
+
+/// The database file of a SQLite URL, `None` for an in-memory database or another
+/// engine's URL.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if !url.starts_with("sqlite:") {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    (!file.as_os_str().is_empty() && file != std::path::Path::new(":memory:"))
+        .then(|| file.to_path_buf())
+}
+
+/// `file` as an absolute path, for messages.
+fn absolute(file: &std::path::Path) -> String {
+    std::path::absolute(file)
+        .unwrap_or_else(|_| file.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Creates the SQLite file `file` empty and readable by its owner only (it will hold
+/// private keys and token hashes), and its folder, if missing, `0700`. SQLite gives
+/// the `-wal` and `-shm` files it creates beside it the database file's permissions.
+/// An existing file is left as it is.
+fn create_private(file: &std::path::Path) -> std::io::Result<()> {
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        folder.mode(0o700);
+        options.mode(0o600);
+    }
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.exists() {
+            folder.create(parent)?;
+        }
+    }
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Warns when the SQLite file (made by an older version, or by hand) can be read by
+/// other users: it holds the private keys.
+fn warn_if_readable_by_others(file: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(file) {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    file = %file.display(),
+                    mode = format!("{mode:o}"),
+                    "the database file can be read by other users, and it holds private keys: chmod 600 it (and its -wal and -shm files)"
+                );
+            }
+        }
+    }
+}
+
 impl Store {
     /// Opens the database named by `url` (`sqlite://file.db`, `sqlite::memory:`,
-    /// `postgres://…`), creating a SQLite file if missing.
+    /// `postgres://…`), creating a SQLite file if missing (`0600`).
     ///
     /// # Errors
     /// The URL is malformed or the database cannot be reached.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        if url.starts_with("sqlite:") {
+        Self::open(url, max_connections, true).await
+    }
+
+    /// Opens the database named by `url`. With `create`, a missing SQLite file is
+    /// created (`0600`, its folder `0700`); without it, a missing or empty SQLite file,
+    /// or a database without Maillage's schema, is [`NoDatabase`], and nothing is
+    /// created.
+    ///
+    /// # Errors
+    /// [`NoDatabase`], a malformed URL, or a database that cannot be reached.
+    pub async fn open(url: &str, max_connections: u32, create: bool) -> anyhow::Result<Self> {
+        let store = if url.starts_with("sqlite:") {
+            let file = sqlite_file(url);
+            if let Some(file) = &file {
+                if create {
+                    create_private(file).with_context(|| {
+                        format!("cannot create the SQLite database {}", file.display())
+                    })?;
+                } else if !file.metadata().is_ok_and(|m| m.is_file() && m.len() > 0) {
+                    return Err(NoDatabase(absolute(file)).into());
+                }
+                warn_if_readable_by_others(file);
+            }
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("invalid SQLite URL « {url} »"))?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
@@ -224,7 +328,7 @@ impl Store {
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot open SQLite database « {url} »"))?;
-            Ok(Store::Sqlite(pool))
+            Store::Sqlite(pool)
         } else {
             let options = PgConnectOptions::from_str(url)
                 .with_context(|| format!("invalid PostgreSQL URL « {} »", redact(url)))?;
@@ -234,28 +338,78 @@ impl Store {
                 .connect_with(options)
                 .await
                 .with_context(|| format!("cannot connect to PostgreSQL « {} »", redact(url)))?;
-            Ok(Store::Postgres(pool))
+            Store::Postgres(pool)
+        };
+        if !create && !store.has_schema().await? {
+            store.close().await;
+            let place = sqlite_file(url).map_or_else(|| redact(url), |f| absolute(&f));
+            return Err(NoDatabase(place).into());
+        }
+        Ok(store)
+    }
+
+    /// True when Maillage's migrations table exists (in the search path on PostgreSQL).
+    async fn has_schema(&self) -> StoreResult<bool> {
+        Ok(match self {
+            Store::Sqlite(pool) => {
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(pool)
+                .await?
+                    > 0
+            }
+            Store::Postgres(pool) => {
+                sqlx::query_scalar::<_, bool>("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?
+            }
+        })
+    }
+
+    /// The migrator of this store's engine.
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+        static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+        match self {
+            Store::Sqlite(_) => &SQLITE,
+            Store::Postgres(_) => &POSTGRES,
         }
     }
 
-    /// Applies pending migrations of this engine (`migrations/<engine>/`).
+    /// Applies pending migrations of this engine (`migrations/<engine>/`) and returns
+    /// those it applied, oldest first (none when the database was up to date).
     ///
     /// # Errors
     /// A migration failed or the database was migrated by a newer version.
-    pub async fn migrate(&self) -> StoreResult<()> {
+    pub async fn migrate(&self) -> StoreResult<Vec<AppliedMigration>> {
+        let before: Vec<i64> = if self.has_schema().await? {
+            on_pool!(self, pool => {
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                    .fetch_all(pool)
+                    .await?
+            })
+        } else {
+            Vec::new()
+        };
         match self {
-            Store::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
-            Store::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+            Store::Sqlite(pool) => self.migrator().run(pool).await?,
+            Store::Postgres(pool) => self.migrator().run(pool).await?,
         }
-        Ok(())
+        Ok(self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration() && !before.contains(&m.version))
+            .map(|m| AppliedMigration {
+                version: m.version,
+                description: m.description.to_string(),
+            })
+            .collect())
     }
 
     /// True when the database answers and every known migration is applied.
     pub async fn is_ready(&self) -> bool {
-        let expected = match self {
-            Store::Sqlite(_) => sqlx::migrate!("migrations/sqlite").iter().count(),
-            Store::Postgres(_) => sqlx::migrate!("migrations/postgres").iter().count(),
-        } as i64;
+        let expected = self.migrator().iter().count() as i64;
         let applied: Result<i64, sqlx::Error> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
                 .fetch_one(pool)

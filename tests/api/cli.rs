@@ -66,6 +66,8 @@ pub(crate) fn fails(output: Output) -> String {
 fn operator_flow(database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| maillage(dir.path(), database_url, args);
+    // Only serve, init, migrate and demo create a database.
+    ok(run(&["migrate"]));
 
     let created: Value = serde_json::from_str(&ok(run(&[
         "collectivite",
@@ -287,7 +289,7 @@ fn configuration_errors_are_readable() {
         .unwrap();
     let error = fails(output);
     assert!(
-        error.contains("federation.debug") && error.contains("development only"),
+        error.contains("federation.debug") && error.contains("réservé au développement"),
         "{error}"
     );
     // The example configuration shipped in config/ is valid.
@@ -373,6 +375,7 @@ async fn follow_from_a_file() {
     let path = file.to_str().unwrap().to_string();
     let output = tokio::task::spawn_blocking(move || {
         let dir = std::path::Path::new(&path).parent().unwrap().to_path_buf();
+        ok(maillage(&dir, &url, &["migrate"]));
         maillage(&dir, &url, &["follow", "--file", &path])
     })
     .await

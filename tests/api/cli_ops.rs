@@ -47,7 +47,7 @@ fn init_creates_a_node_and_refuses_to_run_twice() {
 
     // Arguments are checked before anything is written.
     let error = fails(run(&["init", "--domain", "https://x.fr/"], ""));
-    assert!(error.contains("not a host name"), "{error}");
+    assert!(error.contains("n'est pas un nom d'hôte"), "{error}");
     let error = fails(run(
         &["init", "--domain", "mairie.example.fr", "--insee", "99999"],
         "",
@@ -187,6 +187,7 @@ fn backup_copies_a_sqlite_database_while_the_node_runs() {
     assert!(error.contains("aucune base SQLite"), "{error}");
     assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
 
+    ok(run(&["migrate"]));
     ok(run(&[
         "collectivite",
         "create",

@@ -105,6 +105,7 @@ async fn stop_loses_no_delivery(graceful: bool) {
         .unwrap()
         .port();
     let base = format!("http://localhost:{port}");
+    cli(dir.path(), port, &["migrate"]);
     cli(
         dir.path(),
         port,

@@ -325,6 +325,8 @@ fn domains_from_the_command_line() {
     let env = [("MAILLAGE_FEDERATION__ALLOWLIST_MODE", "true")];
     let run = |args: &[&str], input: &str| maillage(dir.path(), &env, args, input);
     std::fs::write(dir.path().join("blocks.csv"), MASTODON_EXPORT).unwrap();
+    // Only serve, init, migrate and demo create a database.
+    ok(run(&["migrate"], ""));
     let out = ok(run(&["domains", "import", "blocks.csv"], ""));
     assert!(
         out.contains("2 domaine(s) importé(s), 1 ignoré(s), 3 refusé(s)"),

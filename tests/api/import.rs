@@ -52,6 +52,7 @@ A5;Archivage;;Des archives.;;;patrimoine;99999;;;beaucoup;peut-être;;;\n";
 fn import_flow(database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| run(dir.path(), database_url, args);
+    assert_eq!(run(&["migrate"]).code, Some(0));
     let created = run(&[
         "collectivite",
         "create",

@@ -305,7 +305,9 @@ impl Usage {
 pub async fn run_worker(config: &Path) -> anyhow::Result<()> {
     let settings = Settings::load(Some(config))?;
     maillage::telemetry::init(&settings.log);
-    maillage::startup::run_workers(settings, maillage::startup::shutdown_signal()).await
+    let state = maillage::startup::prepare(settings).await?;
+    maillage::startup::run_workers(state, maillage::startup::shutdown_signal()).await;
+    Ok(())
 }
 
 /// `maillage-bench node CONFIG`: runs a node until SIGTERM.
