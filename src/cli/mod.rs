@@ -58,10 +58,15 @@ pub enum Command {
     /// first collectivité (--insee) and a web-admin account (--admin-user), then print
     /// the next steps.
     Init(init::InitArgs),
-    /// Write an online, consistent copy of the SQLite database to a new file, safe
-    /// while the node runs (PostgreSQL: use pg_dump).
+    /// Write an online, consistent backup, safe while the node runs: into an existing
+    /// folder, a new folder `maillage-<date>` with the database (SQLite copy, or a
+    /// pg_dump archive), the configuration and the MAILLAGE_* settings; otherwise, the
+    /// database alone to a new file.
+    ///
+    /// Example: maillage backup --output /var/backups/maillage
     Backup {
-        /// The copy to write; an existing file is never replaced.
+        /// An existing folder (a complete backup in a new folder inside it), or a new
+        /// file (the database alone); nothing existing is ever replaced.
         #[arg(long)]
         output: PathBuf,
     },
@@ -302,7 +307,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match command {
         Command::Init(_) => unreachable!("handled above"),
         Command::Config(command) => config::run(&loaded, command),
-        Command::Backup { output } => backup::run(loaded.settings.clone(), &output).await,
+        Command::Backup { output } => backup::run(&loaded, &output).await,
         Command::Follow {
             collectivite,
             target,

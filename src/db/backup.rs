@@ -1,6 +1,8 @@
-//! Online backup of a SQLite database (SPEC §9): `VACUUM INTO` writes a consistent
+//! Online backup of the database (SPEC §9), to a new file readable by its owner only
+//! and checked before it is reported written. SQLite: `VACUUM INTO` writes a consistent
 //! snapshot of the live database (one read transaction, so writers of a running node
-//! are not blocked) to a new file, which is then checked. PostgreSQL has `pg_dump`.
+//! are not blocked). PostgreSQL: `pg_dump` (custom format, one snapshot too), checked by
+//! `pg_restore --list`. Neither migrates nor creates anything.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -16,6 +18,12 @@ pub enum BackupError {
     /// Online backup through the store exists for SQLite only.
     #[error("online backup is for SQLite databases; back up PostgreSQL with pg_dump")]
     NotSqlite,
+    /// `pg_dump` or `pg_restore` is not installed.
+    #[error("{0} not found: install PostgreSQL's client programs (postgresql-client)")]
+    MissingTool(&'static str),
+    /// `pg_dump` failed; what it said.
+    #[error("pg_dump failed: {0}")]
+    Dump(String),
     /// The output file exists: a backup never overwrites anything.
     #[error("{} already exists", .0.display())]
     Exists(PathBuf),
@@ -69,13 +77,13 @@ fn output_path(path: &Path) -> Result<PathBuf, BackupError> {
 
 /// Creates `path` empty, readable by its owner only (it will hold private keys and
 /// password hashes); fails if it exists, so that nothing is ever overwritten.
-fn create_empty(path: &Path) -> Result<(), BackupError> {
+fn create_empty(path: &Path) -> Result<std::fs::File, BackupError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(path) {
-        Ok(_) => Ok(()),
+        Ok(file) => Ok(file),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             Err(BackupError::Exists(path.to_path_buf()))
         }
@@ -86,12 +94,111 @@ fn create_empty(path: &Path) -> Result<(), BackupError> {
     }
 }
 
-/// `PRAGMA quick_check` on the copy, opened read-only.
-async fn check_copy(path: &Path) -> Result<(), BackupError> {
-    let filename = path.to_str().ok_or_else(|| BackupError::Io {
+/// `path` as a UTF-8 string (SQLite's and pg_dump's arguments).
+fn utf8(path: &Path) -> Result<&str, BackupError> {
+    path.to_str().ok_or_else(|| BackupError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not UTF-8"),
-    })?;
+    })
+}
+
+/// The size of the file at `path`.
+fn size(path: &Path) -> Result<u64, BackupError> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|source| BackupError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// `url` for libpq: without its password (given in `PGPASSWORD`, so that it never shows
+/// in a process list) and without sqlx's own parameters, which libpq refuses.
+fn libpq_url(url: &str) -> Result<(String, Option<String>), BackupError> {
+    let invalid = |e: String| BackupError::Dump(format!("invalid PostgreSQL URL: {e}"));
+    let mut parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+    let password = parsed.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    parsed
+        .set_password(None)
+        .map_err(|()| invalid("no host".into()))?;
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(key, _)| key != "statement-cache-capacity")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    Ok((parsed.to_string(), password))
+}
+
+/// Runs `program` (pg_dump, pg_restore) with `args`; its standard output goes to
+/// `stdout` (or is dropped). Fails with what it wrote on standard error.
+async fn run_tool(
+    program: &'static str,
+    args: &[&str],
+    password: Option<&str>,
+    stdout: Option<std::fs::File>,
+) -> Result<(), BackupError> {
+    let mut command = tokio::process::Command::new(program);
+    command
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout.map_or_else(std::process::Stdio::null, Into::into))
+        .stderr(std::process::Stdio::piped());
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+    let failed = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => BackupError::MissingTool(program),
+        _ => BackupError::Dump(format!("{program}: {e}")),
+    };
+    // spawn, not output(): output() would capture standard output too.
+    let output = command
+        .spawn()
+        .map_err(failed)?
+        .wait_with_output()
+        .await
+        .map_err(failed)?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(BackupError::Dump(format!(
+            "{program} ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )))
+    }
+}
+
+/// Runs `write_and_check`, which fills the file at `path`: the backup made, or the
+/// error, with nothing left at `path`.
+async fn finish(
+    path: PathBuf,
+    write_and_check: impl Future<Output = Result<(), BackupError>>,
+) -> Result<Backup, BackupError> {
+    let written = match write_and_check.await {
+        Ok(()) => size(&path),
+        Err(error) => Err(error),
+    };
+    match written {
+        Ok(bytes) => Ok(Backup { path, bytes }),
+        Err(error) => {
+            let _ = std::fs::remove_file(&path);
+            Err(error)
+        }
+    }
+}
+
+/// `PRAGMA quick_check` on the copy, opened read-only.
+async fn check_copy(path: &Path) -> Result<(), BackupError> {
+    let filename = utf8(path)?;
     let mut connection = SqliteConnectOptions::from_str("sqlite:")?
         .filename(filename)
         .read_only(true)
@@ -121,36 +228,78 @@ impl Store {
             return Err(BackupError::NotSqlite);
         };
         let absolute = output_path(path)?;
-        let target = absolute
-            .to_str()
-            .ok_or_else(|| BackupError::Io {
-                path: path.to_path_buf(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not UTF-8"),
-            })?
-            .to_string();
+        let target = utf8(&absolute)?.to_string();
         // SQLite accepts an existing empty file as the target of VACUUM INTO.
-        create_empty(&absolute)?;
-        let written = async {
+        drop(create_empty(&absolute)?);
+        finish(absolute.clone(), async {
             sqlx::query("VACUUM INTO $1")
                 .bind(&target)
                 .execute(pool)
                 .await?;
-            check_copy(&absolute).await?;
-            let bytes = std::fs::metadata(&absolute)
-                .map_err(|source| BackupError::Io {
-                    path: absolute.clone(),
-                    source,
-                })?
-                .len();
-            Ok(Backup {
-                path: absolute.clone(),
-                bytes,
-            })
-        }
-        .await;
-        if written.is_err() {
-            let _ = std::fs::remove_file(&absolute);
-        }
-        written
+            check_copy(&absolute).await
+        })
+        .await
+    }
+
+    /// Writes a `pg_dump` archive (custom format, for `pg_restore`) of this PostgreSQL
+    /// database, reached at `url`, to `path`, a file that must not exist (its folder
+    /// must), while the node keeps running; readable by its owner only, checked with
+    /// `pg_restore --list`. The node's schema is dumped: the whole database when it is
+    /// `public` (the default; the `unaccent` extension comes with it), else that schema
+    /// alone (a `search_path` in the URL). On failure nothing is left at `path`.
+    ///
+    /// # Errors
+    /// [`BackupError::NotSqlite`] is never returned; [`BackupError::Exists`] when `path`
+    /// exists, [`BackupError::MissingTool`] without PostgreSQL's client programs, and
+    /// I/O, database or `pg_dump` failures.
+    pub async fn backup_postgres(&self, url: &str, path: &Path) -> Result<Backup, BackupError> {
+        let Store::Postgres(pool) = self else {
+            return Err(BackupError::Dump("not a PostgreSQL database".into()));
+        };
+        let schema: String = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(pool)
+            .await?;
+        let (url, password) = libpq_url(url)?;
+        let absolute = output_path(path)?;
+        let file = create_empty(&absolute)?;
+        finish(absolute.clone(), async {
+            let schema_arg = format!("--schema={schema}");
+            let mut args = vec!["--format=custom", "--no-password"];
+            if schema != "public" {
+                args.push(&schema_arg);
+            }
+            args.push(&url);
+            run_tool("pg_dump", &args, password.as_deref(), Some(file)).await?;
+            run_tool("pg_restore", &["--list", utf8(&absolute)?], None, None).await
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::libpq_url;
+
+    #[test]
+    fn libpq_urls_carry_no_password_nor_sqlx_parameters() {
+        let (url, password) = libpq_url(
+            "postgres://maillage:p%40ss%2Bw%20d@db.example:5433/maillage?sslmode=require&statement-cache-capacity=0",
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "postgres://maillage@db.example:5433/maillage?sslmode=require"
+        );
+        assert_eq!(password.as_deref(), Some("p@ss+w d"));
+
+        let (url, password) =
+            libpq_url("postgres://maillage@localhost/maillage?host=/var/run/postgresql").unwrap();
+        assert_eq!(
+            url,
+            "postgres://maillage@localhost/maillage?host=%2Fvar%2Frun%2Fpostgresql"
+        );
+        assert_eq!(password, None);
+        let (url, _) = libpq_url("postgresql://u@h/d?statement-cache-capacity=5").unwrap();
+        assert_eq!(url, "postgresql://u@h/d");
     }
 }

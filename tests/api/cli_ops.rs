@@ -1,5 +1,6 @@
 //! Operating a node with the real binary: `maillage init` (a new node in one command)
-//! and `maillage backup` (an online copy of a SQLite database).
+//! and `maillage backup --output FILE` (an online copy of the database; the backup
+//! folder and the restore are in `restore.rs`).
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -163,7 +164,7 @@ fn init_creates_a_node_and_refuses_to_run_twice() {
 }
 
 /// Waits until a server answers on `port`.
-fn wait_for(port: u16) {
+pub(crate) fn wait_for(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "server did not start");
@@ -293,21 +294,58 @@ fn backup_copies_a_sqlite_database_while_the_node_runs() {
 }
 
 #[test]
-fn backup_on_postgres_points_to_pg_dump() {
+fn backup_file_on_postgres_is_a_pg_dump_archive() {
     crate::helpers::with_postgres_schema("backup_on_postgres", |url| {
         let dir = tempfile::tempdir().unwrap();
+        let env = [
+            ("MAILLAGE_DATABASE__URL", url),
+            ("MAILLAGE_DOMAIN", "localhost:8181"),
+            ("MAILLAGE_FEDERATION__DEBUG", "true"),
+        ];
+        let run = |args: &[&str]| maillage(dir.path(), &env, args, "");
+        ok(run(&["migrate"]));
+        ok(run(&[
+            "collectivite",
+            "create",
+            "--username",
+            "marcq",
+            "--insee",
+            "59378",
+        ]));
+
+        // Without PostgreSQL's client programs: said, and nothing is left behind.
+        let mut no_tools = env.to_vec();
+        no_tools.push(("PATH", "/nonexistent"));
         let error = fails(maillage(
             dir.path(),
-            &[
-                ("MAILLAGE_DATABASE__URL", url),
-                ("MAILLAGE_DOMAIN", "localhost:8181"),
-                ("MAILLAGE_FEDERATION__DEBUG", "true"),
-            ],
-            &["backup", "--output", "copy.db"],
+            &no_tools,
+            &["backup", "--output", "copy.dump"],
             "",
         ));
-        assert!(error.contains("pg_dump"), "{error}");
-        assert!(error.contains("docs/deployment.md"), "{error}");
-        assert!(!dir.path().join("copy.db").exists());
+        assert!(error.contains("pg_dump introuvable"), "{error}");
+        assert!(!dir.path().join("copy.dump").exists());
+
+        // A file: the pg_dump archive alone (custom format), owner only, that
+        // pg_restore reads, with the node's schema and rows.
+        let out = ok(run(&["backup", "--output", "copy.dump"]));
+        let copy = dir.path().join("copy.dump");
+        assert_eq!(Path::new(out.trim()), copy.canonicalize().unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        let listed = Command::new("pg_restore")
+            .arg("--list")
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert!(listed.status.success(), "{listed:?}");
+        let listed = String::from_utf8(listed.stdout).unwrap();
+        assert!(listed.contains("TABLE DATA"), "{listed}");
+        assert!(listed.contains(" actors "), "{listed}");
+        let error = fails(run(&["backup", "--output", "copy.dump"]));
+        assert!(error.contains("existe déjà"), "{error}");
     });
 }

@@ -30,6 +30,7 @@ mod no_phantom;
 mod operations;
 mod operator_view;
 mod pages;
+mod restore;
 mod scaleout;
 mod strict_config;
 mod validation;
