@@ -1,4 +1,5 @@
-//! Owns configuration: defaults, then a TOML file (`--config`, default `maillage.toml`),
+//! Owns configuration: defaults, then a TOML file (`--config`, default `maillage.toml`
+//! in the working directory, else the Debian package's `/etc/maillage/maillage.toml`),
 //! then `MAILLAGE_<SECTION>__<KEY>` environment variables (SPEC §7). Checked once at
 //! load so that the rest of the code can trust it.
 
@@ -283,6 +284,22 @@ impl Default for LogSettings {
 /// The default configuration file, read when it exists and `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "maillage.toml";
 
+/// The Debian package's configuration file, read when `--config` is not given and the
+/// working directory has no `maillage.toml` (so that `sudo -u maillage maillage …` works
+/// from any folder on a packaged node).
+pub const SYSTEM_CONFIG_FILE: &str = "/etc/maillage/maillage.toml";
+
+/// The configuration file read without `--config`: `maillage.toml` when it exists, else
+/// [`SYSTEM_CONFIG_FILE`] when it exists and this user may read it (others, e.g.
+/// someone running `maillage demo` on that machine, get the defaults as before).
+fn default_config_file() -> Option<PathBuf> {
+    Some(PathBuf::from(DEFAULT_CONFIG_FILE))
+        .filter(|p| p.exists())
+        .or_else(|| {
+            Some(PathBuf::from(SYSTEM_CONFIG_FILE)).filter(|p| std::fs::File::open(p).is_ok())
+        })
+}
+
 /// Prefix of the environment variables that set keys (`MAILLAGE_<SECTION>__<KEY>`).
 const ENV_PREFIX: &str = "MAILLAGE_";
 
@@ -375,7 +392,8 @@ impl Settings {
     /// an unknown key or variable, a value of the wrong type or an invalid value is
     /// refused, naming the key. The domain is normalised (a default port dropped).
     ///
-    /// `path` must exist when given; without it, `maillage.toml` is read if present.
+    /// `path` must exist when given; without it, see [`default_config_file`]:
+    /// `maillage.toml`, else `/etc/maillage/maillage.toml`.
     ///
     /// # Errors
     /// A French message naming the key and where it was set.
@@ -394,7 +412,7 @@ impl Settings {
                 }
                 Some(path.to_path_buf())
             }
-            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.exists()),
+            None => default_config_file(),
         };
         let file = file.map(|f| f.canonicalize().unwrap_or(f));
         let variables = setting_variables();
