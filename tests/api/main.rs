@@ -28,6 +28,7 @@ mod keys;
 mod mutualisation;
 mod no_phantom;
 mod operations;
+mod operations_doc;
 mod operator_view;
 mod pages;
 mod restore;
