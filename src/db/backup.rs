@@ -125,16 +125,19 @@ fn libpq_url(url: &str) -> Result<(String, Option<String>), BackupError> {
     parsed
         .set_password(None)
         .map_err(|()| invalid("no host".into()))?;
-    let kept: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter(|(key, _)| key != "statement-cache-capacity")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    // Parameters are kept as written: libpq decodes `%XX` but not `+` (a form
+    // encoder would turn `-c%20search_path` into `-c+search_path`).
+    let kept: Vec<&str> = parsed
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            !key.is_empty() && key != "statement-cache-capacity"
+        })
         .collect();
-    if kept.is_empty() {
-        parsed.set_query(None);
-    } else {
-        parsed.query_pairs_mut().clear().extend_pairs(kept);
-    }
+    let query = kept.join("&");
+    parsed.set_query((!query.is_empty()).then_some(query.as_str()));
     Ok((parsed.to_string(), password))
 }
 
@@ -296,9 +299,13 @@ mod tests {
             libpq_url("postgres://maillage@localhost/maillage?host=/var/run/postgresql").unwrap();
         assert_eq!(
             url,
-            "postgres://maillage@localhost/maillage?host=%2Fvar%2Frun%2Fpostgresql"
+            "postgres://maillage@localhost/maillage?host=/var/run/postgresql"
         );
         assert_eq!(password, None);
+        let (url, _) =
+            libpq_url("postgres://u@h/d?statement-cache-capacity=5&options=-c%20search_path%3Dt_1")
+                .unwrap();
+        assert_eq!(url, "postgres://u@h/d?options=-c%20search_path%3Dt_1");
         let (url, _) = libpq_url("postgresql://u@h/d?statement-cache-capacity=5").unwrap();
         assert_eq!(url, "postgresql://u@h/d");
     }
