@@ -73,6 +73,8 @@ pub struct FederationSettings {
     pub backfill_pages: usize,
     /// Outbox items ingested at most when a follow is accepted (backfill).
     pub backfill_items: usize,
+    /// Fetches one backfill makes at most, pages, items and objects together.
+    pub backfill_fetches: u32,
 }
 
 impl Default for FederationSettings {
@@ -86,6 +88,7 @@ impl Default for FederationSettings {
             authorized_fetch: false,
             backfill_pages: 10,
             backfill_items: 500,
+            backfill_fetches: 100,
         }
     }
 }
@@ -499,6 +502,9 @@ impl Settings {
             );
         }
         check_log_level(&self.log.level)?;
+        if self.federation.backfill_fetches == 0 {
+            bail!("federation.backfill_fetches doit valoir au moins 1");
+        }
         if !(1..=MAX_DELIVERY_BATCH).contains(&self.delivery.batch) {
             bail!(
                 "delivery.batch doit être entre 1 et {MAX_DELIVERY_BATCH} (reçu {})",

@@ -42,6 +42,8 @@ pub struct Inner {
     pub host_limiter: crate::limits::RateLimiter,
     /// Concurrent fetches of unknown signing keys (each costs a signed outbound GET).
     pub key_fetches: tokio::sync::Semaphore,
+    /// Backfills running (one per actor at most).
+    pub backfills: crate::federation::backfill::Backfills,
     /// Remote actors' public keys, parsed once.
     pub verifying_keys: crate::federation::inbox::KeyCache,
     /// Key owners whose fetch failed in the last minute.
@@ -197,6 +199,7 @@ impl AppState {
             rate_limiter: Default::default(),
             host_limiter: Default::default(),
             key_fetches: tokio::sync::Semaphore::new(KEY_FETCHES),
+            backfills: Default::default(),
             verifying_keys: Default::default(),
             failed_fetches: Default::default(),
             recently_alive: Default::default(),

@@ -140,13 +140,21 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?))
     }
 
-    /// Sets the state of a follow.
-    pub async fn set_follow_state(&self, id: i64, state: &str) -> StoreResult<()> {
+    /// Sets the state of a follow; true when it was `pending` until now (of concurrent
+    /// answers, exactly one sees that).
+    pub async fn set_follow_state(&self, id: i64, state: &str) -> StoreResult<bool> {
+        const FROM_PENDING: &str =
+            "UPDATE follows SET state = $1 WHERE id = $2 AND state = 'pending'";
         const SQL: &str = "UPDATE follows SET state = $1 WHERE id = $2";
-        on_pool!(self, pool => {
-            sqlx::query(SQL).bind(state).bind(id).execute(pool).await?;
+        let answered = on_pool!(self, pool => {
+            sqlx::query(FROM_PENDING).bind(state).bind(id).execute(pool).await?.rows_affected()
         });
-        Ok(())
+        if answered == 0 {
+            on_pool!(self, pool => {
+                sqlx::query(SQL).bind(state).bind(id).execute(pool).await?;
+            });
+        }
+        Ok(answered > 0)
     }
 
     /// Removes a follow without telling anyone (the follower undid it).

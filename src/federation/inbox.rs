@@ -192,14 +192,16 @@ pub async fn authorized_fetch(
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or(path);
-    match verify_signature(
+    let verified = verify_signature(
         &data,
         request.method(),
         &path_and_query,
         request.headers(),
         &signatures::GET_POLICY,
-    )
-    .await
+    );
+    match super::budget::within(super::budget::INBOUND_FETCHES, verified)
+        .await
+        .0
     {
         Ok(_) => next.run(request).await,
         Err(error) => {
@@ -448,16 +450,33 @@ pub async fn post_inbox(
         Err(rejection) => return AppError::BadRequest(rejection.body_text()).into_response(),
     };
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let (activity, envelope, actor) =
-        match verify_inbound(&data, &method, path, &headers, &body).await {
-            Ok(verified) => verified,
-            Err(error) => {
-                tracing::info!(%error, path, "inbound activity refused");
-                let response = AppError::from(error).into_response();
-                crate::metrics::inbox("refused", response.status());
-                return response;
-            }
-        };
+    // Whatever verifying and applying it fetch shares one budget.
+    let handled = super::budget::within(
+        super::budget::INBOUND_FETCHES,
+        handle(&state, &data, &method, path, &headers, &body),
+    );
+    handled.await.0
+}
+
+/// Verifies, deduplicates and applies one inbound activity.
+async fn handle(
+    state: &AppState,
+    data: &Data<AppState>,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let (activity, envelope, actor) = match verify_inbound(data, method, path, headers, body).await
+    {
+        Ok(verified) => verified,
+        Err(error) => {
+            tracing::info!(%error, path, "inbound activity refused");
+            let response = AppError::from(error).into_response();
+            crate::metrics::inbox("refused", response.status());
+            return response;
+        }
+    };
     // Any traffic from an instance revives it (SPEC §3 "Delivery").
     if !state.recently_alive.seen(&actor.domain) {
         match state.store.instance_alive(&actor.domain).await {
@@ -480,7 +499,7 @@ pub async fn post_inbox(
         Ok(false) => {}
         Err(error) => return AppError::from(error).into_response(),
     }
-    match receive::apply(&data, &activity, &envelope, &actor).await {
+    match receive::apply(data, &activity, &envelope, &actor).await {
         Ok(applied) => {
             if let Applied::Ignored(reason) = &applied {
                 tracing::info!(id = %envelope.id, kind = %envelope.kind, reason, "activity ignored");

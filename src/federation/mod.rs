@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod backfill;
+pub mod budget;
 pub mod collections;
 pub mod context;
 pub mod delivery;
@@ -63,7 +64,10 @@ impl activitypub_federation::config::UrlVerifier for BlockList {
 pub async fn federation_config(state: AppState) -> anyhow::Result<FederationConfig<AppState>> {
     let domain = state.settings.domain.clone();
     let debug = state.settings.federation.debug;
-    let client = reqwest_middleware::ClientWithMiddleware::from(state.http.clone());
+    // Every fetch counts against the budget of the work that makes it (`budget`).
+    let client = reqwest_middleware::ClientBuilder::new(state.http.clone())
+        .with(budget::CountFetches)
+        .build();
     let instance = state
         .store
         .actor_by_id(state.instance_actor.id)
@@ -76,7 +80,7 @@ pub async fn federation_config(state: AppState) -> anyhow::Result<FederationConf
         .app_data(state)
         .debug(debug)
         .allow_http_urls(debug)
-        .http_fetch_limit(20)
+        .http_fetch_limit(budget::INBOUND_FETCHES)
         .request_timeout(crate::state::REQUEST_TIMEOUT)
         .client(client)
         // Every remote fetch is signed by the instance actor, so servers in

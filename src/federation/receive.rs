@@ -209,20 +209,33 @@ async fn answer(
             "seul l'acteur suivi peut répondre".into(),
         ));
     }
-    data.store.set_follow_state(follow.id, state).await?;
-    tracing::info!(followed = %actor.ap_id, state, "our follow answered");
-    if state == "accepted" {
-        super::backfill::spawn(data.reset_request_count(), actor.clone());
+    let was_pending = data.store.set_follow_state(follow.id, state).await?;
+    tracing::info!(followed = %actor.ap_id, state, was_pending, "our follow answered");
+    // Only a follow that becomes accepted is backfilled: a repeated `Accept` (or one
+    // after a `Reject`) walks nothing again.
+    if state == "accepted" && was_pending {
+        super::backfill::spawn(data, actor.clone());
     }
     Ok(Applied::Done)
 }
 
-/// The object of a `Create`/`Update`: embedded, or fetched by id from its origin.
-async fn object_document(data: &Data<AppState>, object: &Value) -> Result<Value, InboxError> {
+/// The object of a `Create`/`Update`: embedded, or fetched by id from its origin, which
+/// must be the sender's (an object elsewhere cannot be the sender's: nothing is fetched).
+async fn object_document(
+    data: &Data<AppState>,
+    object: &Value,
+    actor: &ActorRecord,
+) -> Result<Value, InboxError> {
     if object.is_object() && object.get("type").is_some() {
         return Ok(object.clone());
     }
     let id = id_of(object).ok_or_else(|| InboxError::BadRequest("objet sans id".into()))?;
+    if !same_origin(&id, &actor.ap_id) {
+        return Err(InboxError::Forbidden(format!(
+            "l'objet {id} n'est pas du domaine de {}",
+            actor.ap_id
+        )));
+    }
     let fetched = activitypub_federation::fetch::fetch_object_http::<AppState, Value>(&id, data)
         .await
         .map_err(|e| InboxError::BadRequest(format!("objet {id} introuvable : {e}")))?;
@@ -236,7 +249,7 @@ pub async fn create_or_update(
     object: &Value,
     actor: &ActorRecord,
 ) -> Result<Applied, InboxError> {
-    let object = object_document(data, object).await?;
+    let object = object_document(data, object, actor).await?;
     let kind = object
         .get("type")
         .and_then(Value::as_str)

@@ -1849,10 +1849,11 @@ fn corpus(ids: Ids) -> Vec<Case> {
         "Create",
         json!(format!("{}/actions/absente", ids.b)),
     );
+    // Off the sender's origin: refused before anything is fetched.
     c.act(
         OddValid,
         "create by reference to an unreachable host",
-        Refused(400),
+        Refused(403),
         "Create",
         json!("http://localhost:1/actions/1"),
     );

@@ -21,6 +21,7 @@ mod domains;
 mod federation;
 mod file_modes;
 mod hostile;
+mod hostile_federation;
 mod import;
 mod interop;
 mod jsonld;

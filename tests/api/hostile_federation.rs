@@ -1,0 +1,445 @@
+//! Availability under hostile federation traffic (issue 13): what a remote server, or
+//! anyone who can sign as one, can make a node fetch, hold or store. Remote peers are
+//! real loopback HTTP servers started here (counting every request they get) or second
+//! nodes, and every activity carries a real signature.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::helpers::{Engine, TestApp, assert_problem, post_signed_with, spawn_app, wait_until};
+
+const AS: &str = "https://www.w3.org/ns/activitystreams";
+
+/// What a fake remote server answers to a `GET` of `path` (its base given): a JSON
+/// document, or `None` for `404`.
+type Documents = Arc<dyn Fn(&str, &str) -> Option<Value> + Send + Sync>;
+
+/// A fake remote server on a loopback port: serves [`Documents`] as
+/// `application/activity+json`, takes every `POST` (`202`), and writes both down.
+#[derive(Clone)]
+struct Remote {
+    /// `http://localhost:PORT`.
+    base: String,
+    documents: Documents,
+    gets: Arc<Mutex<Vec<String>>>,
+    posts: Arc<Mutex<Vec<Value>>>,
+    /// A path whose `GET` waits until `release` is called.
+    held: Arc<Mutex<Option<String>>>,
+    released: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+async fn remote_handler(
+    State(remote): State<Remote>,
+    request: Request,
+) -> axum::response::Response {
+    let path = request.uri().path().to_string();
+    if request.method() == axum::http::Method::POST {
+        let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        remote.posts.lock().unwrap().push(value);
+        return StatusCode::ACCEPTED.into_response();
+    }
+    remote.gets.lock().unwrap().push(path.clone());
+    if remote.held.lock().unwrap().as_deref() == Some(path.as_str()) {
+        let mut released = remote.released.subscribe();
+        let _ = released.wait_for(|released| *released).await;
+    }
+    match (remote.documents)(&remote.base, &path) {
+        Some(document) => (
+            [("content-type", "application/activity+json")],
+            document.to_string(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+impl Remote {
+    async fn start(
+        documents: impl Fn(&str, &str) -> Option<Value> + Send + Sync + 'static,
+    ) -> Remote {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let remote = Remote {
+            base: format!("http://localhost:{}", listener.local_addr().unwrap().port()),
+            documents: Arc::new(documents),
+            gets: Arc::default(),
+            posts: Arc::default(),
+            held: Arc::default(),
+            released: Arc::new(tokio::sync::watch::channel(false).0),
+        };
+        let router = axum::Router::new()
+            .fallback(remote_handler)
+            .with_state(remote.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        remote
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Every `GET` so far, by path.
+    fn gets(&self) -> Vec<String> {
+        self.gets.lock().unwrap().clone()
+    }
+
+    fn gets_of(&self, path: &str) -> usize {
+        self.gets().iter().filter(|p| *p == path).count()
+    }
+
+    fn forget_gets(&self) {
+        self.gets.lock().unwrap().clear();
+    }
+
+    fn hold(&self, path: &str) {
+        *self.held.lock().unwrap() = Some(path.to_string());
+    }
+
+    fn release(&self) {
+        self.released.send_replace(true);
+    }
+}
+
+/// A remote actor's document: `Organization` `{base}/actors/{name}` with its key, inbox
+/// and outbox.
+fn actor_document(base: &str, name: &str, public_pem: &str) -> Value {
+    let id = format!("{base}/actors/{name}");
+    json!({
+        "@context": [AS, "https://w3id.org/security/v1"],
+        "id": id, "type": "Organization", "preferredUsername": name, "name": format!("Ville {name}"),
+        "inbox": format!("{id}/inbox"), "outbox": format!("{id}/outbox"),
+        "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": public_pem},
+    })
+}
+
+/// An action `Article` of `actor` at `id`.
+fn article(id: &str, actor: &str, name: &str) -> Value {
+    json!({
+        "@context": AS, "id": id, "type": "Article", "attributedTo": actor, "name": name,
+        "content": "<p>Une action.</p>", "mai:phase": "service", "mai:themes": ["culture"],
+        "published": "2025-01-01T00:00:00Z",
+    })
+}
+
+/// A key pair for a fake remote actor.
+async fn keys() -> activitypub_federation::http_signatures::Keypair {
+    maillage::service::keys::generate_keypair().await.unwrap()
+}
+
+/// Posts `activity`, signed with `pem` as `{actor}#main-key`, to `inbox`.
+async fn send(
+    client: &reqwest::Client,
+    inbox: &str,
+    actor: &str,
+    pem: &str,
+    activity: &Value,
+) -> reqwest::Response {
+    post_signed_with(
+        client,
+        inbox,
+        &format!("{actor}#main-key"),
+        pem,
+        activity.to_string().as_bytes(),
+        |_| {},
+    )
+    .await
+}
+
+/// `marcq` of `a` follows `actor` through the API; the `Follow` is delivered to the
+/// remote, whose copy is returned.
+async fn follow(a: &TestApp, token: &str, remote: &Remote, actor: &str) -> Value {
+    let response = a
+        .client
+        .post(a.url("/api/v1/collectivites/marcq/follows"))
+        .bearer_auth(token)
+        .json(&json!({ "target": actor }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let before = remote.posts.lock().unwrap().len();
+    assert_eq!(a.drain().await, 1, "{}", a.deliveries().await);
+    let posts = remote.posts.lock().unwrap();
+    assert_eq!(posts.len(), before + 1);
+    let follow = posts.last().unwrap().clone();
+    assert_eq!(follow["type"], "Follow");
+    follow
+}
+
+/// An `Accept` of `follow` by `actor`.
+fn accept(actor: &str, follow: &Value, n: usize) -> Value {
+    json!({
+        "@context": AS, "id": format!("{actor}/accepts/{n}"), "type": "Accept",
+        "actor": actor, "object": follow["id"],
+    })
+}
+
+/// What `marcq` of `a` follows (the API's list).
+async fn our_follows(a: &TestApp, token: &str) -> Value {
+    a.client
+        .get(a.url("/api/v1/collectivites/marcq/follows"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn backfills_done(a: &TestApp) {
+    wait_until("the backfill to end", || async {
+        a.state.backfills.running() == 0
+    })
+    .await;
+}
+
+/// One integer from SQL, on either engine.
+async fn count(a: &TestApp, sql: &'static str) -> i64 {
+    maillage::db::on_pool!(&a.state.store, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    })
+}
+
+/// An outbox without end on `base`: 20 items per page, each given by URL, a `Create`
+/// whose object is given by URL too.
+fn endless_outbox(base: &str, path: &str, public_pem: &str) -> Option<Value> {
+    let actor = format!("{base}/actors/ville");
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    Some(match segments.as_slice() {
+        ["actors", "ville"] => actor_document(base, "ville", public_pem),
+        ["actors", "ville", "outbox"] => json!({
+            "@context": AS, "id": format!("{actor}/outbox"), "type": "OrderedCollection",
+            "totalItems": 1_000_000, "first": format!("{base}/outbox/1"),
+        }),
+        ["outbox", n] => {
+            let n: usize = n.parse().ok()?;
+            let items: Vec<String> = (0..20).map(|i| format!("{base}/creates/{n}-{i}")).collect();
+            json!({
+                "@context": AS, "id": format!("{base}/outbox/{n}"), "type": "OrderedCollectionPage",
+                "orderedItems": items, "next": format!("{base}/outbox/{}", n + 1),
+            })
+        }
+        ["creates", x] => json!({
+            "@context": AS, "id": format!("{base}/creates/{x}"), "type": "Create",
+            "actor": actor, "object": format!("{base}/objects/{x}"),
+        }),
+        ["objects", x] => article(
+            &format!("{base}/objects/{x}"),
+            &actor,
+            &format!("Action {x}"),
+        ),
+        _ => return None,
+    })
+}
+
+both_engines!(accept_amplification_one_backfill);
+
+/// Point 2: four `Accept`s of one follow start one backfill, and the whole walk of an
+/// endless outbox costs at most `federation.backfill_fetches` requests.
+async fn accept_amplification_one_backfill(a: TestApp) {
+    let token = a.collectivite_with_token("marcq", "59378").await;
+    let keys = keys().await;
+    let public = keys.public_key.clone();
+    let remote = Remote::start(move |base, path| endless_outbox(base, path, &public)).await;
+    let actor = remote.url("/actors/ville");
+    let follow = follow(&a, &token, &remote, &actor).await;
+    remote.forget_gets();
+    for n in 0..4 {
+        let response = send(
+            &a.client,
+            &a.url("/inbox"),
+            &actor,
+            &keys.private_key,
+            &accept(&actor, &follow, n),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "Accept {n}");
+    }
+    backfills_done(&a).await;
+    let gets = remote.gets();
+    assert_eq!(
+        remote.gets_of("/actors/ville/outbox"),
+        1,
+        "one backfill: {gets:?}"
+    );
+    let budget = a.state.settings.federation.backfill_fetches as usize;
+    assert!(
+        gets.len() <= budget,
+        "{} GETs for a budget of {budget}",
+        gets.len()
+    );
+    // The budget went to the walk: pages, items and objects.
+    assert!(gets.len() >= budget / 2, "{gets:?}");
+    let stored: i64 = count(&a, "SELECT COUNT(*) FROM actions WHERE local = FALSE").await;
+    assert!(stored > 0, "the walk stored actions");
+    let follows = our_follows(&a, &token).await;
+    assert_eq!(follows[0]["state"], "accepted");
+}
+
+/// Point 2: a backfill runs at most once per actor at a time: a follow made again and
+/// accepted while the first walk runs starts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_amplification_one_backfill_at_a_time() {
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    let token = a.collectivite_with_token("marcq", "59378").await;
+    let keys = keys().await;
+    let public = keys.public_key.clone();
+    let remote = Remote::start(move |base, path| endless_outbox(base, path, &public)).await;
+    remote.hold("/actors/ville/outbox");
+    let actor = remote.url("/actors/ville");
+    let first = follow(&a, &token, &remote, &actor).await;
+    let inbox = a.url("/inbox");
+    let response = send(
+        &a.client,
+        &inbox,
+        &actor,
+        &keys.private_key,
+        &accept(&actor, &first, 0),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(a.state.backfills.running(), 1);
+    wait_until("the walk to reach the outbox", || async {
+        remote.gets_of("/actors/ville/outbox") == 1
+    })
+    .await;
+    // Unfollow, follow again, accepted again: the first walk is still running.
+    let follows = our_follows(&a, &token).await;
+    let id = follows[0]["id"].as_i64().unwrap();
+    let response = a
+        .client
+        .delete(a.url(&format!("/api/v1/collectivites/marcq/follows/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    a.drain().await;
+    let second = follow(&a, &token, &remote, &actor).await;
+    assert_ne!(first["id"], second["id"]);
+    let response = send(
+        &a.client,
+        &inbox,
+        &actor,
+        &keys.private_key,
+        &accept(&actor, &second, 1),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(a.state.backfills.running(), 1, "no second walk");
+    remote.release();
+    backfills_done(&a).await;
+    assert_eq!(
+        remote.gets_of("/actors/ville/outbox"),
+        1,
+        "{:?}",
+        remote.gets()
+    );
+}
+
+/// Point 2: outbox items, objects and pages off the followed actor's origin (another
+/// port of the same host, here) are never fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_amplification_off_origin_items() {
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    let token = a.collectivite_with_token("marcq", "59378").await;
+    let third = Remote::start(|base, path| {
+        Some(json!({"@context": AS, "id": format!("{base}{path}"), "type": "Create"}))
+    })
+    .await;
+    let keys = keys().await;
+    let public = keys.public_key.clone();
+    let elsewhere = third.base.clone();
+    let remote = Remote::start(move |base, path| {
+        let actor = format!("{base}/actors/ville");
+        match path {
+            "/actors/ville" => Some(actor_document(base, "ville", &public)),
+            "/actors/ville/outbox" => {
+                // 100 items by URL elsewhere, 10 embedded Creates whose object is
+                // elsewhere, one of ours, and a next page elsewhere.
+                let mut items: Vec<Value> = (0..100)
+                    .map(|i| json!(format!("{elsewhere}/creates/{i}")))
+                    .collect();
+                items.extend((0..10).map(|i| {
+                    json!({"id": format!("{actor}/creates/e{i}"), "type": "Create", "actor": actor,
+                           "object": format!("{elsewhere}/objects/{i}")})
+                }));
+                items.push(json!({"id": format!("{actor}/creates/ok"), "type": "Create", "actor": actor,
+                    "object": article(&format!("{base}/objects/ok"), &actor, "Action de la ville")}));
+                Some(json!({
+                    "@context": AS, "id": format!("{actor}/outbox"), "type": "OrderedCollection",
+                    "orderedItems": items, "next": format!("{elsewhere}/outbox/2"),
+                }))
+            }
+            _ => None,
+        }
+    })
+    .await;
+    let actor = remote.url("/actors/ville");
+    let follow = follow(&a, &token, &remote, &actor).await;
+    let response = send(
+        &a.client,
+        &a.url("/inbox"),
+        &actor,
+        &keys.private_key,
+        &accept(&actor, &follow, 0),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    backfills_done(&a).await;
+    assert_eq!(
+        third.gets(),
+        Vec::<String>::new(),
+        "nothing fetched off the actor's origin"
+    );
+    let ours = a
+        .state
+        .store
+        .action_by_ap_id(&remote.url("/objects/ok").parse().unwrap())
+        .await
+        .unwrap();
+    assert!(ours.is_some(), "the item on the actor's origin was read");
+}
+
+/// The budget of one inbound activity (docs/security.md): a `Create` whose object, by
+/// id, names another id again and again (each fetched in turn) costs the node at most
+/// `INBOUND_FETCHES` requests, the signer's key included, and is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_fetch_budget() {
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    a.create_collectivite("marcq", "59378").await;
+    let keys = keys().await;
+    let public = keys.public_key.clone();
+    let remote = Remote::start(move |base, path| {
+        if path == "/actors/ville" {
+            return Some(actor_document(base, "ville", &public));
+        }
+        let n: usize = path.strip_prefix("/objects/")?.parse().ok()?;
+        Some(json!({"@context": AS, "id": format!("{base}/objects/{}", n + 1), "type": "Note"}))
+    })
+    .await;
+    let actor = remote.url("/actors/ville");
+    let create = json!({"@context": AS, "id": format!("{actor}/creates/1"), "type": "Create",
+                        "actor": actor, "object": remote.url("/objects/0")});
+    let response = send(
+        &a.client,
+        &a.url("/inbox"),
+        &actor,
+        &keys.private_key,
+        &create,
+    )
+    .await;
+    assert_problem(response, StatusCode::BAD_REQUEST).await;
+    let gets = remote.gets();
+    let budget = maillage::federation::budget::INBOUND_FETCHES as usize;
+    assert!(gets.len() <= budget, "{} GETs: {gets:?}", gets.len());
+    assert!(gets.len() >= budget / 2, "the chain was followed: {gets:?}");
+}
