@@ -75,6 +75,13 @@ pub struct FederationSettings {
     pub backfill_items: usize,
     /// Fetches one backfill makes at most, pages, items and objects together.
     pub backfill_fetches: u32,
+    /// Signing keys fetched at once at most from one host (the rest wait for their turn
+    /// within `key_fetch_timeout_secs`), so that a slow host holds few of the node's
+    /// key-fetch permits.
+    pub key_fetches_per_host: usize,
+    /// Longest a signing key fetch may take, waiting for a permit and reading the body
+    /// included (other fetches get 10 s).
+    pub key_fetch_timeout_secs: u64,
 }
 
 impl Default for FederationSettings {
@@ -89,6 +96,8 @@ impl Default for FederationSettings {
             backfill_pages: 10,
             backfill_items: 500,
             backfill_fetches: 100,
+            key_fetches_per_host: 2,
+            key_fetch_timeout_secs: 3,
         }
     }
 }
@@ -502,8 +511,18 @@ impl Settings {
             );
         }
         check_log_level(&self.log.level)?;
-        if self.federation.backfill_fetches == 0 {
-            bail!("federation.backfill_fetches doit valoir au moins 1");
+        let federation = &self.federation;
+        if federation.backfill_fetches == 0 || federation.key_fetches_per_host == 0 {
+            bail!(
+                "federation.backfill_fetches et federation.key_fetches_per_host doivent valoir au moins 1"
+            );
+        }
+        let request_timeout = crate::state::REQUEST_TIMEOUT.as_secs();
+        if !(1..=request_timeout).contains(&federation.key_fetch_timeout_secs) {
+            bail!(
+                "federation.key_fetch_timeout_secs doit être entre 1 et {request_timeout} (reçu {})",
+                federation.key_fetch_timeout_secs
+            );
         }
         if !(1..=MAX_DELIVERY_BATCH).contains(&self.delivery.batch) {
             bail!(

@@ -42,6 +42,8 @@ pub struct Inner {
     pub host_limiter: crate::limits::RateLimiter,
     /// Concurrent fetches of unknown signing keys (each costs a signed outbound GET).
     pub key_fetches: tokio::sync::Semaphore,
+    /// Key fetches in flight per remote host.
+    pub host_key_fetches: crate::federation::inbox::HostKeyFetches,
     /// Backfills running (one per actor at most).
     pub backfills: crate::federation::backfill::Backfills,
     /// Remote actors' public keys, parsed once.
@@ -199,6 +201,7 @@ impl AppState {
             rate_limiter: Default::default(),
             host_limiter: Default::default(),
             key_fetches: tokio::sync::Semaphore::new(KEY_FETCHES),
+            host_key_fetches: Default::default(),
             backfills: Default::default(),
             verifying_keys: Default::default(),
             failed_fetches: Default::default(),

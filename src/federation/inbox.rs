@@ -283,7 +283,76 @@ fn due_for_refresh(last_refreshed_at: chrono::DateTime<Utc>) -> bool {
     Utc::now() - last_refreshed_at > interval
 }
 
+/// Key fetches running or waiting per host (host and port), at most
+/// `federation.key_fetches_per_host` running each; a host's entry goes with its last
+/// fetch, so the map only holds hosts being fetched from.
+#[derive(Debug, Default)]
+pub struct HostKeyFetches(
+    std::sync::Mutex<
+        std::collections::HashMap<String, (std::sync::Arc<tokio::sync::Semaphore>, usize)>,
+    >,
+);
+
+/// A place in one host's line of key fetches; leaves it when dropped.
+struct HostTurn<'a> {
+    hosts: &'a HostKeyFetches,
+    host: String,
+}
+
+impl HostKeyFetches {
+    /// Waits for a turn to fetch from `host`; the permit goes back when it is dropped.
+    async fn turn(
+        &self,
+        host: &str,
+        per_host: usize,
+    ) -> (HostTurn<'_>, Option<tokio::sync::OwnedSemaphorePermit>) {
+        let permits = {
+            let mut hosts = self.0.lock().expect("BUG: poisoned host key fetches");
+            let entry = hosts.entry(host.to_string()).or_insert_with(|| {
+                let permits = tokio::sync::Semaphore::new(per_host.max(1));
+                (std::sync::Arc::new(permits), 0)
+            });
+            entry.1 += 1;
+            entry.0.clone()
+        };
+        // In line from here, also if the caller gives up while waiting.
+        let turn = HostTurn {
+            hosts: self,
+            host: host.to_string(),
+        };
+        // The semaphore is never closed.
+        (turn, permits.acquire_owned().await.ok())
+    }
+
+    /// Key fetches running or waiting for `host` (`host:port` when the port is explicit).
+    pub fn in_line(&self, host: &str) -> usize {
+        self.0
+            .lock()
+            .expect("BUG: poisoned host key fetches")
+            .get(host)
+            .map_or(0, |entry| entry.1)
+    }
+}
+
+impl Drop for HostTurn<'_> {
+    fn drop(&mut self) {
+        let mut hosts = self.hosts.0.lock().expect("BUG: poisoned host key fetches");
+        if let Some(entry) = hosts.get_mut(&self.host) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                hosts.remove(&self.host);
+            }
+        }
+    }
+}
+
 /// The signing actor: from the database, or fetched (signed GET by the instance actor).
+///
+/// A fetch waits for its turn among the fetches from the same host
+/// (`federation.key_fetches_per_host`), then, for an actor not stored yet, for one of
+/// the node's [`crate::state::KEY_FETCHES`] permits; waiting and fetching together get
+/// `federation.key_fetch_timeout_secs`. So a host that answers slowly holds at most its
+/// share of the permits, for a short time, and first contacts from other hosts go on.
 async fn signer(
     data: &Data<AppState>,
     owner: &Url,
@@ -307,28 +376,42 @@ async fn signer(
         // Not again within the minute; a stored copy still serves.
         return known.ok_or_else(unavailable);
     }
-    // A fetch is a signed outbound GET: a bounded number at once, whatever keyIds a
-    // flood names (a known actor is read from the database, and only refreshed by the
-    // library when its copy is old).
-    let _permit = match known {
-        Some(_) => None,
-        None => Some(
-            data.key_fetches
-                .acquire()
-                .await
-                .map_err(|_| InboxError::Internal(anyhow::anyhow!("key fetch limiter closed")))?,
-        ),
+    let settings = &data.settings.federation;
+    let deadline = std::time::Duration::from_secs(settings.key_fetch_timeout_secs);
+    let host = super::objects::collectivite::domain_of(owner).unwrap_or_default();
+    let fetch = async {
+        // Per host first: a slow host's other requests wait here, not for a permit.
+        let (_turn, _host_permit) = data
+            .host_key_fetches
+            .turn(&host, settings.key_fetches_per_host)
+            .await;
+        // A fetch is a signed outbound GET: a bounded number at once, whatever keyIds
+        // a flood names (a known actor is only refreshed when its copy is old).
+        let _permit = match known {
+            Some(_) => None,
+            None => Some(
+                data.key_fetches
+                    .acquire()
+                    .await
+                    .map_err(|_| "key fetch limiter closed".to_string())?,
+            ),
+        };
+        let id: ObjectId<ActorRecord> = owner.clone().into();
+        let fetched = if refresh {
+            id.dereference_forced(data).await
+        } else {
+            id.dereference(data).await
+        };
+        fetched.map_err(|error| error.to_string())
     };
-    let id: ObjectId<ActorRecord> = owner.clone().into();
-    let fetched = if refresh {
-        id.dereference_forced(data).await
-    } else {
-        id.dereference(data).await
-    };
-    fetched.map_err(|error| {
+    let fetched = tokio::time::timeout(deadline, fetch)
+        .await
+        .unwrap_or_else(|_| Err(format!("no key within {} s", deadline.as_secs())));
+    fetched.or_else(|error| {
         tracing::info!(key_owner = %owner, %error, "signing key unavailable");
         data.failed_fetches.record(owner);
-        unavailable()
+        // As the library does when a refresh fails: the stored copy serves.
+        known.ok_or_else(unavailable)
     })
 }
 

@@ -3,12 +3,16 @@
 //! real loopback HTTP servers started here (counting every request they get) or second
 //! nodes, and every activity carries a real signature.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::response::IntoResponse;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_engines;
 use crate::helpers::{Engine, TestApp, assert_problem, post_signed_with, spawn_app, wait_until};
@@ -442,4 +446,120 @@ async fn inbound_fetch_budget() {
     let budget = maillage::federation::budget::INBOUND_FETCHES as usize;
     assert!(gets.len() <= budget, "{} GETs: {gets:?}", gets.len());
     assert!(gets.len() >= budget / 2, "the chain was followed: {gets:?}");
+}
+
+/// A server that answers every request with headers, then one byte per second.
+struct SlowServer {
+    base: String,
+    received: Arc<AtomicUsize>,
+}
+
+async fn slow_server() -> SlowServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/activity+json\r\ncontent-length: 100000\r\n\r\n{";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                // The attack: a byte a second, for as long as the node listens.
+                while socket.write_all(b" ").await.is_ok() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+    });
+    SlowServer { base, received }
+}
+
+/// Point 4: signatures naming keys on a host that answers a byte a second hold few of
+/// the node's key-fetch permits, for a short time: a newcomer from another host is
+/// verified while they are all still waiting, and they fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_key_servers_do_not_block_first_contact() {
+    tokio::time::timeout(Duration::from_secs(90), slow_key_servers())
+        .await
+        .expect("test took over 90 s");
+}
+
+async fn slow_key_servers() {
+    let a = spawn_app(Engine::Sqlite).await.unwrap();
+    a.create_collectivite("marcq", "59378").await;
+    let slow = slow_server().await;
+    let junk = keys().await;
+    // More slow requests than the node has key-fetch permits.
+    let slow_requests = maillage::state::KEY_FETCHES + 4;
+    let slow_host = slow.base.trim_start_matches("http://").to_string();
+    let mut pending = Vec::new();
+    for n in 0..slow_requests {
+        let actor = format!("{}/actors/lente-{n}", slow.base);
+        let like = json!({"@context": AS, "id": format!("{actor}/likes/1"), "type": "Like",
+                          "actor": actor, "object": a.url("/actors/marcq")});
+        let (client, inbox, pem) = (a.client.clone(), a.url("/inbox"), junk.private_key.clone());
+        pending.push(tokio::spawn(async move {
+            send(&client, &inbox, &actor, &pem, &like).await.status()
+        }));
+    }
+    wait_until("every slow request waiting for its key", || async {
+        slow.received.load(Ordering::SeqCst) >= 2
+            && a.state.host_key_fetches.in_line(&slow_host) == slow_requests
+    })
+    .await;
+
+    // A legitimate newcomer from another host.
+    let keys = keys().await;
+    let public = keys.public_key.clone();
+    let remote = Remote::start(move |base, path| {
+        (path == "/actors/ville").then(|| actor_document(base, "ville", &public))
+    })
+    .await;
+    let actor = remote.url("/actors/ville");
+    let follow = json!({"@context": AS, "id": format!("{actor}/follows/1"), "type": "Follow",
+                        "actor": actor, "object": a.url("/actors/marcq")});
+    let response = send(
+        &a.client,
+        &a.url("/inbox"),
+        &actor,
+        &keys.private_key,
+        &follow,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let finished = pending.iter().filter(|p| p.is_finished()).count();
+    assert_eq!(
+        finished, 0,
+        "the newcomer was verified while every slow request waited"
+    );
+    let received = slow.received.load(Ordering::SeqCst);
+    let per_host = a.state.settings.federation.key_fetches_per_host;
+    assert!(
+        received <= per_host,
+        "{received} fetches at once from the slow host"
+    );
+
+    // The slow ones fail, within the key deadline rather than the 10 s of other fetches.
+    let mut statuses = BTreeMap::new();
+    for request in pending {
+        *statuses.entry(request.await.unwrap().as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses, BTreeMap::from([(401, slow_requests)]));
+    assert_eq!(
+        a.state.host_key_fetches.in_line(&slow_host),
+        0,
+        "nothing left in line"
+    );
 }
