@@ -53,18 +53,16 @@ impl RateLimiter {
     }
 }
 
-/// The host (and port, when not the default) of the `keyId` in a `Signature` header,
-/// without parsing the rest.
+/// The host (and port, when not the default) of the signature's `keyId`, read by the
+/// verifier's own parser (`Signature` or `Authorization: Signature`, parameter names in
+/// any case), so that no spelling the verifier accepts escapes the count.
 fn signer_host(request: &Request) -> Option<String> {
-    let value = request.headers().get("signature")?.to_str().ok()?;
-    let start = value.find("keyId=\"")? + 7;
-    let end = value[start..].find('"')? + start;
-    let url = url::Url::parse(&value[start..end]).ok()?;
-    let host = url.host_str()?.to_ascii_lowercase();
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
-    })
+    let signature =
+        crate::federation::signatures::SignatureHeader::from_request_headers(request.headers())
+            .ok()?;
+    let owner = signature.key_owner().ok()?;
+    crate::federation::objects::collectivite::domain_of(&owner)
+        .map(|host| host.to_ascii_lowercase())
 }
 
 /// The client's address: the peer's, or when the peer is a trusted proxy, the

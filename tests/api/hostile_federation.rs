@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_engines;
-use crate::helpers::{Engine, TestApp, assert_problem, post_signed_with, spawn_app, wait_until};
+use crate::helpers::{
+    Engine, TestApp, assert_problem, post_signed_with, spawn_app, spawn_app_with, wait_until,
+};
 
 const AS: &str = "https://www.w3.org/ns/activitystreams";
 
@@ -562,4 +564,46 @@ async fn slow_key_servers() {
         0,
         "nothing left in line"
     );
+}
+
+/// Point 6: the per-host inbox limit counts the signature however the verifier reads
+/// it: in `Authorization: Signature …`, and with a lowercase `keyid`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_host_limit_spellings() {
+    let a = spawn_app_with(Engine::Sqlite, |s| s.limits.inbox_per_host_per_minute = 3)
+        .await
+        .unwrap();
+    let params = |host: &str, key_id: &str| {
+        format!(
+            r#"{key_id}="https://{host}/actors/x#main-key",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="c2lnbmF0dXJl""#
+        )
+    };
+    let spellings = [
+        (
+            "Authorization: Signature",
+            "authorization",
+            format!("Signature {}", params("h1.example", "keyId")),
+        ),
+        (
+            "lowercase keyid",
+            "signature",
+            params("h2.example", "keyid"),
+        ),
+    ];
+    for (spelling, header, value) in spellings {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            let response = a
+                .client
+                .post(a.url("/inbox"))
+                .header(header, &value)
+                .header("content-type", "application/activity+json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status().as_u16());
+        }
+        assert_eq!(statuses, [401, 401, 401, 429], "{spelling}");
+    }
 }
