@@ -415,6 +415,49 @@ async fn signer(
     })
 }
 
+/// Refuses a signature made for another server: the signed `host` must be this node's
+/// domain as configured (with its port, if any; a default port written out is the same
+/// host). Otherwise a request signed for someone else could be replayed here within its
+/// `Date` window.
+fn check_signed_host(
+    headers: &HeaderMap,
+    settings: &crate::config::Settings,
+) -> Result<(), InboxError> {
+    let mut values = headers.get_all(axum::http::header::HOST).iter();
+    let host = match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().unwrap_or_default(),
+        _ => "",
+    };
+    if same_authority(host, &settings.domain, settings.scheme()) {
+        return Ok(());
+    }
+    Err(InboxError::Unauthorized(format!(
+        "signature faite pour l'hôte « {} », pas pour ce nœud ({})",
+        host.chars().take(200).collect::<String>(),
+        settings.domain
+    )))
+}
+
+/// Whether two `host[:port]` values name the same host and port under `scheme`.
+fn same_authority(a: &str, b: &str, scheme: &str) -> bool {
+    let parse = |authority: &str| {
+        Url::parse(&format!("{scheme}://{authority}/"))
+            .ok()
+            .filter(|url| {
+                url.username().is_empty()
+                    && url.password().is_none()
+                    && url.path() == "/"
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+            })
+            .and_then(|url| {
+                let host = url.host_str()?.trim_end_matches('.').to_string();
+                Some((host, url.port_or_known_default()))
+            })
+    };
+    !a.is_empty() && matches!((parse(a), parse(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// Verifies the HTTP signature of a request against `policy` and returns the signer:
 /// cheap checks first (header syntax, coverage, `Date` window, domain blocks), then the
 /// key fetched or read from the database, then the RSA check (with one refetch, in case
@@ -446,6 +489,7 @@ pub async fn verify_signature(
     }
     signatures::check_coverage_and_date(headers, &signature, policy, Utc::now())
         .map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
+    check_signed_host(headers, &data.settings)?;
     let mut actor = signer(data, &owner, false).await?;
     let verify = |actor: &ActorRecord| {
         let key = data.verifying_keys.get(&actor.public_key_pem)?;

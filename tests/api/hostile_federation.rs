@@ -16,7 +16,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_engines;
 use crate::helpers::{
-    Engine, TestApp, assert_problem, post_signed_with, spawn_app, spawn_app_with, wait_until,
+    Engine, TestApp, assert_problem, post_signed, post_signed_with, spawn_app, spawn_app_with,
+    wait_until,
 };
 
 const AS: &str = "https://www.w3.org/ns/activitystreams";
@@ -606,4 +607,99 @@ async fn inbox_host_limit_spellings() {
         }
         assert_eq!(statuses, [401, 401, 401, 429], "{spelling}");
     }
+}
+
+/// Point 7: the signed `host` must be this node's: a genuine signature made for another
+/// server is refused here, on inboxes and on signed GETs in authorized-fetch mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signature_bound_to_this_node() {
+    let a = spawn_app_with(Engine::Sqlite, |s| s.federation.authorized_fetch = true)
+        .await
+        .unwrap();
+    a.create_collectivite("marcq", "59378").await;
+    let b = spawn_app(Engine::Sqlite).await.unwrap();
+    b.create_collectivite("lille", "59350").await;
+    let lille = b.actor("lille").await;
+    let follow = json!({"@context": AS, "id": format!("{}/follows/1", lille.ap_id), "type": "Follow",
+                        "actor": lille.ap_id, "object": a.url("/actors/marcq")});
+    let body = follow.to_string();
+    // Signed for `other.example` (as a delivery there would be), replayed here with
+    // its own Host header.
+    let other = "http://other.example/actors/marcq/inbox";
+    let key_id = format!("{}#main-key", lille.ap_id);
+    let private = maillage::federation::signatures::parse_private_key(
+        lille.private_key_pem.as_deref().unwrap(),
+    )
+    .unwrap();
+    let headers = maillage::federation::signatures::sign_request(
+        "POST",
+        &other.parse().unwrap(),
+        Some(body.as_bytes()),
+        &key_id,
+        &private,
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(headers["host"], "other.example");
+    let response = a
+        .client
+        .post(a.url("/actors/marcq/inbox"))
+        .headers(headers)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, StatusCode::UNAUTHORIZED).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("other.example"),
+        "{problem}"
+    );
+    let marcq = a.actor("marcq").await;
+    assert_eq!(a.state.store.count_followers(marcq.id).await.unwrap(), 0);
+    // Signed for this node: accepted.
+    let response = post_signed(
+        &a.client,
+        &a.url("/actors/marcq/inbox"),
+        &lille,
+        body.as_bytes(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(a.state.store.count_followers(marcq.id).await.unwrap(), 1);
+
+    // A signed GET in authorized-fetch mode, likewise.
+    let outbox = a.url("/actors/marcq/outbox");
+    let get = |signed_for: String| {
+        let (client, outbox, key_id, private) = (
+            a.client.clone(),
+            outbox.clone(),
+            key_id.clone(),
+            private.clone(),
+        );
+        async move {
+            let headers = maillage::federation::signatures::sign_request(
+                "GET",
+                &signed_for.parse().unwrap(),
+                None,
+                &key_id,
+                &private,
+                chrono::Utc::now(),
+            )
+            .unwrap();
+            client
+                .get(outbox)
+                .headers(headers)
+                .header("accept", "application/activity+json")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = get("http://other.example/actors/marcq/outbox".into()).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(get(outbox.clone()).await.status(), StatusCode::OK);
 }
