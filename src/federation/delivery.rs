@@ -107,6 +107,23 @@ pub fn is_private_ip_literal(url: &Url) -> bool {
     }
 }
 
+/// Whether this node may deliver to `inbox`: outside debug mode only `https` without an
+/// explicit port, as the federation library requires of every URL it fetches (an actor
+/// fetched that way may still name a plain-http inbox on another port of its host).
+///
+/// # Errors
+/// Why not, for the delivery's record.
+pub fn check_inbox(inbox: &Url, debug: bool) -> Result<(), String> {
+    match (inbox.scheme(), inbox.port()) {
+        ("https", None) => Ok(()),
+        ("http" | "https", _) if debug => Ok(()),
+        ("http" | "https", Some(port)) => Err(format!(
+            "inbox {inbox} refused: explicit port {port} (https on the default port only)"
+        )),
+        (scheme, _) => Err(format!("inbox {inbox} refused: {scheme} (https only)")),
+    }
+}
+
 /// Classifies an HTTP answer.
 pub fn classify(status: StatusCode, headers: &HeaderMap, now: DateTime<Utc>) -> Outcome {
     let code = status.as_u16();
@@ -221,6 +238,9 @@ impl DeliveryWorker {
                 .is_some_and(|h| self.state.blocks.domain(h))
         {
             return Outcome::Rejected(0, format!("domain {} is blocked", job.domain));
+        }
+        if let Err(reason) = check_inbox(&inbox, self.state.settings.federation.debug) {
+            return Outcome::Rejected(0, reason);
         }
         if !self.state.settings.allows_private_addresses() && is_private_ip_literal(&inbox) {
             // The DNS guard never sees IP literals: refuse them here (SSRF).
@@ -478,6 +498,26 @@ mod tests {
             "http://localhost:8080/",
         ] {
             assert!(!is_private_ip_literal(&public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn inboxes_https_only_outside_debug() {
+        for (inbox, production, debug) in [
+            ("https://ville.example/inbox", true, true),
+            ("https://ville.example:443/inbox", true, true),
+            ("http://ville.example/inbox", false, true),
+            ("http://ville.example:8080/inbox", false, true),
+            ("https://ville.example:8443/inbox", false, true),
+            ("ftp://ville.example/inbox", false, false),
+        ] {
+            let url: Url = inbox.parse().unwrap();
+            assert_eq!(check_inbox(&url, false).is_ok(), production, "{inbox}");
+            assert_eq!(
+                check_inbox(&url, true).is_ok(),
+                debug,
+                "{inbox} in debug mode"
+            );
         }
     }
 

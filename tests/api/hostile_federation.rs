@@ -8,16 +8,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use activitypub_federation::traits::Object;
 use axum::extract::{Request, State};
 use axum::response::IntoResponse;
+use maillage::db::actors::{ActorRecord, RemoteActor};
+use maillage::domain::{NewCollectivite, Username};
+use maillage::federation::objects::collectivite::ActorJson;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_engines;
 use crate::helpers::{
-    Engine, TestApp, assert_problem, post_signed, post_signed_with, spawn_app, spawn_app_with,
-    wait_until,
+    Engine, TestApp, assert_problem, post_signed, post_signed_with, sample_action, spawn_app,
+    spawn_app_with, wait_until,
 };
 
 const AS: &str = "https://www.w3.org/ns/activitystreams";
@@ -702,4 +706,75 @@ async fn signature_bound_to_this_node() {
     let response = get("http://other.example/actors/marcq/outbox".into()).await;
     assert_problem(response, StatusCode::UNAUTHORIZED).await;
     assert_eq!(get(outbox.clone()).await.status(), StatusCode::OK);
+}
+
+/// Point 10: outside debug mode, an actor whose inbox is plain http, or on an explicit
+/// port, is refused when fetched, and nothing is delivered to such an inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_https_only() {
+    // Debug mode off; loopback allowed so that only the new rule can stop delivery.
+    let a = spawn_app_with(Engine::Sqlite, |s| {
+        s.federation.debug = false;
+        s.federation.allow_private_addresses = true;
+    })
+    .await
+    .unwrap();
+    let token = a.collectivite_with_token("marcq", "59378").await;
+    let remote = Remote::start(|_, _| None).await;
+    let keys = keys().await;
+    let port = remote.base.rsplit(':').next().unwrap();
+
+    // Fetched: refused by the actor check, whatever the library let through.
+    let config = maillage::federation::federation_config(a.state.clone())
+        .await
+        .unwrap();
+    let data = config.to_request_data();
+    for inbox in [
+        "http://ville.example/inbox".to_string(),
+        format!("https://ville.example:{port}/inbox"),
+    ] {
+        let mut document = actor_document("https://ville.example", "ville", &keys.public_key);
+        document["inbox"] = json!(inbox);
+        let json: ActorJson = serde_json::from_value(document).unwrap();
+        let id = json.id.clone();
+        let verified = <ActorRecord as Object>::verify(&json, &id, &data).await;
+        assert!(verified.is_err(), "{inbox} accepted");
+    }
+
+    // Stored before this rule (or by another way): never delivered to.
+    let ap_id: url::Url = "https://ville.example/actors/ville".parse().unwrap();
+    let inbox: url::Url = remote.url("/actors/ville/inbox").parse().unwrap();
+    let ville = a
+        .state
+        .store
+        .upsert_remote_actor(
+            RemoteActor {
+                actor_type: "Organization",
+                ap_id: &ap_id,
+                domain: "ville.example",
+                inbox: &inbox,
+                shared_inbox: None,
+                public_key_pem: &keys.public_key,
+            },
+            &NewCollectivite::named(Username::parse("ville").unwrap(), "Ville"),
+        )
+        .await
+        .unwrap();
+    let marcq = a.actor("marcq").await;
+    a.state
+        .store
+        .insert_follow(None, ville.id, marcq.id, "accepted")
+        .await
+        .unwrap();
+    a.publish("marcq", &token, &sample_action()).await;
+    assert_eq!(a.drain().await, 1);
+    assert!(
+        remote.posts.lock().unwrap().is_empty(),
+        "sent over plain http"
+    );
+    let queue = a.deliveries().await;
+    assert!(
+        queue.contains("failed") && queue.contains("https"),
+        "{queue}"
+    );
 }

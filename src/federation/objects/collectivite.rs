@@ -18,6 +18,7 @@ use crate::domain::{
     Collectivite, CollectiviteKind, GeoPoint, InseeCode, Label, NewCollectivite, Siren, Username,
 };
 use crate::federation::FederationError;
+use crate::federation::delivery::check_inbox;
 use crate::state::AppState;
 
 /// Endpoints of an actor.
@@ -388,11 +389,14 @@ pub async fn store_remote_actor(
         .ok_or_else(|| FederationError::Invalid("actor id without host".into()))?;
     // A shared inbox elsewhere than the actor's own host is not trusted (deliveries
     // would go to a server the actor does not run): fall back to its inbox.
+    let debug = state.settings.federation.debug;
+    check_inbox(&json.inbox, debug).map_err(FederationError::Invalid)?;
     let shared_inbox = json
         .endpoints
         .as_ref()
         .and_then(|e| e.shared_inbox.clone())
-        .filter(|inbox| domain_of(inbox).as_deref() == Some(domain.as_str()));
+        .filter(|inbox| domain_of(inbox).as_deref() == Some(domain.as_str()))
+        .filter(|inbox| check_inbox(inbox, debug).is_ok());
     Ok(state
         .store
         .upsert_remote_actor(
@@ -409,9 +413,22 @@ pub async fn store_remote_actor(
         .await?)
 }
 
-async fn verify_actor_json(json: &ActorJson, expected_domain: &Url) -> Result<(), FederationError> {
+/// Longest `publicKeyPem` accepted: an RSA key of 8 192 bits is under 1 600 bytes.
+const MAX_PEM_LEN: usize = 8 * 1024;
+
+async fn verify_actor_json(
+    json: &ActorJson,
+    expected_domain: &Url,
+    data: &Data<AppState>,
+) -> Result<(), FederationError> {
     verify_domains_match(&json.id, expected_domain)?;
     verify_domains_match(&json.inbox, expected_domain)?;
+    // The library compares host names only: outside debug mode, deliveries go over
+    // https to the default port, whatever the actor says.
+    check_inbox(&json.inbox, data.settings.federation.debug).map_err(FederationError::Invalid)?;
+    if json.public_key.public_key_pem.len() > MAX_PEM_LEN {
+        return Err(FederationError::Invalid("publicKeyPem too long".into()));
+    }
     if json.public_key.owner != json.id {
         return Err(FederationError::Invalid(
             "publicKey.owner differs from the actor id".into(),
@@ -453,9 +470,9 @@ impl Object for ActorRecord {
     async fn verify(
         json: &Self::Kind,
         expected_domain: &Url,
-        _data: &Data<Self::DataType>,
+        data: &Data<Self::DataType>,
     ) -> Result<(), Self::Error> {
-        verify_actor_json(json, expected_domain).await
+        verify_actor_json(json, expected_domain, data).await
     }
 
     async fn from_json(json: Self::Kind, data: &Data<Self::DataType>) -> Result<Self, Self::Error> {
@@ -509,9 +526,9 @@ impl Object for Collectivite {
     async fn verify(
         json: &Self::Kind,
         expected_domain: &Url,
-        _data: &Data<Self::DataType>,
+        data: &Data<Self::DataType>,
     ) -> Result<(), Self::Error> {
-        verify_actor_json(json, expected_domain).await
+        verify_actor_json(json, expected_domain, data).await
     }
 
     async fn from_json(json: Self::Kind, data: &Data<Self::DataType>) -> Result<Self, Self::Error> {
