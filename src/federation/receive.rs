@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::inbox::{Envelope, InboxError, id_of};
-use super::objects::action::{ArticleJson, as_to_action, has_mai_terms};
+use super::objects::action::{ArticleJson, as_to_action, has_mai_terms, partner_ids};
 use super::objects::collectivite::domain_of;
 use super::objects::comment::ReplyJson;
 use crate::db::actors::ActorRecord;
@@ -300,7 +300,7 @@ pub async fn create_or_update(
                     .unwrap_or(&article.id),
                 actor.id,
                 &data_,
-                &article.partners,
+                &partners(data, &article).await?,
                 article.published.unwrap_or(now),
                 article.updated.or(article.published).unwrap_or(now),
             )
@@ -360,6 +360,29 @@ pub async fn create_or_update(
         })
         .await?;
     Ok(Applied::Done)
+}
+
+/// The partners of a remote action worth keeping (FEDERATION.md "Partnerships"): its
+/// owner's signed list, reduced to usable actor ids ([`partner_ids`]), and, for the
+/// collectivités of this node, to those that asked to join that action: this node
+/// knows their word, and keeps no partnership they did not seek (or have left).
+async fn partners(data: &Data<AppState>, article: &ArticleJson) -> Result<Vec<Url>, InboxError> {
+    use crate::db::partnerships::PartnershipState as S;
+    let mut kept = Vec::new();
+    for partner in partner_ids(article) {
+        if !partner.as_str().starts_with(&format!("{}/", data.base)) {
+            kept.push(partner);
+            continue;
+        }
+        let Some(local) = data.store.actor_by_ap_id(&partner).await? else {
+            continue;
+        };
+        let asked = data.store.partnership_for(&article.id, local.id).await?;
+        if asked.is_some_and(|p| matches!(p.state, S::Pending | S::Accepted)) {
+            kept.push(partner);
+        }
+    }
+    Ok(kept)
 }
 
 /// `Delete` of an object (tombstone, origin must match) or of the actor itself.

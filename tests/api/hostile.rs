@@ -1194,6 +1194,21 @@ fn corpus(ids: Ids) -> Vec<Case> {
             .collect();
         set(m, "mai:partners", json!(partners))
     });
+    c.article_with(
+        Html,
+        "javascript and data partners",
+        Applied(Effect::Action),
+        |m| {
+            set(
+                m,
+                "mai:partners",
+                json!([
+                    "javascript:alert(1)",
+                    "data:text/html,<script>alert(1)</script>"
+                ]),
+            )
+        },
+    );
     c.article_with(Huge, "50 000 extra keys", Applied(Effect::Action), |m| {
         for i in 0..50_000 {
             m.insert(format!("k{i}"), json!(i));

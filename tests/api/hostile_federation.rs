@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::traits::Object;
 use axum::extract::{Request, State};
 use axum::response::IntoResponse;
@@ -777,4 +778,143 @@ async fn deliveries_https_only() {
         queue.contains("failed") && queue.contains("https"),
         "{queue}"
     );
+}
+
+/// `remote` (an actor of another node) as `a` stores it once fetched, followed
+/// (accepted) by `follower`, so that its actions are kept.
+async fn fetched_and_followed(a: &TestApp, remote: &ActorRecord, follower: i64) -> ActorRecord {
+    let config = maillage::federation::federation_config(a.state.clone())
+        .await
+        .unwrap();
+    let known = ObjectId::<ActorRecord>::from(remote.ap_id.clone())
+        .dereference(&config.to_request_data())
+        .await
+        .unwrap();
+    a.state
+        .store
+        .insert_follow(None, follower, known.id, "accepted")
+        .await
+        .unwrap();
+    known
+}
+
+both_engines!(remote_partners_checked);
+
+/// Point 11: a remote action's `mai:partners` keep only actor ids (http(s)), at most
+/// 100, never the owner, and a collectivité of this node only when it asked to join;
+/// `partnered=true` and the CSV show nothing else.
+async fn remote_partners_checked(a: TestApp) {
+    a.create_collectivite("marcq", "59378").await;
+    a.create_collectivite("tourcoing", "59599").await;
+    let b = spawn_app(a.engine).await.unwrap();
+    b.create_collectivite("lille", "59350").await;
+    b.create_collectivite("roubaix", "59512").await;
+    let lille = b.actor("lille").await;
+    let roubaix = b.actor("roubaix").await;
+    let marcq = a.actor("marcq").await;
+    let tourcoing = a.actor("tourcoing").await;
+    let known = fetched_and_followed(&a, &lille, marcq.id).await;
+    let action = format!("{}/actions/partenaires", lille.ap_id);
+    let action_url: url::Url = action.parse().unwrap();
+    // Tourcoing asked to join (its Join went to Lille's node); Marcq never did.
+    a.state
+        .store
+        .upsert_partnership(
+            &maillage::db::partnerships::NewPartnership {
+                ap_id: &format!("{}/joins/1", tourcoing.ap_id).parse().unwrap(),
+                action_ap_id: &action_url,
+                action_name: "Partenaires",
+                requester_id: tourcoing.id,
+                owner_id: known.id,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let mut partners = vec![
+        json!("javascript:alert(1)"),
+        json!("data:text/html,<script>alert(1)</script>"),
+        json!(lille.ap_id),
+        json!(roubaix.ap_id),
+        json!(roubaix.ap_id),
+        json!(marcq.ap_id),
+        json!(tourcoing.ap_id),
+        json!("https://user:secret@ville.example/actors/a"),
+        json!(42),
+    ];
+    partners.extend((0..150).map(|i| json!(format!("https://ville.example/actors/p{i}"))));
+    let create = |id: &str, name: &str, partners: Vec<Value>| {
+        let mut object = article(id, lille.ap_id.as_str(), name);
+        object["mai:partners"] = json!(partners);
+        json!({"@context": AS, "id": format!("{id}/create"), "type": "Create",
+               "actor": lille.ap_id, "object": object})
+    };
+    let activity = create(&action, "Partenaires", partners);
+    let response = post_signed(
+        &a.client,
+        &a.url("/inbox"),
+        &lille,
+        activity.to_string().as_bytes(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let stored = a
+        .state
+        .store
+        .action_by_ap_id(&action_url)
+        .await
+        .unwrap()
+        .unwrap();
+    let kept: Vec<String> = stored.partners.iter().map(|p| p.to_string()).collect();
+    // The first 100 usable ids (neither the owner nor a bad URL), then Marcq, which
+    // never asked, left out.
+    let mut expected = vec![roubaix.ap_id.to_string(), tourcoing.ap_id.to_string()];
+    expected.extend((0..97).map(|i| format!("https://ville.example/actors/p{i}")));
+    assert_eq!(kept, expected);
+
+    // An action whose only partners are unusable is not "partnered".
+    let lonely = format!("{}/actions/seule", lille.ap_id);
+    let activity = create(
+        &lonely,
+        "Seule",
+        vec![
+            json!("javascript:alert(1)"),
+            json!(marcq.ap_id),
+            json!(lille.ap_id),
+        ],
+    );
+    let response = post_signed(
+        &a.client,
+        &a.url("/inbox"),
+        &lille,
+        activity.to_string().as_bytes(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let partnered: Value = a
+        .get_json(a.url("/api/v1/directory/actions?partnered=true"))
+        .await;
+    let ids: Vec<&str> = partnered["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        ids.contains(&action.as_str()) && !ids.contains(&lonely.as_str()),
+        "{partnered}"
+    );
+    let csv = a
+        .client
+        .get(a.url("/directory.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains(roubaix.ap_id.as_str()), "{csv}");
+    for refused in ["javascript:", "data:", "secret@"] {
+        assert!(!csv.contains(refused), "{refused} in the CSV");
+    }
 }

@@ -249,6 +249,32 @@ fn is_web(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https")
 }
 
+/// Partners kept at most for a remote action.
+pub const MAX_PARTNERS: usize = 100;
+
+/// The `mai:partners` of a remote action that can be actor ids: `http(s)` URLs without
+/// credentials, at most [`crate::federation::inbox::MAX_ID_LEN`] bytes, not the owner,
+/// each once, at most [`MAX_PARTNERS`]. Whether the partners agreed is the caller's
+/// question (`receive`).
+pub fn partner_ids(json: &ArticleJson) -> Vec<Url> {
+    let mut partners: Vec<Url> = Vec::new();
+    for partner in &json.partners {
+        let usable = is_web(partner)
+            && partner.host_str().is_some()
+            && partner.username().is_empty()
+            && partner.password().is_none()
+            && partner.as_str().len() <= crate::federation::inbox::MAX_ID_LEN
+            && *partner != json.attributed_to;
+        if usable && !partners.contains(partner) {
+            partners.push(partner.clone());
+            if partners.len() == MAX_PARTNERS {
+                break;
+            }
+        }
+    }
+    partners
+}
+
 /// True when a JSON object carries `mai:` terms (a Maillage action, not a plain post).
 pub fn has_mai_terms(object: &serde_json::Value) -> bool {
     object
