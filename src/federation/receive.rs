@@ -12,6 +12,7 @@ use super::inbox::{Envelope, InboxError, id_of};
 use super::objects::action::{ArticleJson, as_to_action, has_mai_terms, partner_ids};
 use super::objects::collectivite::domain_of;
 use super::objects::comment::ReplyJson;
+use super::objects::plausible;
 use crate::db::actors::ActorRecord;
 use crate::db::posts::NewPost;
 use crate::domain::SafeHtml;
@@ -285,6 +286,7 @@ pub async fn create_or_update(
             return Err(InboxError::BadRequest("Article sans nom".into()));
         }
         let now = Utc::now();
+        let published = plausible(article.published);
         let stored = data
             .store
             .upsert_remote_action(
@@ -301,8 +303,8 @@ pub async fn create_or_update(
                 actor.id,
                 &data_,
                 &partners(data, &article).await?,
-                article.published.unwrap_or(now),
-                article.updated.or(article.published).unwrap_or(now),
+                published.unwrap_or(now),
+                plausible(article.updated).or(published).unwrap_or(now),
             )
             .await?;
         if !stored {
@@ -333,7 +335,7 @@ pub async fn create_or_update(
     let when = |key: &str| {
         text(key)
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&Utc))
+            .and_then(|t| plausible(Some(t.with_timezone(&Utc))))
     };
     let published = when("published").unwrap_or_else(Utc::now);
     // No NUL (a PostgreSQL text cannot hold it); an http(s) page only.

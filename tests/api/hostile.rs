@@ -1907,6 +1907,36 @@ fn corpus(ids: Ids) -> Vec<Case> {
             set(m, "endTime", json!("9999-12-31T23:59:59-12:00"));
         },
     );
+    // Dates no engine stores: dropped (issue 13 point 5); unreadable ones refuse the
+    // Article, as "not a date" does.
+    for (field, value, expect) in [
+        (
+            "published",
+            "-5000-01-01T00:00:00Z",
+            Applied(Effect::Action),
+        ),
+        (
+            "updated",
+            "+200000-01-01T00:00:00Z",
+            Applied(Effect::Action),
+        ),
+        (
+            "startTime",
+            "-5000-01-01T00:00:00Z",
+            Applied(Effect::Action),
+        ),
+        ("published", "300000-01-01T00:00:00Z", Refused(400)),
+    ] {
+        c.article_with(OddValid, &format!("{field} {value}"), expect, |m| {
+            set(m, field, json!(value))
+        });
+    }
+    c.reply_with(
+        OddValid,
+        "reply published -5000",
+        Applied(Effect::Comment),
+        |m| set(m, "published", json!("-5000-01-01T00:00:00Z")),
+    );
     c.article_with(
         OddValid,
         "extreme coordinates and bad INSEE",

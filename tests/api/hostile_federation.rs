@@ -918,3 +918,68 @@ async fn remote_partners_checked(a: TestApp) {
         assert!(!csv.contains(refused), "{refused} in the CSV");
     }
 }
+
+both_engines!(inbound_dates_out_of_range);
+
+/// Point 5 (inbound dates): dates no engine can store are dropped, never a `500`, and
+/// the pages that show them still answer.
+async fn inbound_dates_out_of_range(a: TestApp) {
+    a.create_collectivite("marcq", "59378").await;
+    let b = spawn_app(a.engine).await.unwrap();
+    b.create_collectivite("lille", "59350").await;
+    let lille = b.actor("lille").await;
+    let marcq = a.actor("marcq").await;
+    fetched_and_followed(&a, &lille, marcq.id).await;
+    let cases = [
+        ("published", "-5000-01-01T00:00:00Z"),
+        ("updated", "-5000-01-01T00:00:00Z"),
+        ("published", "+200000-01-01T00:00:00Z"),
+        ("updated", "+200000-01-01T00:00:00Z"),
+        ("startTime", "-5000-01-01T00:00:00Z"),
+        ("endTime", "+200000-12-31T00:00:00Z"),
+    ];
+    for (n, (field, value)) in cases.iter().enumerate() {
+        let id = format!("{}/actions/dates-{n}", lille.ap_id);
+        let mut object = article(&id, lille.ap_id.as_str(), &format!("Dates {n}"));
+        object[*field] = json!(value);
+        let note = json!({"id": format!("{}/notes/dates-{n}", lille.ap_id), "type": "Note",
+                          "attributedTo": lille.ap_id, "content": "Bonjour", *field: value});
+        for object in [object, note] {
+            let activity = json!({"@context": AS, "id": format!("{}/create", object["id"].as_str().unwrap()),
+                                  "type": "Create", "actor": lille.ap_id, "object": object});
+            let response = post_signed(
+                &a.client,
+                &a.url("/inbox"),
+                &lille,
+                activity.to_string().as_bytes(),
+                |_| {},
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::ACCEPTED, "{field} {value}");
+        }
+        let stored = a
+            .state
+            .store
+            .action_by_ap_id(&id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let years = [stored.published, stored.updated].map(|t| chrono::Datelike::year(&t));
+        assert!(
+            years.iter().all(|y| (1900..=9999).contains(y)),
+            "{field} {value}: {years:?}"
+        );
+        assert!(stored.data.start_date.is_none() || *field != "startTime");
+        assert!(stored.data.end_date.is_none() || *field != "endTime");
+    }
+    for path in [
+        "/",
+        "/api/v1/directory/actions",
+        "/directory.csv",
+        "/directory.atom",
+        "/actors/marcq",
+    ] {
+        let response = a.client.get(a.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}

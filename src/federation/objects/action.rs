@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::place::PlaceJson;
-use super::{PUBLIC, one_or_many};
+use super::{PUBLIC, one_or_many, plausible};
 use crate::domain::{
     Action, Contact, LinkRef, NewAction, Phase, Provider, RichText, SafeHtml, Software, Status,
     ThemeSlug,
@@ -372,8 +372,8 @@ pub fn as_to_action(json: &ArticleJson) -> NewAction {
                 place
             })
             .collect(),
-        start_date: json.start_time.map(|t| t.date_naive()),
-        end_date: json.end_time.map(|t| t.date_naive()),
+        start_date: plausible(json.start_time).map(|t| t.date_naive()),
+        end_date: plausible(json.end_time).map(|t| t.date_naive()),
         budget_eur: json.budget.filter(|b| *b >= 0),
         open_to_partners: json.open_to_partners,
         software: json

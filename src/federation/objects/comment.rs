@@ -99,8 +99,8 @@ impl ReplyJson {
                 Some(Value::Null) | None => Vec::new(),
                 Some(one) => vec![one.clone()],
             },
-            published: time("published"),
-            updated: time("updated"),
+            published: super::plausible(time("published")),
+            updated: super::plausible(time("updated")),
         })
     }
 }

@@ -7,7 +7,19 @@ pub mod comment;
 pub mod instance;
 pub mod place;
 
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Deserializer};
+
+/// Years a remote date may have. Outside them it is dropped, like any unusable remote
+/// field: both engines must store and sort it (PostgreSQL refuses years before 4713 BC
+/// and after 294276, RFC 3339 text sorts only with four-digit years), and no digital
+/// public action is older.
+pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1900..=9999;
+
+/// `time`, unless its year is outside [`PLAUSIBLE_YEARS`].
+pub fn plausible(time: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    time.filter(|time| PLAUSIBLE_YEARS.contains(&time.year()))
+}
 
 /// `https://www.w3.org/ns/activitystreams#Public`.
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
