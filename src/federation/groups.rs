@@ -206,7 +206,8 @@ pub async fn groups_of(state: &AppState, action: &Action) -> AppResult<Vec<Group
     Ok(unique)
 }
 
-/// Announces `action` from every matching group that has followers (aggregator mode).
+/// Announces `action` from every matching group that has followers (aggregator mode),
+/// among its first `aggregator.max_groups_per_action` groups.
 ///
 /// # Errors
 /// Storage failures.
@@ -215,7 +216,11 @@ pub async fn announce(state: &AppState, action: &Action) -> AppResult<usize> {
         return Ok(0);
     }
     let mut sent = 0;
-    for kind in groups_of(state, action).await? {
+    let groups = groups_of(state, action).await?;
+    for kind in groups
+        .into_iter()
+        .take(state.settings.aggregator.max_groups_per_action)
+    {
         let (_, group) = group(state, &kind.username()).await?;
         if state.store.count_followers(group.id).await? == 0 {
             continue;

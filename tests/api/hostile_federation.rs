@@ -983,3 +983,85 @@ async fn inbound_dates_out_of_range(a: TestApp) {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
 }
+
+/// Group announces are bounded: an action of every theme in 40 départements is
+/// announced by `aggregator.max_groups_per_action` groups at most, all followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_announces_bounded() {
+    let a = spawn_app_with(Engine::Sqlite, |s| s.aggregator.enabled = true)
+        .await
+        .unwrap();
+    let b = spawn_app(Engine::Sqlite).await.unwrap();
+    b.create_collectivite("lille", "59350").await;
+    b.create_collectivite("roubaix", "59512").await;
+    // The instance actor follows Lille (so its actions are kept) and Roubaix.
+    let lille = b.actor("lille").await;
+    let instance = a.state.instance_actor.id;
+    fetched_and_followed(&a, &lille, instance).await;
+    let roubaix_here = fetched_and_followed(&a, &b.actor("roubaix").await, instance).await;
+    // Every theme, and one commune in each of 40 départements.
+    let themes: Vec<String> = maillage::taxonomy::Taxonomy::global()
+        .themes()
+        .map(|t| t.slug.clone())
+        .collect();
+    let mut communes = Vec::new();
+    for commune in maillage::referential::Referential::global().communes() {
+        if communes.len() < 40
+            && !communes
+                .iter()
+                .any(|(_, d, _): &(String, String, String)| *d == commune.departement)
+        {
+            communes.push((
+                commune.insee.clone(),
+                commune.departement.clone(),
+                commune.region.clone(),
+            ));
+        }
+    }
+    // Each of these groups has a follower (Roubaix), so each would announce.
+    let mut names: Vec<String> = themes.clone();
+    for (_, departement, region) in &communes {
+        names.push(format!("dep-{}", departement.to_lowercase()));
+        names.push(format!("reg-{region}"));
+    }
+    names.sort();
+    names.dedup();
+    for name in &names {
+        let (_, group) = maillage::federation::groups::group(&a.state, name)
+            .await
+            .unwrap();
+        a.state
+            .store
+            .insert_follow(None, roubaix_here.id, group.id, "accepted")
+            .await
+            .unwrap();
+    }
+    let id = format!("{}/actions/partout", lille.ap_id);
+    let mut object = article(&id, lille.ap_id.as_str(), "Partout");
+    object["mai:themes"] = json!(themes);
+    object["location"] = json!(
+        communes
+            .iter()
+            .map(|(insee, _, _)| json!({"type": "Place", "name": insee, "mai:insee": insee}))
+            .collect::<Vec<_>>()
+    );
+    let create = json!({"@context": AS, "id": format!("{id}/create"), "type": "Create",
+                        "actor": lille.ap_id, "object": object});
+    let response = post_signed(
+        &a.client,
+        &a.url("/inbox"),
+        &lille,
+        create.to_string().as_bytes(),
+        |_| {},
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let announces = count(
+        &a,
+        "SELECT COUNT(*) FROM activities WHERE kind = 'Announce'",
+    )
+    .await;
+    let most = a.state.settings.aggregator.max_groups_per_action as i64;
+    assert!(names.len() as i64 > most, "{} groups", names.len());
+    assert_eq!(announces, most);
+}
