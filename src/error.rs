@@ -112,6 +112,22 @@ pub enum AppError {
     /// Too many attempts (sign-in rate limit).
     #[error("{0}")]
     TooManyRequests(String),
+    /// Too many attempts for now: `429` with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        /// What to do, in French.
+        message: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// A bounded resource is busy: `503` with `Retry-After`.
+    #[error("{message}")]
+    Unavailable {
+        /// What to do, in French.
+        message: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// A bug or an infrastructure failure; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -147,8 +163,20 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) | AppError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds to wait before trying again, when the error says so (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after, .. }
+            | AppError::Unavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -173,9 +201,13 @@ impl AppError {
                 "payload-too-large",
                 "Requête trop volumineuse / Payload too large",
             ),
-            AppError::TooManyRequests(_) => {
+            AppError::TooManyRequests(_) | AppError::RateLimited { .. } => {
                 ("too-many-requests", "Trop d'essais / Too many requests")
             }
+            AppError::Unavailable { .. } => (
+                "unavailable",
+                "Service momentanément indisponible / Service unavailable",
+            ),
             AppError::Internal(_) => ("internal", "Erreur interne / Internal error"),
         };
         let detail = match self {
@@ -236,7 +268,14 @@ impl IntoResponse for AppError {
             // Logged once here with the whole cause chain; the client gets the safe part.
             tracing::error!(error = format!("{error:#}"), "internal error");
         }
-        problem_response(self.status(), &self.problem())
+        let mut response = problem_response(self.status(), &self.problem());
+        if let Some(retry_after) = self.retry_after() {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&retry_after.to_string()).expect("BUG: digits"),
+            );
+        }
+        response
     }
 }
 

@@ -35,7 +35,7 @@ pub struct Inner {
     /// Domains and actors refused: `federation.blocked_domains` and the admin's blocks.
     pub blocks: Arc<Blocks>,
     /// Failed sign-ins to the web admin (rate limit).
-    pub login_limiter: crate::service::users::LoginLimiter,
+    pub login_limiter: crate::service::login_limiter::LoginLimiter,
     /// Request rates per remote host and client address (`[limits]`).
     pub rate_limiter: crate::limits::RateLimiter,
     /// Inbox requests per remote host (the unverified `keyId` host), apart.

@@ -10,6 +10,7 @@ pub mod domain_policy;
 pub mod follows;
 pub mod import;
 pub mod keys;
+pub mod login_limiter;
 pub mod moderation;
 pub mod partnerships;
 pub mod tokens;

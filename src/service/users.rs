@@ -1,11 +1,9 @@
 //! Editors' accounts and sign-in (SPEC §5 web admin): argon2id password hashes,
 //! sessions as random cookie tokens kept hashed, one CSRF token per session, and a
-//! sign-in rate limit per account and per client address.
+//! sign-in rate limit per account and per client address
+//! ([`crate::service::login_limiter`]).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -16,12 +14,10 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::service::tokens::hash_token;
 use crate::state::AppState;
 
+pub use crate::service::login_limiter::{LIMIT_WINDOW, LoginLimiter, MAX_FAILURES};
+
 /// How long a session lasts.
 pub const SESSION_DAYS: i64 = 14;
-/// Failed sign-ins allowed per account or address within [`LIMIT_WINDOW`].
-pub const MAX_FAILURES: usize = 5;
-/// The rate-limit window.
-pub const LIMIT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
@@ -119,53 +115,6 @@ pub async fn create_user(
         .await?)
 }
 
-/// Failed sign-ins, by account name and by client address.
-#[derive(Debug, Default)]
-pub struct LoginLimiter(Mutex<HashMap<String, Vec<Instant>>>);
-
-impl LoginLimiter {
-    fn keys(username: &str, ip: Option<IpAddr>) -> Vec<String> {
-        // Account names have 64 characters at most: a longer name typed (up to the
-        // body limit) must not become a key of that size.
-        let username: String = username.chars().take(64).collect();
-        let mut keys = vec![format!("user:{username}")];
-        keys.extend(ip.map(|ip| format!("ip:{}", crate::limits::address_key(ip))));
-        keys
-    }
-
-    /// True when too many recent failures concern this account or address.
-    pub fn blocked(&self, username: &str, ip: Option<IpAddr>) -> bool {
-        let mut map = self.0.lock().expect("BUG: poisoned limiter");
-        let now = Instant::now();
-        // Only looks: an attempt adds a key when it fails, not before.
-        Self::keys(username, ip).iter().any(|key| {
-            map.get_mut(key).is_some_and(|entry| {
-                entry.retain(|t| now.duration_since(*t) < LIMIT_WINDOW);
-                entry.len() >= MAX_FAILURES
-            })
-        })
-    }
-
-    fn failed(&self, username: &str, ip: Option<IpAddr>) {
-        let mut map = self.0.lock().expect("BUG: poisoned limiter");
-        if map.len() > 10_000 {
-            // Forget what has expired; clearing everything would also lift the blocks
-            // of the accounts and addresses under attack.
-            let now = Instant::now();
-            map.retain(|_, times| {
-                times.retain(|t| now.duration_since(*t) < LIMIT_WINDOW);
-                !times.is_empty()
-            });
-        }
-        if map.len() > 100_000 {
-            map.clear();
-        }
-        for key in Self::keys(username, ip) {
-            map.entry(key).or_default().push(Instant::now());
-        }
-    }
-}
-
 /// Signs in: the session cookie token (to set) and the session.
 ///
 /// # Errors
@@ -178,13 +127,25 @@ pub async fn login(
     ip: Option<IpAddr>,
 ) -> AppResult<(String, Session)> {
     let username = username.trim().to_lowercase();
-    if state.login_limiter.blocked(&username, ip) {
-        return Err(AppError::TooManyRequests(format!(
-            "trop d'essais : réessayez dans {} minutes",
-            LIMIT_WINDOW.as_secs() / 60
-        )));
-    }
-    let user = state.store.user_by_username(&username).await?;
+    // Reserved before anything is checked: attempts made at once are counted at once.
+    let attempt =
+        state
+            .login_limiter
+            .reserve(&username, ip)
+            .map_err(|wait| AppError::RateLimited {
+                message: format!(
+                    "trop d'essais : réessayez dans {} minute(s)",
+                    wait.as_secs().div_ceil(60).max(1)
+                ),
+                retry_after: wait.as_secs().max(1),
+            })?;
+    let user = match state.store.user_by_username(&username).await {
+        Ok(user) => user,
+        Err(error) => {
+            attempt.release();
+            return Err(error.into());
+        }
+    };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     // Verify on a blocking thread (argon2 takes tens of milliseconds); an unknown name
     // costs the same as a wrong password.
@@ -197,13 +158,21 @@ pub async fn login(
         }
     })
     .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("password check: {e}")))?;
-    let (true, Some(user)) = (ok, user) else {
-        state.login_limiter.failed(&username, ip);
-        return Err(AppError::Unauthorized(
-            "identifiant ou mot de passe incorrect".into(),
-        ));
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("password check: {e}")));
+    let user = match (ok, user) {
+        (Ok(true), Some(user)) => user,
+        (Ok(_), _) => {
+            attempt.fail();
+            return Err(AppError::Unauthorized(
+                "identifiant ou mot de passe incorrect".into(),
+            ));
+        }
+        (Err(error), _) => {
+            attempt.release();
+            return Err(error);
+        }
     };
+    attempt.release();
     let token = random_token();
     let csrf = random_token();
     let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
@@ -261,40 +230,5 @@ mod tests {
         assert!(check_new_account("marie.dupont", "douze caracteres").is_ok());
         assert!(check_new_account("Marie", "douze caracteres").is_err());
         assert!(check_new_account("marie", "court").is_err());
-    }
-
-    #[test]
-    fn the_limiter_counts_failures() {
-        let limiter = LoginLimiter::default();
-        let ip = Some("192.0.2.1".parse().unwrap());
-        for _ in 0..MAX_FAILURES {
-            assert!(!limiter.blocked("marie", ip));
-            limiter.failed("marie", ip);
-        }
-        assert!(limiter.blocked("marie", ip));
-        assert!(limiter.blocked("autre", ip), "same address");
-        assert!(!limiter.blocked("autre", Some("192.0.2.2".parse().unwrap())));
-    }
-
-    #[test]
-    fn the_limiter_keeps_small_keys_and_live_blocks() {
-        let limiter = LoginLimiter::default();
-        let ip = Some("192.0.2.1".parse().unwrap());
-        // Checking stores nothing; a huge name is kept by its first 64 characters.
-        let huge = "x".repeat(1_000_000);
-        assert!(!limiter.blocked(&huge, None));
-        assert!(limiter.0.lock().unwrap().is_empty());
-        for _ in 0..MAX_FAILURES {
-            limiter.failed(&huge, ip);
-        }
-        assert!(limiter.blocked(&huge, None));
-        let longest = limiter.0.lock().unwrap().keys().map(String::len).max();
-        assert!(longest.unwrap() <= 80, "{longest:?}");
-        // Failures spread over many names and addresses do not lift that block.
-        for i in 0..6_000u32 {
-            let other = std::net::Ipv6Addr::from(u128::from(i) + 1);
-            limiter.failed(&format!("nom{i}"), Some(other.into()));
-        }
-        assert!(limiter.blocked(&huge, None), "still blocked");
     }
 }

@@ -34,5 +34,6 @@ mod operator_view;
 mod pages;
 mod restore;
 mod scaleout;
+mod sign_ins;
 mod strict_config;
 mod validation;

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -70,7 +70,8 @@ pub struct LoginForm {
 }
 
 /// `POST /admin/connexion`: opens a session, or shows the form again with the error
-/// (`401`, `429` after too many failures) and the name typed.
+/// (`401`, `429` after too many failures, `503` when password checks are all busy,
+/// both with `Retry-After`) and the name typed.
 pub async fn login(
     State(state): State<AppState>,
     super::ClientIp(ip): super::ClientIp,
@@ -87,15 +88,28 @@ pub async fn login(
                 .insert(header::SET_COOKIE, session_cookie(&state, Some(&token)));
             Ok(response)
         }
-        Err(error @ (AppError::Unauthorized(_) | AppError::TooManyRequests(_))) => html(
-            error.status(),
-            &LoginPage {
-                node_name: state.settings.node.name.clone(),
-                username: form.username,
-                error: Some(error.to_string()),
-                next,
-            },
-        ),
+        Err(
+            error @ (AppError::Unauthorized(_)
+            | AppError::RateLimited { .. }
+            | AppError::Unavailable { .. }),
+        ) => {
+            let mut response = html(
+                error.status(),
+                &LoginPage {
+                    node_name: state.settings.node.name.clone(),
+                    username: form.username,
+                    error: Some(error.to_string()),
+                    next,
+                },
+            )?;
+            if let Some(wait) = error.retry_after() {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_str(&wait.to_string()).expect("BUG: digits"),
+                );
+            }
+            Ok(response)
+        }
         Err(other) => Err(other),
     }
 }

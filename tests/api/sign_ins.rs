@@ -1,0 +1,94 @@
+//! Sign-ins under hostile traffic (issue 13, point 1): attempts sent at once reserved
+//! before any password is checked, so at most the allowed failures reach argon2 and the
+//! rest get `429` with `Retry-After` at once.
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+
+use crate::both_engines;
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "un mot de passe solide";
+const ALLOWED: usize = maillage::service::users::MAX_FAILURES;
+
+/// One sign-in attempt, from `client` behind the node's trusted proxy (loopback).
+async fn attempt(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    client: &str,
+) -> (StatusCode, bool) {
+    let response = app
+        .client
+        .post(app.url("/admin/connexion"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", client)
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([("username", username), ("password", password)])
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|secs| secs >= 1);
+    (status, retry_after)
+}
+
+/// Counts the answers: `(401s, 429s with Retry-After)`; anything else fails.
+fn tally(answers: &[(StatusCode, bool)]) -> (usize, usize) {
+    let mut counts = (0, 0);
+    for (status, retry_after) in answers {
+        match *status {
+            StatusCode::UNAUTHORIZED => counts.0 += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(retry_after, "a 429 says when to come back");
+                counts.1 += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    counts
+}
+
+/// 60 wrong passwords at once for one account, from one client address: the allowed
+/// failures are checked, the other 55 refused at once; then the right password too.
+async fn concurrent_sign_ins_one_account(app: TestApp) {
+    app.collectivite_with_token("marcq", "59378").await;
+    maillage::service::users::create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
+        .await
+        .unwrap();
+    let answers =
+        join_all((0..60).map(|_| attempt(&app, "marie", "pas le bon mot de passe", "203.0.113.7")))
+            .await;
+    assert_eq!(tally(&answers), (ALLOWED, 60 - ALLOWED));
+    // The account is locked for everyone, and the address for every account.
+    let (status, retry_after) = attempt(&app, "marie", PASSWORD, "198.51.100.1").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after);
+    let (status, _) = attempt(&app, "autre", PASSWORD, "203.0.113.7").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// 60 attempts at once on 60 accounts from one address: the address is limited.
+async fn concurrent_sign_ins_one_address(app: TestApp) {
+    let answers = join_all((0..60).map(|i| {
+        let name = format!("nom{i}");
+        let app = &app;
+        async move { attempt(app, &name, "pas le bon mot de passe", "203.0.113.8").await }
+    }))
+    .await;
+    assert_eq!(tally(&answers), (ALLOWED, 60 - ALLOWED));
+}
+
+both_engines!(
+    concurrent_sign_ins_one_account,
+    concurrent_sign_ins_one_address,
+);
