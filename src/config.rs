@@ -232,6 +232,11 @@ pub struct LimitSettings {
     /// Reverse proxies whose `X-Forwarded-For` is believed (IP addresses). A request
     /// from one of them without that header is not limited by address.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Password hashes (sign-in, account creation) computed at once at most; each
+    /// holds about 19 MiB and a core for tens of milliseconds. At least 1.
+    pub password_hashes: usize,
+    /// How long a sign-in waits for a free password hash (milliseconds) before `503`.
+    pub password_hash_wait_ms: u64,
 }
 
 impl Default for LimitSettings {
@@ -244,6 +249,8 @@ impl Default for LimitSettings {
                 std::net::Ipv4Addr::LOCALHOST.into(),
                 std::net::Ipv6Addr::LOCALHOST.into(),
             ],
+            password_hashes: 2,
+            password_hash_wait_ms: 2000,
         }
     }
 }
@@ -537,6 +544,11 @@ impl Settings {
                 federation.key_fetch_timeout_secs
             );
         }
+        if self.limits.password_hashes == 0 {
+            bail!(
+                "limits.password_hashes doit valoir au moins 1 (sinon personne ne pourrait se connecter)"
+            );
+        }
         if !(1..=MAX_DELIVERY_BATCH).contains(&self.delivery.batch) {
             bail!(
                 "delivery.batch doit être entre 1 et {MAX_DELIVERY_BATCH} (reçu {})",
@@ -808,6 +820,13 @@ mod tests {
             settings.delivery.batch = batch;
             assert_eq!(settings.validate().is_ok(), valid, "batch {batch}");
         }
+    }
+
+    #[test]
+    fn password_hashing_needs_a_slot() {
+        let mut settings = Settings::default();
+        settings.limits.password_hashes = 0;
+        assert!(settings.validate().is_err());
     }
 
     #[test]

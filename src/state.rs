@@ -36,6 +36,8 @@ pub struct Inner {
     pub blocks: Arc<Blocks>,
     /// Failed sign-ins to the web admin (rate limit).
     pub login_limiter: crate::service::login_limiter::LoginLimiter,
+    /// Password hashes and checks at once (`limits.password_hashes`).
+    pub password_hashing: crate::service::passwords::PasswordHashing,
     /// Request rates per remote host and client address (`[limits]`).
     pub rate_limiter: crate::limits::RateLimiter,
     /// Inbox requests per remote host (the unverified `keyId` host), apart.
@@ -188,6 +190,10 @@ impl AppState {
             .to_string();
         let http = http_client(&settings, &base)?;
         let blocks = Arc::new(Blocks::from_settings(&settings));
+        let password_hashing = crate::service::passwords::PasswordHashing::new(
+            settings.limits.password_hashes,
+            std::time::Duration::from_millis(settings.limits.password_hash_wait_ms),
+        );
         Ok(Self(Arc::new(Inner {
             settings,
             store,
@@ -198,6 +204,7 @@ impl AppState {
             search_cache: Default::default(),
             blocks,
             login_limiter: Default::default(),
+            password_hashing,
             rate_limiter: Default::default(),
             host_limiter: Default::default(),
             key_fetches: tokio::sync::Semaphore::new(KEY_FETCHES),

@@ -13,5 +13,6 @@ pub mod keys;
 pub mod login_limiter;
 pub mod moderation;
 pub mod partnerships;
+pub mod passwords;
 pub mod tokens;
 pub mod users;

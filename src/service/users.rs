@@ -1,12 +1,10 @@
-//! Editors' accounts and sign-in (SPEC §5 web admin): argon2id password hashes,
-//! sessions as random cookie tokens kept hashed, one CSRF token per session, and a
-//! sign-in rate limit per account and per client address
+//! Editors' accounts and sign-in (SPEC §5 web admin): argon2id password hashes
+//! ([`crate::service::passwords`]), sessions as random cookie tokens kept hashed, one
+//! CSRF token per session, and a sign-in rate limit per account and per client address
 //! ([`crate::service::login_limiter`]).
 
 use std::net::IpAddr;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 
 use crate::db::users::{Session, User};
@@ -15,6 +13,7 @@ use crate::service::tokens::hash_token;
 use crate::state::AppState;
 
 pub use crate::service::login_limiter::{LIMIT_WINDOW, LoginLimiter, MAX_FAILURES};
+pub use crate::service::passwords::PasswordHashing;
 
 /// How long a session lasts.
 pub const SESSION_DAYS: i64 = 14;
@@ -23,29 +22,6 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 
 fn invalid(field: &str, message: impl Into<String>) -> AppError {
     AppError::Validation(vec![FieldError::new(field, message.into())])
-}
-
-/// Hashes a password with argon2id (default parameters, random salt).
-///
-/// # Errors
-/// [`AppError::Internal`] if hashing fails.
-pub fn hash_password(password: &str) -> AppResult<String> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("salt: {e}")))?;
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("argon2: {e}")))?
-        .to_string())
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
 }
 
 /// Checks a new account's name and password.
@@ -77,7 +53,8 @@ pub fn check_new_account(username: &str, password: &str) -> AppResult<()> {
 ///
 /// # Errors
 /// [`AppError::Validation`] for a bad name, a short password, an unknown collectivité,
-/// or an account bound to nothing; [`AppError::Conflict`] when the name is taken.
+/// or an account bound to nothing; [`AppError::Conflict`] when the name is taken;
+/// [`AppError::Unavailable`] when password hashing stays busy.
 pub async fn create_user(
     state: &AppState,
     username: &str,
@@ -108,7 +85,7 @@ pub async fn create_user(
             message: format!("l'identifiant « {username} » est déjà pris"),
         });
     }
-    let hash = hash_password(password)?;
+    let hash = state.password_hashing.hash(password).await?;
     Ok(state
         .store
         .insert_user(username, &hash, admin, &ids)
@@ -119,7 +96,8 @@ pub async fn create_user(
 ///
 /// # Errors
 /// [`AppError::Unauthorized`] for a wrong name or password (the same message for
-/// both), [`AppError::TooManyRequests`] after too many failures.
+/// both), [`AppError::RateLimited`] after too many failures, [`AppError::Unavailable`]
+/// when every password check is busy for too long.
 pub async fn login(
     state: &AppState,
     username: &str,
@@ -147,18 +125,9 @@ pub async fn login(
         }
     };
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    // Verify on a blocking thread (argon2 takes tens of milliseconds); an unknown name
-    // costs the same as a wrong password.
-    let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(hash) => verify_password(&password, &hash),
-        None => {
-            let _ = hash_password(&password);
-            false
-        }
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("password check: {e}")));
+    // A bounded number of checks at once; an unknown name costs the same as a wrong
+    // password.
+    let ok = state.password_hashing.verify(password, hash).await;
     let user = match (ok, user) {
         (Ok(true), Some(user)) => user,
         (Ok(_), _) => {
@@ -215,15 +184,6 @@ fn random_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_hash_and_verify() {
-        let hash = hash_password("un mot de passe assez long").unwrap();
-        assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(verify_password("un mot de passe assez long", &hash));
-        assert!(!verify_password("un autre mot de passe", &hash));
-        assert!(!verify_password("x", "pas un hash"));
-    }
 
     #[test]
     fn accounts_are_checked() {

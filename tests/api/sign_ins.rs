@@ -1,13 +1,14 @@
 //! Sign-ins under hostile traffic (issue 13, point 1): attempts sent at once reserved
 //! before any password is checked, so at most the allowed failures reach argon2 and the
-//! rest get `429` with `Retry-After` at once.
+//! rest get `429` with `Retry-After` at once; password hashing bounded, `503` with
+//! `Retry-After` when it stays busy.
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
 use crate::both_engines;
-use crate::helpers::TestApp;
+use crate::helpers::{Engine, TestApp, spawn_app_with};
 
 const PASSWORD: &str = "un mot de passe solide";
 const ALLOWED: usize = maillage::service::users::MAX_FAILURES;
@@ -86,6 +87,61 @@ async fn concurrent_sign_ins_one_address(app: TestApp) {
     }))
     .await;
     assert_eq!(tally(&answers), (ALLOWED, 60 - ALLOWED));
+    assert_eq!(app.state.password_hashing.runs(), ALLOWED as u64);
+}
+
+/// With every password-hashing slot taken, sign-ins wait a short while then get `503`
+/// with `Retry-After` (no unbounded queue), run no argon2, and do not count as failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sign_ins_hashing_is_bounded() {
+    let app = spawn_app_with(Engine::Sqlite, |settings| {
+        settings.limits.password_hashes = 1;
+        settings.limits.password_hash_wait_ms = 200;
+    })
+    .await
+    .unwrap();
+    app.collectivite_with_token("marcq", "59378").await;
+    maillage::service::users::create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
+        .await
+        .unwrap();
+    let checks = app.state.password_hashing.runs();
+    let slot = app.state.password_hashing.acquire().await.unwrap();
+    // 30 attempts at once on 30 accounts, straight from the proxy (no client address):
+    // none is limited, all wait for the slot, then get 503.
+    let answers = join_all((0..30).map(|i| {
+        let name = format!("nom{i}");
+        let app = &app;
+        async move { attempt(app, &name, "pas le bon mot de passe", "").await }
+    }))
+    .await;
+    for (status, retry_after) in &answers {
+        assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(retry_after, "a 503 says when to come back");
+    }
+    // More attempts on one account than the limiter allows: each refused the same way.
+    for _ in 0..2 * ALLOWED {
+        let (status, _) = attempt(&app, "marie", "pas le bon", "203.0.113.9").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    assert_eq!(app.state.password_hashing.runs(), checks, "no argon2 ran");
+    // Creating an account waits for a slot too.
+    let created = maillage::service::users::create_user(
+        &app.state,
+        "paul",
+        PASSWORD,
+        &["marcq".into()],
+        false,
+    )
+    .await;
+    assert!(
+        matches!(created, Err(maillage::error::AppError::Unavailable { .. })),
+        "{created:?}"
+    );
+    drop(slot);
+    // The refused attempts were not failures: the right password still works.
+    let (status, _) = attempt(&app, "marie", PASSWORD, "203.0.113.9").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(app.state.password_hashing.runs(), checks + 1);
 }
 
 both_engines!(
