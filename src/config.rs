@@ -37,6 +37,8 @@ pub struct Settings {
     pub moderation: ModerationSettings,
     /// `[limits]`.
     pub limits: LimitSettings,
+    /// `[http]`: connections.
+    pub http: HttpSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -255,6 +257,33 @@ impl Default for LimitSettings {
     }
 }
 
+/// `[http]`: how long a connection may take to send its headers, and how many
+/// connections are served at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// A client must send a request's whole headers within this many seconds (a new
+    /// connection's first request, and each next one on a kept-alive connection, whose
+    /// idle time counts): otherwise the connection is closed. 1 to 300.
+    pub header_read_timeout_secs: u64,
+    /// Connections served at once; beyond, new ones wait in the system's queue until
+    /// one closes (0: no cap). Keep it below the process's open-file limit.
+    pub max_connections: usize,
+    /// Connections served at once from one client address (an IPv6 client by its /64);
+    /// beyond, a new one is closed at once (0: no cap). Trusted proxies are exempt.
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            max_connections: 512,
+            max_connections_per_ip: 64,
+        }
+    }
+}
+
 /// `[log]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -280,6 +309,7 @@ impl Default for Settings {
             moderation: ModerationSettings::default(),
             log: LogSettings::default(),
             limits: LimitSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -547,6 +577,12 @@ impl Settings {
         if self.limits.password_hashes == 0 {
             bail!(
                 "limits.password_hashes doit valoir au moins 1 (sinon personne ne pourrait se connecter)"
+            );
+        }
+        if !(1..=300).contains(&self.http.header_read_timeout_secs) {
+            bail!(
+                "http.header_read_timeout_secs doit être entre 1 et 300 (reçu {})",
+                self.http.header_read_timeout_secs
             );
         }
         if !(1..=MAX_DELIVERY_BATCH).contains(&self.delivery.batch) {
@@ -827,6 +863,15 @@ mod tests {
         let mut settings = Settings::default();
         settings.limits.password_hashes = 0;
         assert!(settings.validate().is_err());
+    }
+
+    #[test]
+    fn header_read_timeout_is_bounded() {
+        for (secs, valid) in [(0, false), (1, true), (300, true), (301, false)] {
+            let mut settings = Settings::default();
+            settings.http.header_read_timeout_secs = secs;
+            assert_eq!(settings.validate().is_ok(), valid, "{secs} s");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - [`api`]: the JSON API under `/api/v1` and its OpenAPI document.
 //! - [`web`]: server-rendered HTML pages.
 //! - [`cli`]: the `maillage` command line.
-//! - [`startup`]: builds the application and runs the HTTP server; [`metrics`]: Prometheus.
+//! - [`startup`]: builds the application and runs it; [`server`]: the accept loop
+//!   (header-read timeout, connection caps); [`metrics`]: Prometheus.
 #![warn(missing_docs)]
 
 pub mod api;
@@ -26,6 +27,7 @@ pub mod federation;
 pub mod limits;
 pub mod metrics;
 pub mod referential;
+pub mod server;
 pub mod service;
 pub mod startup;
 pub mod state;

@@ -319,17 +319,16 @@ impl App {
             });
         }
         let stopping = stop.clone();
-        axum::serve(
+        crate::server::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            &self.state.settings,
+            async move {
+                shutdown.await;
+                let _ = stopping.send(true);
+            },
         )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping.send(true);
-        })
-        .await
-        .context("HTTP server failed")?;
+        .await;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             // In-flight deliveries finish within the request timeout; the rest stays queued.

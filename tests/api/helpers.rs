@@ -260,14 +260,14 @@ impl TestApp {
         let router = maillage::startup::router(self.state.clone()).await.unwrap();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         self.shutdown = Some(shutdown);
-        self.server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("server");
-        });
+        self.server = tokio::spawn(maillage::server::serve(
+            listener,
+            router,
+            &self.state.settings,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
     }
 
     /// A local actor record (for signing in tests).

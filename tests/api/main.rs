@@ -22,6 +22,7 @@ mod federation;
 mod file_modes;
 mod hostile;
 mod hostile_federation;
+mod http_hardening;
 mod import;
 mod interop;
 mod jsonld;
