@@ -10,8 +10,8 @@ use activitypub_federation::config::FederationMiddleware;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -191,6 +191,7 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn(security_headers))
         // Every request gets an `x-request-id` (the client's, or a new UUID), in the
         // log span of the request and in the response.
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -215,6 +216,36 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .layer(axum::middleware::from_fn(crate::telemetry::access_log))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state))
+}
+
+/// Headers on every response, errors included: no content-type sniffing, a referrer
+/// policy (`same-origin` under `/admin`, whose addresses name collectivités and forms),
+/// and `Cache-Control: no-store` under `/admin`, whose pages carry the session's CSRF
+/// token and what editors typed.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let admin = path == "/admin" || path.starts_with("/admin/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static(if admin {
+            "same-origin"
+        } else {
+            "strict-origin-when-cross-origin"
+        }),
+    );
+    if admin {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

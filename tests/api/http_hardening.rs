@@ -1,6 +1,6 @@
-//! Connections under hostile traffic (issue 13, point 13): headers sent a byte at a time
-//! or never, idle kept-alive connections, too many connections from one address or in
-//! all. Raw TCP against the real server.
+//! Headers and timeouts (issue 13, point 13): connections sending headers a byte at a
+//! time or never, idle kept-alive connections, too many connections from one address or
+//! in all (raw TCP against the real server), and the security headers of every answer.
 
 use std::time::Duration;
 
@@ -183,4 +183,64 @@ async fn connections_beyond_the_cap_wait() {
         .unwrap();
     assert_eq!(answer.as_deref(), Some("HTTP/1.1 200 OK"));
     assert!(healthz(&mut second).await.is_some());
+}
+
+/// Every answer (pages, API, errors, the rate limit's `429`) says `nosniff` and a
+/// referrer policy; every `/admin` answer is `no-store` (its pages carry the CSRF token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_headers_on_every_response() {
+    let app = spawn_app_with(Engine::Sqlite, |settings| {
+        settings.limits.requests_per_ip_per_minute = 3;
+    })
+    .await
+    .unwrap();
+    let get = |path: &str, client: Option<&str>| {
+        let mut request = app.client.get(app.url(path)).header("accept", "text/html");
+        if let Some(client) = client {
+            request = request.header("x-forwarded-for", client);
+        }
+        request.send()
+    };
+    let mut answers = Vec::new();
+    for path in [
+        "/",
+        "/healthz",
+        "/api/v1/directory/actions",
+        "/static/maillage.css",
+        "/nulle-part",
+        "/admin",
+        "/admin/connexion",
+        "/admin/c/marcq/actions",
+    ] {
+        answers.push((path.to_string(), get(path, None).await.unwrap()));
+    }
+    for _ in 0..4 {
+        answers.push((
+            "/ (limited)".into(),
+            get("/", Some("203.0.113.50")).await.unwrap(),
+        ));
+    }
+    let statuses: Vec<u16> = answers.iter().map(|(_, r)| r.status().as_u16()).collect();
+    assert!(statuses.contains(&404) && statuses.contains(&303) && statuses.contains(&429));
+    for (path, response) in &answers {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        let admin = path.starts_with("/admin");
+        assert_eq!(
+            headers["referrer-policy"],
+            if admin {
+                "same-origin"
+            } else {
+                "strict-origin-when-cross-origin"
+            },
+            "{path}"
+        );
+        assert_eq!(
+            headers
+                .get("cache-control")
+                .is_some_and(|v| v == "no-store"),
+            admin,
+            "{path}"
+        );
+    }
 }
