@@ -7,7 +7,7 @@ use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
 use crate::both_engines;
-use crate::helpers::{TestApp, sample_action};
+use crate::helpers::{TestApp, csrf_of, sample_action};
 
 const PASSWORD: &str = "un mot de passe solide";
 
@@ -24,17 +24,8 @@ async fn create_marie(app: &TestApp) {
 }
 
 async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/admin/connexion"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(
-            url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([("username", username), ("password", password)])
-                .finish(),
-        )
-        .send()
+    app.post_sign_in(&[("username", username), ("password", password)], None)
         .await
-        .unwrap()
 }
 
 /// `marcq` (59378), the account `marie` editing it, signed in.
@@ -56,11 +47,6 @@ async fn sign_in(app: &TestApp) -> Session {
     assert_eq!(status, StatusCode::OK, "{page}");
     session.csrf = csrf_of(&page);
     session
-}
-
-fn csrf_of(page: &str) -> String {
-    let start = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + 19;
-    page[start..].split('"').next().unwrap().to_string()
 }
 
 async fn get(app: &TestApp, session: &Session, path: &str) -> (StatusCode, String) {
@@ -918,21 +904,15 @@ async fn where_to_after_sign_in(app: TestApp) {
         ("/admin/c/marcq\u{7f}", "/admin"),
     ] {
         let response = app
-            .client
-            .post(app.url("/admin/connexion"))
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(
-                url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs([
-                        ("username", "marie"),
-                        ("password", PASSWORD),
-                        ("suivant", next),
-                    ])
-                    .finish(),
+            .post_sign_in(
+                &[
+                    ("username", "marie"),
+                    ("password", PASSWORD),
+                    ("suivant", next),
+                ],
+                None,
             )
-            .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next:?}");
         assert_eq!(location(&response), expected, "{next:?}");
     }

@@ -438,25 +438,14 @@ pub(crate) fn attribute_after(html: &str, marker: &str, attribute: &str) -> Opti
 impl<'a> Session<'a> {
     pub(crate) async fn sign_in(app: &'a TestApp, user: &str) -> Session<'a> {
         let response = app
-            .client
-            .post(app.url("/admin/connexion"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form_body(&[("username", user), ("password", PASSWORD)]))
-            .send()
-            .await
-            .unwrap();
+            .post_sign_in(&[("username", user), ("password", PASSWORD)], None)
+            .await;
         assert_eq!(
             response.status(),
             StatusCode::SEE_OTHER,
             "sign-in of {user}"
         );
-        let cookie = response.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
+        let cookie = crate::helpers::first_cookie(&response);
         Session { app, cookie }
     }
 

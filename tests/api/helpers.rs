@@ -380,6 +380,40 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Opens the sign-in form as a browser does: its cookie (`name=value`) and the
+    /// token of its hidden `csrf` field.
+    pub async fn sign_in_form(&self) -> (String, String) {
+        let response = self
+            .client
+            .get(self.url("/admin/connexion"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = first_cookie(&response);
+        (cookie, csrf_of(&response.text().await.unwrap()))
+    }
+
+    /// Posts the sign-in form with `pairs` (username, password, suivant) as a browser
+    /// does, its cookie and token fetched first; from `client` (`X-Forwarded-For`,
+    /// loopback being a trusted proxy) when given.
+    pub async fn post_sign_in(&self, pairs: &[(&str, &str)], client: Option<&str>) -> Response {
+        let (cookie, csrf) = self.sign_in_form().await;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .append_pair("csrf", &csrf)
+            .finish();
+        let mut request = self
+            .client
+            .post(self.url("/admin/connexion"))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(client) = client {
+            request = request.header("x-forwarded-for", client);
+        }
+        request.body(body).send().await.unwrap()
+    }
+
     /// GET with `Accept: text/html`, returning status and body.
     pub async fn get_html(&self, path_or_url: &str) -> (StatusCode, String) {
         let url = if path_or_url.starts_with("http") {
@@ -464,6 +498,23 @@ where
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The first cookie a response sets, as `name=value`.
+pub fn first_cookie(response: &Response) -> String {
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The value of a page's hidden `csrf` field.
+pub fn csrf_of(page: &str) -> String {
+    let start = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + 19;
+    page[start..].split('"').next().unwrap().to_string()
 }
 
 /// A complete, valid action body with two themes and a location.

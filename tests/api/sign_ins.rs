@@ -1,11 +1,11 @@
 //! Sign-ins under hostile traffic (issue 13, point 1): attempts sent at once reserved
 //! before any password is checked, so at most the allowed failures reach argon2 and the
 //! rest get `429` with `Retry-After` at once; password hashing bounded, `503` with
-//! `Retry-After` when it stays busy.
+//! `Retry-After` when it stays busy. And the sign-in form's own CSRF token (point 13).
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::RETRY_AFTER;
 
 use crate::both_engines;
 use crate::helpers::{Engine, TestApp, spawn_app_with};
@@ -13,7 +13,8 @@ use crate::helpers::{Engine, TestApp, spawn_app_with};
 const PASSWORD: &str = "un mot de passe solide";
 const ALLOWED: usize = maillage::service::users::MAX_FAILURES;
 
-/// One sign-in attempt, from `client` behind the node's trusted proxy (loopback).
+/// One sign-in attempt, from `client` behind the node's trusted proxy (loopback), or
+/// from the proxy itself when `client` is empty.
 async fn attempt(
     app: &TestApp,
     username: &str,
@@ -21,18 +22,11 @@ async fn attempt(
     client: &str,
 ) -> (StatusCode, bool) {
     let response = app
-        .client
-        .post(app.url("/admin/connexion"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header("x-forwarded-for", client)
-        .body(
-            url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs([("username", username), ("password", password)])
-                .finish(),
+        .post_sign_in(
+            &[("username", username), ("password", password)],
+            Some(client).filter(|c| !c.is_empty()),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     let status = response.status();
     let retry_after = response
         .headers()
@@ -142,6 +136,128 @@ async fn concurrent_sign_ins_hashing_is_bounded() {
     let (status, _) = attempt(&app, "marie", PASSWORD, "203.0.113.9").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.state.password_hashing.runs(), checks + 1);
+}
+
+/// Login CSRF: a sign-in posted without the form's token (cookie and hidden field,
+/// equal) is refused with `403` and the form again, before any password is checked and
+/// without counting as a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_requires_the_form_token() {
+    let app = spawn_app_with(Engine::Sqlite, |_| {}).await.unwrap();
+    app.collectivite_with_token("marcq", "59378").await;
+    maillage::service::users::create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
+        .await
+        .unwrap();
+    let checks = app.state.password_hashing.runs();
+    let (cookie, csrf) = app.sign_in_form().await;
+    let (other_cookie, other_csrf) = app.sign_in_form().await;
+    assert_ne!(csrf, other_csrf, "a token per browser");
+    let post = |cookie: Option<&str>, csrf: Option<&str>| {
+        let mut pairs = vec![("username", "marie"), ("password", PASSWORD)];
+        pairs.extend(csrf.map(|c| ("csrf", c)));
+        let mut request = app
+            .client
+            .post(app.url("/admin/connexion"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs)
+                    .finish(),
+            );
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    for (cookie, csrf, case) in [
+        (None, None, "neither"),
+        (None, Some(csrf.as_str()), "no cookie"),
+        (Some(cookie.as_str()), None, "no field"),
+        (Some(cookie.as_str()), Some(""), "empty field"),
+        (
+            Some(cookie.as_str()),
+            Some(other_csrf.as_str()),
+            "another browser's field",
+        ),
+        (
+            Some(other_cookie.as_str()),
+            Some(csrf.as_str()),
+            "another browser's cookie",
+        ),
+    ]
+    .into_iter()
+    .cycle()
+    .take(12)
+    {
+        let response = post(cookie, csrf).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{case}");
+        let set_cookie: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+        assert!(
+            set_cookie
+                .iter()
+                .all(|c| !c.to_str().unwrap().starts_with("maillage_session=")),
+            "{case}: no session"
+        );
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("formulaire de connexion a expiré"),
+            "{case}: {page}"
+        );
+        assert!(
+            page.contains(r#"name="csrf" value=""#),
+            "{case}: a new form"
+        );
+    }
+    assert_eq!(
+        app.state.password_hashing.runs(),
+        checks,
+        "no password checked"
+    );
+    // The cookie is the sign-in path's only, strict and out of scripts' reach.
+    let response = app
+        .client
+        .get(app.url("/admin/connexion"))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for attribute in ["Path=/admin/connexion", "HttpOnly", "SameSite=Strict"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    // A second visit keeps the browser's token (two tabs both work).
+    let again = app
+        .client
+        .get(app.url("/admin/connexion"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains(&format!(r#"name="csrf" value="{csrf}""#)));
+    // 12 refusals did not lock the account: the real form signs in.
+    let response = post(Some(&cookie), Some(&csrf)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let set_cookie: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        set_cookie[0].starts_with("maillage_session="),
+        "{set_cookie:?}"
+    );
+    assert!(
+        set_cookie
+            .iter()
+            .any(|c| c.starts_with("maillage_connexion=;") && c.contains("Max-Age=0")),
+        "the form's cookie is dropped: {set_cookie:?}"
+    );
 }
 
 both_engines!(

@@ -1,7 +1,8 @@
 //! The editors' web admin (`/admin`, SPEC §5): French, server-rendered, no JavaScript
 //! needed except the map picker. Sign-in with a cookie session ([`Editor`]), a CSRF
-//! token in every form ([`Editor::check_csrf`]), and pages per collectivité the editor
-//! edits. Handlers call `service`, like the JSON API.
+//! token in every form ([`Editor::check_csrf`]; the sign-in form's own, before any
+//! session, is [`LoginToken`]), and pages per collectivité the editor edits. Handlers
+//! call `service`, like the JSON API.
 
 pub mod domains;
 pub mod exchange;
@@ -109,26 +110,86 @@ mod subtle_compare {
     }
 }
 
-/// The session token from the `Cookie` header.
-pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name` from the `Cookie` header (128 characters at most).
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_string())
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// The `Set-Cookie` value opening (`Some(token)`) or closing a session.
-pub fn session_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
-    let secure = if state.settings.federation.debug {
+/// The session token from the `Cookie` header.
+pub fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// Name of the sign-in form's cookie (login CSRF, before any session exists).
+pub const LOGIN_COOKIE: &str = "maillage_connexion";
+
+/// The sign-in form's token, double-submitted: sent in a cookie only this site's own
+/// pages send back (`SameSite=Strict`, `HttpOnly`, on the sign-in path only) and in a
+/// hidden field. Another site can make a browser post the form (login CSRF: the
+/// victim signed in to the attacker's account), but can neither read nor set the
+/// cookie, so it cannot write the matching field.
+pub struct LoginToken(pub String);
+
+impl LoginToken {
+    /// The token of the browser's cookie when it has a well-formed one (several tabs
+    /// keep working), a new random one otherwise.
+    pub fn of(headers: &HeaderMap) -> Self {
+        match cookie(headers, LOGIN_COOKIE) {
+            Some(token) if token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                LoginToken(token)
+            }
+            _ => {
+                let mut bytes = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+                LoginToken(hex::encode(bytes))
+            }
+        }
+    }
+
+    /// True when the form's field `submitted` matches the browser's cookie.
+    pub fn submitted_with(headers: &HeaderMap, submitted: &str) -> bool {
+        cookie(headers, LOGIN_COOKIE).is_some_and(|expected| {
+            !submitted.is_empty()
+                && subtle_compare::equal(submitted.as_bytes(), expected.as_bytes())
+        })
+    }
+
+    /// The `Set-Cookie` value holding this token (two hours), or (`None`) removing it.
+    pub fn cookie(state: &AppState, token: Option<&Self>) -> HeaderValue {
+        let secure = secure_attribute(state);
+        let value = match token {
+            Some(token) => format!(
+                "{LOGIN_COOKIE}={}; Path=/admin/connexion; HttpOnly; SameSite=Strict; Max-Age=7200{secure}",
+                token.0
+            ),
+            None => format!(
+                "{LOGIN_COOKIE}=; Path=/admin/connexion; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
+            ),
+        };
+        HeaderValue::from_str(&value).expect("BUG: cookie values are ASCII")
+    }
+}
+
+/// `; Secure` outside debug mode (plain-http development).
+fn secure_attribute(state: &AppState) -> &'static str {
+    if state.settings.federation.debug {
         ""
     } else {
         "; Secure"
-    };
+    }
+}
+
+/// The `Set-Cookie` value opening (`Some(token)`) or closing a session.
+pub fn session_cookie(state: &AppState, token: Option<&str>) -> HeaderValue {
+    let secure = secure_attribute(state);
     let value = match token {
         Some(token) => format!(
             "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",

@@ -3,11 +3,11 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Editor, session_cookie};
+use super::{Editor, LoginToken, session_cookie};
 use crate::db::comments::CommentState;
 use crate::db::partnerships::PartnershipState;
 use crate::error::{AppError, AppResult};
@@ -42,21 +42,49 @@ struct LoginPage {
     username: String,
     error: Option<String>,
     next: String,
+    csrf: String,
+}
+
+/// The sign-in form with `error`, the name typed and the form's token (also set as its
+/// cookie).
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    username: String,
+    error: Option<String>,
+    next: String,
+) -> AppResult<Response> {
+    let token = LoginToken::of(headers);
+    let mut response = html(
+        status,
+        &LoginPage {
+            node_name: state.settings.node.name.clone(),
+            username,
+            error,
+            next,
+            csrf: token.0.clone(),
+        },
+    )?;
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, LoginToken::cookie(state, Some(&token)));
+    Ok(response)
 }
 
 /// `GET /admin/connexion`.
 pub async fn login_form(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Query(next): Query<Next>,
 ) -> AppResult<Response> {
-    html(
+    login_page(
+        &state,
+        &headers,
         StatusCode::OK,
-        &LoginPage {
-            node_name: state.settings.node.name.clone(),
-            username: String::new(),
-            error: None,
-            next: safe_next(next.suivant.as_deref()),
-        },
+        String::new(),
+        None,
+        safe_next(next.suivant.as_deref()),
     )
 }
 
@@ -67,25 +95,44 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     suivant: Option<String>,
+    /// The form's token ([`LoginToken`]).
+    #[serde(default)]
+    csrf: String,
 }
 
 /// `POST /admin/connexion`: opens a session, or shows the form again with the error
-/// (`401`, `429` after too many failures, `503` when password checks are all busy,
-/// both with `Retry-After`) and the name typed.
+/// and the name typed: `403` without the form's token (before anything else is
+/// checked), `401`, `429` after too many failures, `503` when password checks are all
+/// busy (both with `Retry-After`).
 pub async fn login(
     State(state): State<AppState>,
     super::ClientIp(ip): super::ClientIp,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let next = safe_next(form.suivant.as_deref());
+    if !LoginToken::submitted_with(&headers, &form.csrf) {
+        return login_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            form.username,
+            Some(
+                "ce formulaire de connexion a expiré ou ne vient pas de ce site : \
+                 saisissez à nouveau votre mot de passe ci-dessous"
+                    .into(),
+            ),
+            next,
+        );
+    }
     // The client's address (behind a trusted proxy, the one it forwards); `None` for
     // the proxy's own requests, which only the per-account limit counts.
     match crate::service::users::login(&state, &form.username, &form.password, ip).await {
         Ok((token, _)) => {
             let mut response = Redirect::to(&next).into_response();
-            response
-                .headers_mut()
-                .insert(header::SET_COOKIE, session_cookie(&state, Some(&token)));
+            let headers = response.headers_mut();
+            headers.insert(header::SET_COOKIE, session_cookie(&state, Some(&token)));
+            headers.append(header::SET_COOKIE, LoginToken::cookie(&state, None));
             Ok(response)
         }
         Err(
@@ -93,14 +140,13 @@ pub async fn login(
             | AppError::RateLimited { .. }
             | AppError::Unavailable { .. }),
         ) => {
-            let mut response = html(
+            let mut response = login_page(
+                &state,
+                &headers,
                 error.status(),
-                &LoginPage {
-                    node_name: state.settings.node.name.clone(),
-                    username: form.username,
-                    error: Some(error.to_string()),
-                    next,
-                },
+                form.username,
+                Some(error.to_string()),
+                next,
             )?;
             if let Some(wait) = error.retry_after() {
                 response.headers_mut().insert(
