@@ -13,7 +13,8 @@
 //! - [`web`]: server-rendered HTML pages.
 //! - [`cli`]: the `maillage` command line.
 //! - [`startup`]: builds the application and runs it; [`server`]: the accept loop
-//!   (header-read timeout, connection caps); [`metrics`]: Prometheus.
+//!   (header-read timeout, connection caps); [`metrics`]: Prometheus;
+//!   [`input`]: checks of raw request input before routing (NUL bytes).
 #![warn(missing_docs)]
 
 pub mod api;
@@ -24,6 +25,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod federation;
+pub mod input;
 pub mod limits;
 pub mod metrics;
 pub mod referential;

@@ -179,6 +179,7 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::metrics_page))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::input::reject_nul))
         .layer(axum::middleware::from_fn(web::html_errors))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(FederationMiddleware::new(federation_config))

@@ -12,8 +12,9 @@ pub mod mutualisation;
 pub mod openapi;
 
 use axum::Router;
-use axum::extract::FromRequest;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
 
 use crate::error::{AppError, FieldError};
 use crate::state::AppState;
@@ -31,10 +32,32 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `Json` whose rejections are problem+json (400 malformed, 415 wrong type, 422 wrong
-/// shape with the field path, 413 too large).
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// shape with the field path, 413 too large, 422 for a string holding a NUL byte,
+/// which no field takes and PostgreSQL cannot store).
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        // Read once (within the body limit), checked, then parsed as `Json` would.
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| AppError::from(JsonRejection::from(rejection)))?;
+        if let Some(field) = crate::input::nul_field(&bytes) {
+            return Err(crate::input::nul_error(field));
+        }
+        let request = Request::from_parts(parts, Body::from(bytes));
+        let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
+        Ok(ApiJson(value))
+    }
+}
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
