@@ -128,6 +128,17 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// Not now: `429` (this client's share is used) or `503` (the node's), with
+    /// `Retry-After`.
+    #[error("{message}")]
+    RetryLater {
+        /// `429` or `503`.
+        status: StatusCode,
+        /// What to do, in French.
+        message: String,
+        /// Seconds to wait.
+        after: u64,
+    },
     /// A bug or an infrastructure failure; logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -167,6 +178,7 @@ impl AppError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RetryLater { status, .. } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -175,7 +187,10 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::RateLimited { retry_after, .. }
-            | AppError::Unavailable { retry_after, .. } => Some(*retry_after),
+            | AppError::Unavailable { retry_after, .. }
+            | AppError::RetryLater {
+                after: retry_after, ..
+            } => Some(*retry_after),
             _ => None,
         }
     }
@@ -204,7 +219,10 @@ impl AppError {
             AppError::TooManyRequests(_) | AppError::RateLimited { .. } => {
                 ("too-many-requests", "Trop d'essais / Too many requests")
             }
-            AppError::Unavailable { .. } => (
+            AppError::RetryLater { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
+                ("too-many-requests", "Trop de requêtes / Too many requests")
+            }
+            AppError::Unavailable { .. } | AppError::RetryLater { .. } => (
                 "unavailable",
                 "Service momentanément indisponible / Service unavailable",
             ),

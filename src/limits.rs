@@ -53,6 +53,67 @@ impl RateLimiter {
     }
 }
 
+/// Token buckets per key, for limits by cost rather than by count (full-text searches,
+/// [`crate::directory::text::cost`]): each key holds at most `burst` units, refilled
+/// at `per_minute`; bounded like [`RateLimiter`].
+#[derive(Debug, Default)]
+pub struct CostLimiter(Mutex<HashMap<String, (Instant, f64)>>);
+
+impl CostLimiter {
+    /// Spends `cost` units of `key`'s bucket; `Some(seconds to wait)`, spending
+    /// nothing, when fewer are left. A cost above `burst` counts as `burst` (it runs
+    /// when the bucket is full). `per_minute` 0 turns the limit off.
+    pub fn spend(&self, key: &str, cost: u32, per_minute: u32, burst: u32) -> Option<u64> {
+        if per_minute == 0 || cost == 0 {
+            return None;
+        }
+        let (rate, burst) = (f64::from(per_minute) / 60.0, f64::from(burst.max(1)));
+        let cost = f64::from(cost).min(burst);
+        let now = Instant::now();
+        let refilled = |(at, left): (Instant, f64)| {
+            (left + now.duration_since(at).as_secs_f64() * rate).min(burst)
+        };
+        let mut map = self.0.lock().expect("BUG: poisoned cost limiter");
+        if map.len() >= MAX_KEYS && !map.contains_key(key) {
+            // Full buckets hold nothing worth keeping.
+            map.retain(|_, entry| refilled(*entry) < burst);
+            if map.len() >= MAX_KEYS {
+                return None;
+            }
+        }
+        let entry = map.entry(key.to_string()).or_insert((now, burst));
+        let left = refilled(*entry);
+        if left >= cost {
+            *entry = (now, left - cost);
+            None
+        } else {
+            *entry = (now, left);
+            Some((((cost - left) / rate).ceil() as u64).max(1))
+        }
+    }
+}
+
+/// The rate-limit key ([`address_key`]) of the request's client ([`client_ip`]);
+/// `None` for a trusted proxy's own requests (and without a peer address).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub Option<String>);
+
+impl axum::extract::FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        let ip = client_ip(peer, &parts.headers, &state.settings.limits.trusted_proxies);
+        Ok(ClientAddress(ip.map(address_key)))
+    }
+}
+
 /// The host (and port, when not the default) of the signature's `keyId`, read by the
 /// verifier's own parser (`Signature` or `Authorization: Signature`, parameter names in
 /// any case), so that no spelling the verifier accepts escapes the count.
@@ -249,6 +310,23 @@ mod tests {
             address_key("2001:db8:1:2:3:4:5:6".parse().unwrap()),
             "2001:db8:1:2::/64"
         );
+    }
+
+    #[test]
+    fn buckets_charge_by_cost() {
+        let limiter = CostLimiter::default();
+        // 60 a minute (one a second), 10 at once.
+        assert_eq!(limiter.spend("a", 8, 60, 10), None);
+        let wait = limiter.spend("a", 8, 60, 10).expect("2 left, 8 asked");
+        assert!((5..=7).contains(&wait), "{wait}");
+        assert_eq!(
+            limiter.spend("a", 1, 60, 10),
+            None,
+            "a cheap one still fits"
+        );
+        assert_eq!(limiter.spend("b", 50, 60, 10), None, "capped at the burst");
+        assert!(limiter.spend("b", 1, 60, 10).is_some());
+        assert_eq!(limiter.spend("b", 1, 0, 10), None, "0 turns it off");
     }
 
     #[test]

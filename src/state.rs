@@ -34,6 +34,10 @@ pub struct Inner {
     pub search_cache: crate::service::directory::SearchCache,
     /// Domains and actors refused: `federation.blocked_domains` and the admin's blocks.
     pub blocks: Arc<Blocks>,
+    /// Directory exports running now (`[directory]` bounds).
+    pub export_slots: crate::service::exports::ExportSlots,
+    /// Full-text search cost spent per client address (`directory.search_cost_*`).
+    pub search_costs: crate::limits::CostLimiter,
     /// Failed sign-ins to the web admin (rate limit).
     pub login_limiter: crate::service::login_limiter::LoginLimiter,
     /// Password hashes and checks at once (`limits.password_hashes`).
@@ -194,6 +198,10 @@ impl AppState {
             settings.limits.password_hashes,
             std::time::Duration::from_millis(settings.limits.password_hash_wait_ms),
         );
+        let export_slots = crate::service::exports::ExportSlots::new(
+            settings.directory.max_concurrent_exports,
+            settings.directory.max_exports_per_address,
+        );
         Ok(Self(Arc::new(Inner {
             settings,
             store,
@@ -202,6 +210,8 @@ impl AppState {
             http,
             delivery_wakeup: Arc::default(),
             search_cache: Default::default(),
+            export_slots,
+            search_costs: Default::default(),
             blocks,
             login_limiter: Default::default(),
             password_hashing,

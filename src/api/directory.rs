@@ -1,10 +1,12 @@
 //! `GET /api/v1/directory/actions` (SPEC §4): the directory search with facets.
 
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, RawQuery, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,7 +14,9 @@ use super::actions::ActionView;
 use super::collectivites::CollectiviteView;
 use crate::directory::search::Facets;
 use crate::directory::{SearchQuery, export};
-use crate::error::{AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem};
+use crate::limits::ClientAddress;
+use crate::service::exports::{self, Busy};
 use crate::state::AppState;
 
 /// The directory routes.
@@ -26,64 +30,183 @@ pub fn router() -> Router<AppState> {
         .route("/directory.atom", get(export_atom))
 }
 
-/// Most actions one export returns.
-pub const EXPORT_CAP: i64 = 50_000;
-
-fn parse_query(raw: Option<String>) -> AppResult<SearchQuery> {
-    let raw = raw.unwrap_or_default();
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+fn parse_query(raw: Option<&str>) -> AppResult<SearchQuery> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .into_owned()
         .collect();
     SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
-fn with_type(content_type: &'static str, body: String) -> Response {
-    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+/// Seconds a client is asked to wait when the export bounds are reached.
+const EXPORT_RETRY_AFTER: u64 = 10;
+
+/// What an export route answers.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Geojson,
+    Csv,
+    Atom,
 }
 
-/// `GET /directory.geojson`: the search as a GeoJSON FeatureCollection.
-pub async fn export_geojson(
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
+/// True when `If-None-Match` names `tag` (or is `*`); weak comparison (RFC 9110).
+fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|candidate| candidate.trim() == "*" || bare(candidate) == bare(tag))
+}
+
+/// An export (SPEC §4): `304` when the client holds the current `ETag`; `429` when its
+/// address runs `directory.max_exports_per_address` exports already, `503` when the
+/// node runs `directory.max_concurrent_exports`, both with `Retry-After`; otherwise
+/// the body, GeoJSON and CSV streamed a chunk of actions at a time. A failure after
+/// the headers are sent is logged and cuts the body (the client sees it incomplete,
+/// never a truncated file that looks whole).
+async fn export(
+    state: AppState,
+    raw: Option<String>,
+    client: ClientAddress,
+    headers: &HeaderMap,
+    kind: Kind,
 ) -> AppResult<Response> {
-    let actions = crate::service::directory::all(&state, &parse_query(raw)?, EXPORT_CAP).await?;
-    Ok(with_type(
-        "application/geo+json",
-        export::to_geojson(&actions).to_string(),
+    let query = parse_query(raw.as_deref())?;
+    let tag = exports::export_tag(
+        &state,
+        &format!("{kind:?}?{}", raw.as_deref().unwrap_or("")),
+    )
+    .await?;
+    let mut common = HeaderMap::new();
+    common.insert(
+        header::ETAG,
+        HeaderValue::from_str(&tag).expect("BUG: ETag of ASCII"),
+    );
+    common.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    if not_modified(headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    crate::service::directory::charge(&state, &client, &query)?;
+    let slot = state
+        .export_slots
+        .acquire(client.0)
+        .map_err(|busy| match busy {
+            Busy::Address => AppError::RetryLater {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                message:
+                    "trop d'exports en cours depuis cette adresse : réessayez quand ils sont finis"
+                        .into(),
+                after: EXPORT_RETRY_AFTER,
+            },
+            Busy::Node => AppError::RetryLater {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: "trop d'exports en cours sur ce nœud : réessayez dans quelques secondes"
+                    .into(),
+                after: EXPORT_RETRY_AFTER,
+            },
+        })?;
+    let (content_type, format) = match kind {
+        Kind::Geojson => ("application/geo+json", export::Format::Geojson),
+        Kind::Csv => {
+            common.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"maillage-actions.csv\""),
+            );
+            ("text/csv; charset=utf-8", export::Format::Csv)
+        }
+        Kind::Atom => {
+            let atom = atom(&state, &query, raw.as_deref()).await?;
+            drop(slot);
+            return Ok((
+                common,
+                [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+                atom,
+            )
+                .into_response());
+        }
+    };
+    let mut encoder = export::Encoder::new(format);
+    let (head, tail) = (encoder.start(), encoder.finish());
+    let rows = exports::chunks(state, &query).map(move |chunk| {
+        // The slot is held as long as the body is.
+        let _running = &slot;
+        match chunk {
+            Ok(actions) => {
+                let mut out = Vec::with_capacity(actions.len() * 1024);
+                for action in &actions {
+                    encoder.action(action, &mut out);
+                }
+                Ok(Bytes::from(out))
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "export cut short");
+                Err(std::io::Error::other("export cut short"))
+            }
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
+        .chain(rows)
+        .chain(futures_util::stream::once(
+            async move { Ok(Bytes::from(tail)) },
+        ));
+    Ok((
+        common,
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+/// The Atom feed of the latest 100 results of `query`.
+async fn atom(state: &AppState, query: &SearchQuery, raw: Option<&str>) -> AppResult<String> {
+    let mut query = query.clone();
+    query.limit = query.limit.max(50);
+    let actions = crate::service::directory::all(state, &query, 100).await?;
+    let self_url = match raw {
+        Some(q) if !q.is_empty() => state.url(&format!("/directory.atom?{q}")).to_string(),
+        _ => state.url("/directory.atom").to_string(),
+    };
+    let title = format!("{} — actions numériques", state.settings.node.name);
+    Ok(export::to_atom(
+        &actions,
+        &title,
+        &self_url,
+        state.url("/").as_str(),
     ))
 }
 
-/// `GET /directory.csv`: the search as `;`-separated UTF-8 CSV.
+/// `GET /directory.geojson`: the search as a GeoJSON FeatureCollection, streamed.
+pub async fn export_geojson(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    client: ClientAddress,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    export(state, raw, client, &headers, Kind::Geojson).await
+}
+
+/// `GET /directory.csv`: the search as `;`-separated UTF-8 CSV, streamed.
 pub async fn export_csv(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    client: ClientAddress,
+    headers: HeaderMap,
 ) -> AppResult<Response> {
-    let actions = crate::service::directory::all(&state, &parse_query(raw)?, EXPORT_CAP).await?;
-    let mut response = with_type("text/csv; charset=utf-8", export::to_csv(&actions)?);
-    response.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"maillage-actions.csv\""),
-    );
-    Ok(response)
+    export(state, raw, client, &headers, Kind::Csv).await
 }
 
 /// `GET /directory.atom`: the latest 100 results as an Atom feed.
 pub async fn export_atom(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    client: ClientAddress,
+    headers: HeaderMap,
 ) -> AppResult<Response> {
-    let mut query = parse_query(raw.clone())?;
-    query.limit = query.limit.max(50);
-    let actions = crate::service::directory::all(&state, &query, 100).await?;
-    let self_url = match raw.as_deref() {
-        Some(q) if !q.is_empty() => state.url(&format!("/directory.atom?{q}")).to_string(),
-        _ => state.url("/directory.atom").to_string(),
-    };
-    let title = format!("{} — actions numériques", state.settings.node.name);
-    Ok(with_type(
-        "application/atom+xml; charset=utf-8",
-        export::to_atom(&actions, &title, &self_url, state.url("/").as_str()),
-    ))
+    export(state, raw, client, &headers, Kind::Atom).await
 }
 
 /// A page of search results.
@@ -149,16 +272,15 @@ pub struct DirectoryParams {
     responses(
         (status = 200, description = "Results and facets", body = DirectoryPage),
         (status = 422, description = "Invalid parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "This address spent its full-text search allowance (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn search_actions(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    client: ClientAddress,
 ) -> AppResult<axum::Json<DirectoryPage>> {
-    let raw = raw.unwrap_or_default();
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect();
-    let query = SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let query = parse_query(raw.as_deref())?;
+    crate::service::directory::charge(&state, &client, &query)?;
     let page = crate::service::directory::search(&state, &query).await?;
     Ok(axum::Json(DirectoryPage {
         items: page

@@ -12,7 +12,9 @@ use clap::ValueEnum;
 use super::{CliError, CliResult};
 use crate::api::actions::ActionView;
 use crate::directory::{SearchQuery, export};
+use crate::service::exports;
 use crate::state::AppState;
+use futures_util::StreamExt;
 
 /// Export formats.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -42,25 +44,64 @@ pub async fn run(
         pairs.push((key, value));
     }
     let query = SearchQuery::parse(pairs)?;
-    let actions = crate::service::directory::all(&state, &query, i64::MAX).await?;
-    let text = match format {
-        Format::Geojson => export::to_geojson(&actions).to_string(),
-        Format::Csv => export::to_csv(&actions)?,
-        Format::Jsonl => actions
-            .iter()
-            .map(|a| {
-                serde_json::to_string(&ActionView::new(a, false)).expect("BUG: views serialise")
-            })
-            .map(|line| line + "\n")
-            .collect(),
+    let mut out: Box<dyn Write> = match &output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
     };
-    match &output {
-        Some(path) => std::fs::write(path, &text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .context("cannot write to standard output")?,
-    }
-    eprintln!("{} action(s) exportée(s)", actions.len());
+    let mut out = std::io::BufWriter::new(&mut out);
+    let written = write(&state, format, &query, &mut out)
+        .await
+        .and_then(|count| {
+            out.flush()?;
+            Ok(count)
+        })
+        .with_context(|| match &output {
+            Some(path) => format!("cannot write {}", path.display()),
+            None => "cannot write to standard output".into(),
+        })?;
+    eprintln!("{written} action(s) exportée(s)");
     Ok(())
+}
+
+/// Writes the export to `out` a chunk of actions at a time (the memory used does not
+/// grow with the directory); returns how many actions it holds.
+async fn write(
+    state: &AppState,
+    format: Format,
+    query: &SearchQuery,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
+    let mut encoder = match format {
+        Format::Geojson => Some(export::Encoder::new(export::Format::Geojson)),
+        Format::Csv => Some(export::Encoder::new(export::Format::Csv)),
+        Format::Jsonl => None,
+    };
+    if let Some(encoder) = &mut encoder {
+        out.write_all(&encoder.start())?;
+    }
+    let mut chunks = std::pin::pin!(exports::chunks(state.clone(), query));
+    let mut count = 0;
+    let mut text = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| anyhow::anyhow!("{e}"))?;
+        count += chunk.len();
+        text.clear();
+        for action in &chunk {
+            match &mut encoder {
+                Some(encoder) => encoder.action(action, &mut text),
+                None => {
+                    serde_json::to_writer(&mut text, &ActionView::new(action, false))?;
+                    text.push(b'\n');
+                }
+            }
+        }
+        out.write_all(&text)?;
+    }
+    if let Some(encoder) = &mut encoder {
+        out.write_all(&encoder.finish())?;
+    }
+    Ok(count)
 }

@@ -6,7 +6,7 @@
 //!
 //! On PostgreSQL, search statements are not kept prepared ([`keeps_plans`]):
 //! each is planned with its values, so the planner estimates a word's matches from its
-//! statistics and folds `to_tsquery(…)` into a constant, where the generic plan of a
+//! statistics and folds `plainto_tsquery(…)` into a constant, where the generic plan of a
 //! cached statement evaluated it again for every ranked row. SQLite plans without the
 //! values anyway and keeps its prepared statements.
 
@@ -215,7 +215,7 @@ impl Sql {
 
 /// The `tsquery` of the words bound at placeholder `p`.
 fn tsquery(p: &str) -> String {
-    format!("to_tsquery('french', maillage_unaccent({p}))")
+    format!("plainto_tsquery('french', maillage_unaccent({p}))")
 }
 
 /// Whether the engine keeps search statements prepared (see the module's notes).
@@ -395,6 +395,14 @@ impl Store {
         Ok(on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?))
     }
 
+    /// What an export's content depends on besides its query: the directory
+    /// generation, the number of actors and their latest update (owners' names).
+    pub async fn directory_stamp(&self) -> StoreResult<(i64, i64, Option<String>)> {
+        const SQL: &str = "SELECT (SELECT generation FROM directory_state WHERE id = 1), \
+             (SELECT COUNT(*) FROM actors), (SELECT CAST(MAX(updated) AS TEXT) FROM actors)";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).fetch_one(pool).await?))
+    }
+
     /// [`Store::search_actions`], reusing the total and facets of the same query when
     /// `known` gives them (cached for the current generation).
     pub async fn search_actions_with(
@@ -427,7 +435,7 @@ impl Store {
         })
     }
 
-    /// Every action matching `query`, in its order, at most `cap` (exports).
+    /// Every action matching `query`, in its order, at most `cap` (the Atom feed).
     pub async fn search_all(&self, query: &SearchQuery, cap: i64) -> StoreResult<Vec<Action>> {
         let Some(sql) = build(self.engine(), query) else {
             return Ok(Vec::new());
@@ -447,6 +455,32 @@ impl Store {
                 return Ok(all);
             }
         }
+    }
+
+    /// One chunk of an export: at most `limit` actions matching `query` whose id is
+    /// below `before` (from the newest when `None`), by id descending. An export walks
+    /// these chunks (keyset pagination: each chunk is one short statement, so no
+    /// connection or snapshot is held while the client reads), whatever the query's
+    /// `sort`.
+    pub async fn export_chunk(
+        &self,
+        query: &SearchQuery,
+        before: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<Action>> {
+        let Some(mut sql) = build(self.engine(), query) else {
+            return Ok(Vec::new());
+        };
+        if let Some(before) = before {
+            // Bounded inside the full-text matches too, so that each chunk reads only
+            // the matches left.
+            if sql.text.is_some() {
+                sql = sql.windowed(|sql| Window::Older(sql.arg(Arg::Int(before))));
+            }
+            let p = sql.arg(Arg::Int(before));
+            sql.conditions.push(format!("a.id < {p}"));
+        }
+        self.rows_in_order(&sql, "a.id DESC", limit, 0).await
     }
 
     /// One page of results of a built query, relevance ranked per [`RELEVANCE_WINDOW`].
@@ -530,7 +564,7 @@ impl Store {
             }
             Engine::Postgres => {
                 "SELECT action_id FROM action_search \
-                 WHERE vector @@ to_tsquery('french', maillage_unaccent($1)) \
+                 WHERE vector @@ plainto_tsquery('french', maillage_unaccent($1)) \
                  ORDER BY action_id DESC LIMIT 1 OFFSET $2"
             }
         };
@@ -599,6 +633,17 @@ impl Store {
             Sort::Name => Some("a.name ASC, a.id ASC".into()),
         }
         .unwrap_or_else(|| "a.updated DESC, a.id DESC".into());
+        self.rows_in_order(sql, &order, limit, offset).await
+    }
+
+    /// The actions of a built query in `order`, `limit` from `offset`.
+    async fn rows_in_order(
+        &self,
+        sql: &Sql,
+        order: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<Action>> {
         // Sort ids only, then read the page's rows: sorting whole rows (content
         // included) of a broad result set costs far more than the sort itself.
         let mut sql = sql.clone();

@@ -2,7 +2,7 @@
 //! parameters parsed and checked once, at the edge, into [`SearchQuery`]; the answer
 //! is a [`SearchPage`] of actions with facet counts.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -133,6 +133,13 @@ impl SearchQuery {
         for (key, value) in pairs {
             let value = value.trim();
             match key {
+                "q" if value.chars().count() > super::text::MAX_QUERY_CHARS => errors.push(
+                    "q",
+                    format!(
+                        "recherche trop longue : {} caractères au plus",
+                        super::text::MAX_QUERY_CHARS
+                    ),
+                ),
                 "q" => query.q = Some(value.to_string()).filter(|q| !q.is_empty()),
                 "theme" => query
                     .themes
@@ -202,11 +209,14 @@ impl SearchQuery {
                                 .ok()
                                 .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
                         });
-                    match parsed {
+                    // Both engines store years 1 to 9999 (PostgreSQL refuses some
+                    // dates chrono reads, and a 500 is no answer to a typo).
+                    match parsed.filter(|d| (1..=9999).contains(&d.year())) {
                         Some(date) => query.updated_since = Some(date),
-                        None => {
-                            errors.push("updated_since", "date AAAA-MM-JJ ou RFC 3339 attendue")
-                        }
+                        None => errors.push(
+                            "updated_since",
+                            "date AAAA-MM-JJ ou RFC 3339 attendue, des années 1 à 9999",
+                        ),
                     }
                 }
                 "software" => query.software = Some(value.to_string()).filter(|v| !v.is_empty()),
@@ -297,9 +307,11 @@ mod tests {
             ("limit", "0"),
             ("sort", "random"),
             ("partnered", "peut-être"),
+            ("updated_since", "-262143-01-01"),
+            ("q", &"mot ".repeat(60)),
         ])
         .unwrap_err();
         let problem = error.problem();
-        assert_eq!(problem.errors.len(), 6, "{:?}", problem.errors);
+        assert_eq!(problem.errors.len(), 8, "{:?}", problem.errors);
     }
 }

@@ -10,8 +10,10 @@ use std::sync::Mutex;
 use crate::directory::search::Facets;
 use crate::directory::{SearchPage, SearchQuery};
 use crate::domain::Action;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::limits::ClientAddress;
 use crate::state::AppState;
+use axum::http::StatusCode;
 
 /// Entries kept at most (the cache is emptied when full).
 const CAPACITY: usize = 512;
@@ -66,6 +68,40 @@ pub async fn all(state: &AppState, query: &SearchQuery, cap: i64) -> AppResult<V
         .store
         .search_all(&configured(state, query), cap)
         .await?)
+}
+
+/// Charges the full-text cost of `query` ([`crate::directory::text::cost`]) to the
+/// client's address (`directory.search_cost_per_minute`, `search_cost_burst`).
+/// Requests not counted by address (a trusted proxy's own) are not charged.
+///
+/// # Errors
+/// [`AppError::RetryLater`] (`429`) when the address has spent its share.
+pub fn charge(state: &AppState, client: &ClientAddress, query: &SearchQuery) -> AppResult<()> {
+    let (Some(address), Some(q)) = (&client.0, &query.q) else {
+        return Ok(());
+    };
+    let settings = &state.settings.directory;
+    let cost = crate::directory::text::cost(q);
+    match state.search_costs.spend(
+        address,
+        cost,
+        settings.search_cost_per_minute,
+        settings.search_cost_burst,
+    ) {
+        None => Ok(()),
+        Some(after) => {
+            metrics::counter!("maillage_rate_limited_total", "by" => "search-cost", "inbox" => "false")
+                .increment(1);
+            Err(AppError::RetryLater {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                message: format!(
+                    "trop de recherches coûteuses depuis cette adresse : réessayez dans {after} s \
+                     (ou avec moins de mots)"
+                ),
+                after,
+            })
+        }
+    }
 }
 
 fn configured(state: &AppState, query: &SearchQuery) -> SearchQuery {

@@ -7,6 +7,7 @@ pub mod collectivites;
 pub mod comments;
 pub mod directory;
 pub mod domain_policy;
+pub mod exports;
 pub mod follows;
 pub mod import;
 pub mod keys;

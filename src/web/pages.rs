@@ -153,6 +153,7 @@ fn options(facets: &[Facet], selected: &[String]) -> Vec<FilterOption> {
 pub async fn home_page(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    client: crate::limits::ClientAddress,
 ) -> AppResult<Response> {
     let raw = raw.unwrap_or_default();
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
@@ -178,6 +179,7 @@ pub async fn home_page(
                 ),
             ),
         };
+    crate::service::directory::charge(&state, &client, &query)?;
     let page = crate::service::directory::search(&state, &query).await?;
     let collectivites = state.store.local_collectivites().await?;
     let kept: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "cursor").collect();

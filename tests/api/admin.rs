@@ -385,13 +385,24 @@ async fn invalid_form_is_shown_again(app: TestApp) {
         .header(COOKIE, &session.cookie)
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(format!(
-            "csrf={}&name=%FF%FE&themes&phase=%00&lat=nan&budget_eur=99999999999999999999",
+            "csrf={}&name=%FF%FE&themes&phase=%01&lat=nan&budget_eur=99999999999999999999",
             session.csrf
         ))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A NUL byte in a form is refused before any handler (src/input.rs).
+    let response = app
+        .client
+        .post(app.url("/admin/c/marcq/actions/nouvelle"))
+        .header(COOKIE, &session.cookie)
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("csrf={}&name=a%00b&phase=%00", session.csrf))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
 async fn csrf_is_required(app: TestApp) {

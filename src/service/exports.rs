@@ -1,0 +1,168 @@
+//! Directory exports (`/directory.geojson`, `.csv`, `.atom`, `maillage export`): the
+//! actions are read from the database a chunk at a time ([`chunks`]) and written as they
+//! come, so an export's memory does not grow with its size; at most
+//! `directory.max_concurrent_exports` run at once, `directory.max_exports_per_address`
+//! per client address ([`ExportSlots`]); [`export_tag`] names an export's content for
+//! `ETag`/`If-None-Match`, so that repeating an unchanged export costs one small query.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use futures_util::Stream;
+
+use crate::directory::SearchQuery;
+use crate::domain::Action;
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// Actions read per statement of an export.
+pub const EXPORT_CHUNK: i64 = 500;
+
+/// Every action matching `query`, by id descending (the most recently stored first),
+/// in chunks of at most [`EXPORT_CHUNK`]: one short statement per chunk, run when the
+/// previous chunk has been consumed (keyset pagination on the id, so no connection,
+/// transaction or snapshot is held while a slow client reads).
+pub fn chunks(
+    state: AppState,
+    query: &SearchQuery,
+) -> impl Stream<Item = AppResult<Vec<Action>>> + Send + 'static {
+    let query = SearchQuery {
+        relevance_window: state.settings.directory.relevance_window,
+        ..query.clone()
+    };
+    // `None`: done; `Some(None)`: from the newest; `Some(Some(id))`: below `id`.
+    futures_util::stream::try_unfold(Some(None), move |cursor: Option<Option<i64>>| {
+        let (state, query) = (state.clone(), query.clone());
+        async move {
+            let Some(before) = cursor else {
+                return Ok(None);
+            };
+            let chunk = state
+                .store
+                .export_chunk(&query, before, EXPORT_CHUNK)
+                .await?;
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            let next = (chunk.len() as i64 == EXPORT_CHUNK)
+                .then(|| chunk.last().map(|action| action.db_id));
+            Ok(Some((chunk, next)))
+        }
+    })
+}
+
+/// A weak `ETag` for an export of `what` (format and parameters): it changes with the
+/// directory generation (every action, partner or actor deletion bumps it), with the
+/// actors (their names are in exports), and with the node's name and domain.
+///
+/// # Errors
+/// Storage failures.
+pub async fn export_tag(state: &AppState, what: &str) -> AppResult<String> {
+    let (generation, actors, latest) = state.store.directory_stamp().await?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (what, actors, latest, &state.settings.node.name, &state.base).hash(&mut hasher);
+    Ok(format!("W/\"{generation}-{:016x}\"", hasher.finish()))
+}
+
+/// Why an export may not start now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// This client address already runs its share of exports (`429`).
+    Address,
+    /// The node runs as many exports as it allows (`503`).
+    Node,
+}
+
+/// The exports running now: a count for the node and one per client address.
+#[derive(Debug)]
+pub struct ExportSlots {
+    node: usize,
+    per_address: usize,
+    running: Arc<Mutex<(usize, HashMap<String, usize>)>>,
+}
+
+/// A running export; its slots are freed when it is dropped (the response body is
+/// finished, cut or abandoned by the client).
+#[derive(Debug)]
+pub struct ExportSlot {
+    address: Option<String>,
+    running: Arc<Mutex<(usize, HashMap<String, usize>)>>,
+}
+
+impl ExportSlots {
+    /// At most `node` exports at once, `per_address` of them for one client address
+    /// (0 turns a bound off).
+    pub fn new(node: usize, per_address: usize) -> Self {
+        Self {
+            node,
+            per_address,
+            running: Arc::default(),
+        }
+    }
+
+    /// Takes a slot for an export by `address` (`None`: not counted per address, a
+    /// trusted proxy's own request or the command line).
+    ///
+    /// # Errors
+    /// [`Busy`] when a bound is reached.
+    pub fn acquire(&self, address: Option<String>) -> Result<ExportSlot, Busy> {
+        let mut running = self.running.lock().expect("BUG: poisoned export slots");
+        let (total, per) = &mut *running;
+        if let Some(address) = &address {
+            let mine = per.get(address).copied().unwrap_or(0);
+            if self.per_address > 0 && mine >= self.per_address {
+                return Err(Busy::Address);
+            }
+        }
+        if self.node > 0 && *total >= self.node {
+            return Err(Busy::Node);
+        }
+        *total += 1;
+        if let Some(address) = &address {
+            *per.entry(address.clone()).or_insert(0) += 1;
+        }
+        Ok(ExportSlot {
+            address,
+            running: self.running.clone(),
+        })
+    }
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().expect("BUG: poisoned export slots");
+        let (total, per) = &mut *running;
+        *total -= 1;
+        if let Some(address) = &self.address {
+            if let Some(count) = per.get_mut(address) {
+                *count -= 1;
+                if *count == 0 {
+                    per.remove(address);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_bounded_and_freed() {
+        let slots = ExportSlots::new(3, 2);
+        let a1 = slots.acquire(Some("a".into())).unwrap();
+        let _a2 = slots.acquire(Some("a".into())).unwrap();
+        assert_eq!(slots.acquire(Some("a".into())).unwrap_err(), Busy::Address);
+        let _b = slots.acquire(Some("b".into())).unwrap();
+        assert_eq!(slots.acquire(Some("c".into())).unwrap_err(), Busy::Node);
+        assert_eq!(slots.acquire(None).unwrap_err(), Busy::Node);
+        drop(a1);
+        let _c = slots.acquire(Some("c".into())).unwrap();
+        assert_eq!(slots.running.lock().unwrap().1.len(), 3);
+        let unbounded = ExportSlots::new(0, 0);
+        let all: Vec<_> = (0..10).map(|_| unbounded.acquire(None).unwrap()).collect();
+        assert_eq!(all.len(), 10);
+    }
+}
