@@ -6,7 +6,7 @@ use activitypub_federation::config::Data;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -448,41 +448,99 @@ pub async fn interest(
     ))
 }
 
-/// `?state=`.
+/// `?state=&limit=&after=`.
 #[derive(Debug, Deserialize)]
 pub struct StateQuery {
     state: Option<String>,
+    limit: Option<String>,
+    after: Option<String>,
 }
 
+/// Comments listed per page by default, and at most.
+const COMMENTS_PAGE: (i64, i64) = (100, 500);
+
 /// Comments to moderate on this collectivité's actions (any local one for an admin
-/// token), `state=pending` by default.
+/// token), `state=pending` by default, by arrival, newest first; `limit` per page
+/// (1–500, 100 by default), the next page `after` the last id of this one (given as
+/// a `Link: <…>; rel="next"` header when the page is full).
 #[utoipa::path(get, path = "/api/v1/moderation/comments", tag = "mutualisation",
-    params(("state" = Option<String>, Query, description = "`pending` (default), `approved` or `rejected`")),
+    params(
+        ("state" = Option<String>, Query, description = "`pending` (default), `approved` or `rejected`"),
+        ("limit" = Option<i64>, Query, description = "Comments per page, 1–500 (100)"),
+        ("after" = Option<i64>, Query, description = "The last comment id of the previous page"),
+    ),
     security(("bearer" = [])),
-    responses((status = 200, description = "Comments, oldest first", body = [CommentView])))]
+    responses((status = 200, description = "Comments, newest arrival first", body = [CommentView])))]
 pub async fn moderation_comments(
     State(state): State<AppState>,
     Query(query): Query<StateQuery>,
     bearer: Bearer,
-) -> AppResult<axum::Json<Vec<CommentView>>> {
+) -> AppResult<Response> {
+    let mut errors = crate::error::FieldErrors::default();
     let wanted = match query.state.as_deref() {
-        None => CommentState::Pending,
-        Some(s) => CommentState::parse(s).ok_or_else(|| {
-            AppError::Validation(vec![FieldError::new(
-                "state",
-                format!("« {s} » : pending, approved ou rejected attendu"),
-            )])
-        })?,
+        None => Some(CommentState::Pending),
+        Some(s) => {
+            let parsed = CommentState::parse(s);
+            if parsed.is_none() {
+                errors.push(
+                    "state",
+                    format!("« {s} » : pending, approved ou rejected attendu"),
+                );
+            }
+            parsed
+        }
     };
+    let limit = match query.limit.as_deref().map(str::parse::<i64>) {
+        None => COMMENTS_PAGE.0,
+        Some(Ok(n)) if (1..=COMMENTS_PAGE.1).contains(&n) => n,
+        Some(_) => {
+            errors.push("limit", format!("un entier de 1 à {}", COMMENTS_PAGE.1));
+            COMMENTS_PAGE.0
+        }
+    };
+    let after = match query.after.as_deref().map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(id)) if id > 0 => Some(id),
+        Some(_) => {
+            errors.push("after", "l'identifiant d'un commentaire attendu");
+            None
+        }
+    };
+    let wanted = errors.finish(|| wanted.expect("BUG: checked"))?;
     let owner = if bearer.0.admin {
         None
     } else {
         bearer.0.actor_id
     };
-    let comments = state.store.comments_to_moderate(wanted, owner).await?;
-    Ok(axum::Json(
-        comments.into_iter().map(CommentView::from).collect(),
-    ))
+    let comments = state
+        .store
+        .comments_to_moderate(wanted, owner, after, limit)
+        .await?;
+    let next = (comments.len() as i64 == limit)
+        .then(|| comments.last())
+        .flatten()
+        .map(|last| {
+            state.url(&format!(
+                "/api/v1/moderation/comments?state={}&limit={limit}&after={}",
+                wanted.as_str(),
+                last.id
+            ))
+        });
+    let mut response = axum::Json(
+        comments
+            .into_iter()
+            .map(CommentView::from)
+            .collect::<Vec<_>>(),
+    )
+    .into_response();
+    if let Some(next) = next {
+        response.headers_mut().insert(
+            axum::http::header::LINK,
+            axum::http::HeaderValue::from_str(&format!("<{next}>; rel=\"next\""))
+                .expect("BUG: a URL is a header value"),
+        );
+    }
+    Ok(response)
 }
 
 /// Approve or reject a comment (`approve` or `reject`).

@@ -181,17 +181,21 @@ pub struct NewComment<'a> {
 
 impl Store {
     /// Stores a remote comment, or updates its content when this version is newer and
-    /// from the same author. An edited comment goes back to moderation (`pending`)
-    /// unless `new.state` is `approved` (a trusted domain), which keeps its state, so
-    /// an approved comment cannot be swapped for other text. `None` when nothing
-    /// changed.
+    /// from the same author. An edited comment goes back to moderation (`pending`,
+    /// and to the top of the queue when it had been approved) unless `new.state` is
+    /// `approved` (a trusted domain), which keeps its state, so an approved comment
+    /// cannot be swapped for other text; a rejected comment stays rejected, whatever
+    /// its edits. `None` when nothing changed.
     pub async fn upsert_remote_comment(&self, new: &NewComment<'_>) -> StoreResult<Option<i64>> {
         const SQL: &str = "INSERT INTO comments (uuid, ap_id, action_id, in_reply_to, author_id, \
-             local, content_html, url, state, published, updated) \
-             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8, $9, $10) \
+             local, content_html, url, state, published, updated, received_at) \
+             VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (ap_id) DO UPDATE SET content_html = excluded.content_html, \
              url = excluded.url, updated = excluded.updated, \
-             state = CASE WHEN excluded.state = 'approved' THEN comments.state ELSE 'pending' END \
+             state = CASE WHEN comments.state = 'rejected' THEN 'rejected' \
+               WHEN excluded.state = 'approved' THEN comments.state ELSE 'pending' END, \
+             received_at = CASE WHEN comments.state = 'approved' AND excluded.state <> 'approved' \
+               THEN excluded.received_at ELSE comments.received_at END \
              WHERE comments.author_id = excluded.author_id AND comments.updated < excluded.updated \
              RETURNING id";
         Ok(on_pool!(self, pool => {
@@ -206,8 +210,25 @@ impl Store {
                 .bind(new.state.as_str())
                 .bind(new.published)
                 .bind(new.updated)
+                .bind(Utc::now())
                 .fetch_optional(pool)
                 .await?
+        }))
+    }
+
+    /// Comments waiting for moderation from the actor `author_id`, and from every
+    /// actor of `domain` (the caps of `[moderation]`).
+    pub async fn pending_comments_from(
+        &self,
+        author_id: i64,
+        domain: &str,
+    ) -> StoreResult<(i64, i64)> {
+        const SQL: &str = "SELECT \
+             (SELECT COUNT(*) FROM comments WHERE author_id = $1 AND state = 'pending'), \
+             (SELECT COUNT(*) FROM comments c JOIN actors u ON u.id = c.author_id \
+              WHERE u.domain = $2 AND c.state = 'pending')";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(author_id).bind(domain).fetch_one(pool).await?
         }))
     }
 
@@ -220,8 +241,8 @@ impl Store {
         activity: &NewActivity,
     ) -> StoreResult<Comment> {
         const SQL: &str = "INSERT INTO comments (uuid, ap_id, action_id, in_reply_to, author_id, \
-             local, content_html, url, state, published, updated) \
-             VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8, $9, $10) RETURNING id";
+             local, content_html, url, state, published, updated, received_at) \
+             VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8, $9, $10, $11) RETURNING id";
         let id: i64 = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar(SQL)
@@ -235,6 +256,7 @@ impl Store {
                 .bind(new.state.as_str())
                 .bind(new.published)
                 .bind(new.updated)
+                .bind(Utc::now())
                 .fetch_one(&mut *tx)
                 .await?;
             store_activity_in_tx!(tx, activity);
@@ -306,23 +328,45 @@ impl Store {
     }
 
     /// Comments in `state` on the actions of `owner_id` (or of every local collectivité
-    /// when `None`), oldest first.
+    /// when `None`), by arrival, newest first: at most `limit`, from the one after the
+    /// comment `after` (the last of the previous page) when given.
     pub async fn comments_to_moderate(
         &self,
         state: CommentState,
         owner_id: Option<i64>,
+        after: Option<i64>,
+        limit: i64,
     ) -> StoreResult<Vec<Comment>> {
+        // Keyset on (arrival, id): the previous page's last row is read in the same
+        // statement, so its stored timestamp compares exactly.
         let text = format!(
             "{SELECT} WHERE c.state = $1 AND a.local = TRUE AND ($2 = 0 OR a.actor_id = $2) \
-             ORDER BY c.published, c.id LIMIT 500"
+             AND ($3 = 0 OR (c.received_at, c.id) < \
+               (SELECT p.received_at, p.id FROM comments p WHERE p.id = $3)) \
+             ORDER BY c.received_at DESC, c.id DESC LIMIT $4"
         );
         let rows: Vec<CommentRow> = on_pool!(self, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(text))
                 .bind(state.as_str())
                 .bind(owner_id.unwrap_or(0))
+                .bind(after.unwrap_or(0))
+                .bind(limit)
                 .fetch_all(pool)
                 .await?
         });
         rows.into_iter().map(Comment::try_from).collect()
+    }
+
+    /// How many comments are in `state` on the actions of `owner_id`.
+    pub async fn count_comments_to_moderate(
+        &self,
+        state: CommentState,
+        owner_id: i64,
+    ) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM comments c JOIN actions a ON a.id = c.action_id \
+             WHERE c.state = $1 AND a.actor_id = $2";
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar(SQL).bind(state.as_str()).bind(owner_id).fetch_one(pool).await?
+        }))
     }
 }

@@ -50,6 +50,15 @@ pub enum InboxError {
     /// Too large.
     #[error("payload too large")]
     TooLarge,
+    /// Not now (a cap is reached): `429` with `Retry-After`, so that the sender
+    /// tries again later.
+    #[error("{message}")]
+    Busy {
+        /// Why, in French.
+        message: String,
+        /// Seconds to wait.
+        after: u64,
+    },
     /// Our own failure (database).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -62,6 +71,11 @@ impl From<InboxError> for AppError {
             InboxError::Forbidden(m) => AppError::Forbidden(m),
             InboxError::BadRequest(m) => AppError::BadRequest(m),
             InboxError::TooLarge => AppError::PayloadTooLarge,
+            InboxError::Busy { message, after } => AppError::RetryLater {
+                status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+                message,
+                after,
+            },
             InboxError::Internal(e) => AppError::Internal(e),
         }
     }
@@ -74,6 +88,7 @@ impl From<AppError> for InboxError {
         match error {
             AppError::Internal(e) => InboxError::Internal(e),
             AppError::Unauthorized(m) | AppError::Forbidden(m) => InboxError::Forbidden(m),
+            AppError::RetryLater { message, after, .. } => InboxError::Busy { message, after },
             other => InboxError::BadRequest(other.to_string()),
         }
     }

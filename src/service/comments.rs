@@ -33,8 +33,46 @@ pub async fn reply_target(state: &AppState, in_reply_to: &Url) -> AppResult<Opti
     Ok(None)
 }
 
+/// Seconds a sender over a moderation cap is asked to wait (`Retry-After`).
+pub const OVER_CAP_RETRY_AFTER: u64 = 3600;
+
+/// Refuses a new comment that would wait for moderation while its author, or its
+/// author's domain, already has `[moderation]`'s cap of pending comments: a sender
+/// cannot bury the queue. Logged; the inbox answers `429` with `Retry-After`.
+async fn check_pending_caps(state: &AppState, author: &ActorRecord) -> AppResult<()> {
+    let settings = &state.settings.moderation;
+    let (mine, domain) = state
+        .store
+        .pending_comments_from(author.id, &author.domain)
+        .await?;
+    let over = |count: i64, cap: u32| cap > 0 && count >= i64::from(cap);
+    let reason = if over(mine, settings.max_pending_per_actor) {
+        format!(
+            "{} a déjà {mine} commentaire(s) en attente de modération",
+            author.ap_id
+        )
+    } else if over(domain, settings.max_pending_per_domain) {
+        format!(
+            "{} a déjà {domain} commentaire(s) en attente de modération",
+            author.domain
+        )
+    } else {
+        return Ok(());
+    };
+    tracing::warn!(author = %author.ap_id, reason, "comment refused: moderation cap reached");
+    Err(AppError::RetryLater {
+        status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+        message: format!("{reason} : réessayez plus tard"),
+        after: OVER_CAP_RETRY_AFTER,
+    })
+}
+
 /// Stores an inbound reply from `author` to a local action (or a comment on it).
 /// Returns false when nothing changed (an older version, another author's id).
+///
+/// # Errors
+/// [`AppError::RetryLater`] for a new comment over a moderation cap
+/// ([`check_pending_caps`]).
 pub async fn receive_reply(
     state: &AppState,
     reply: &ReplyJson,
@@ -43,6 +81,9 @@ pub async fn receive_reply(
 ) -> AppResult<bool> {
     let trusted =
         crate::config::domain_listed(&state.settings.moderation.trusted_domains, &author.domain);
+    if !trusted && state.store.comment_by_ap_id(&reply.id).await?.is_none() {
+        check_pending_caps(state, author).await?;
+    }
     let content: String = reply.content.chars().take(MAX_COMMENT_CHARS).collect();
     let url = reply
         .url

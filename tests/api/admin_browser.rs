@@ -848,7 +848,12 @@ async fn exchange_pages_over_http(a: TestApp) {
     let comments = a
         .state
         .store
-        .comments_to_moderate(maillage::db::comments::CommentState::Approved, None)
+        .comments_to_moderate(
+            maillage::db::comments::CommentState::Approved,
+            None,
+            None,
+            500,
+        )
         .await
         .unwrap();
     assert_eq!(comments.len(), 2, "the comment and the answer");

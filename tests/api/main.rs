@@ -29,6 +29,7 @@ mod import;
 mod interop;
 mod jsonld;
 mod keys;
+mod moderation_queue;
 mod mutualisation;
 mod no_phantom;
 mod operations;

@@ -429,11 +429,23 @@ struct CommentsPage {
     notice: Option<String>,
     error: Option<String>,
     pending: Vec<CommentItem>,
+    /// All the comments waiting, when more than this page shows.
+    pending_total: i64,
+    /// The next page of the queue (older arrivals), when there is one.
+    older: Option<String>,
     published: Vec<CommentItem>,
 }
 
 /// How many published comments the page offers to answer.
 const PUBLISHED_SHOWN: usize = 30;
+/// Comments waiting for moderation shown per page, newest arrival first.
+const PENDING_PAGE: i64 = 50;
+
+/// `?apres=ID`: the page of the queue after the comment `ID`.
+#[derive(Debug, Deserialize)]
+pub struct QueuePage {
+    apres: Option<i64>,
+}
 
 fn comment_item(comment: &Comment, reply: Option<(&str, &Outcome)>) -> CommentItem {
     CommentItem {
@@ -463,25 +475,44 @@ async fn render_comments(
     c: &Collectivite,
     reply: Option<(i64, &str)>,
     outcome: Outcome,
+    after: Option<i64>,
 ) -> AppResult<Response> {
     let typed = |comment: &Comment| {
         reply
             .filter(|(id, _)| *id == comment.id)
             .map(|(_, text)| (text, &outcome))
     };
-    let pending = state
+    let waiting = state
         .store
-        .comments_to_moderate(CommentState::Pending, Some(c.id))
-        .await?
+        .comments_to_moderate(CommentState::Pending, Some(c.id), after, PENDING_PAGE)
+        .await?;
+    let older = (waiting.len() as i64 == PENDING_PAGE)
+        .then(|| waiting.last())
+        .flatten()
+        .map(|last| {
+            format!(
+                "/admin/c/{}/commentaires?apres={}",
+                c.profile.username, last.id
+            )
+        });
+    let pending = waiting
         .iter()
         .map(|comment| comment_item(comment, typed(comment)))
         .collect();
+    let pending_total = state
+        .store
+        .count_comments_to_moderate(CommentState::Pending, c.id)
+        .await?;
     let published = state
         .store
-        .comments_to_moderate(CommentState::Approved, Some(c.id))
+        .comments_to_moderate(
+            CommentState::Approved,
+            Some(c.id),
+            None,
+            4 * PUBLISHED_SHOWN as i64,
+        )
         .await?
         .iter()
-        .rev()
         .filter(|comment| comment.author_id != c.id)
         .take(PUBLISHED_SHOWN)
         .map(|comment| comment_item(comment, typed(comment)))
@@ -500,6 +531,8 @@ async fn render_comments(
             notice: outcome.notice.clone(),
             error,
             pending,
+            pending_total,
+            older,
             published,
         },
     )
@@ -512,9 +545,10 @@ pub async fn comments_page(
     editor: Editor,
     Path(username): Path<String>,
     Query(done): Query<Done>,
+    Query(page): Query<QueuePage>,
 ) -> AppResult<Response> {
     let c = editor.collectivite(&username)?;
-    render_comments(&state, &editor, c, None, Outcome::notice(&done)).await
+    render_comments(&state, &editor, c, None, Outcome::notice(&done), page.apres).await
 }
 
 /// A moderation button or the reply form.
@@ -564,6 +598,7 @@ pub async fn comment_decision(
                         c,
                         Some((comment.id, &form.content)),
                         Outcome::failed(&error),
+                        None,
                     )
                     .await
                 }

@@ -192,7 +192,7 @@ pub struct DashboardItem {
     /// Partnership requests waiting for an answer.
     pub requests: usize,
     /// Comments waiting for moderation.
-    pub comments: usize,
+    pub comments: i64,
     /// `@user@domain`.
     pub handle: String,
 }
@@ -220,9 +220,8 @@ pub async fn dashboard(State(state): State<AppState>, editor: Editor) -> AppResu
             .count();
         let comments = state
             .store
-            .comments_to_moderate(CommentState::Pending, Some(c.id))
-            .await?
-            .len();
+            .count_comments_to_moderate(CommentState::Pending, c.id)
+            .await?;
         items.push(DashboardItem {
             username: c.profile.username.to_string(),
             name: c.profile.name.clone(),
