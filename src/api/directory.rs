@@ -1,12 +1,11 @@
 //! `GET /api/v1/directory/actions` (SPEC §4): the directory search with facets.
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -62,9 +61,10 @@ fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
 /// An export (SPEC §4): `304` when the client holds the current `ETag`; `429` when its
 /// address runs `directory.max_exports_per_address` exports already, `503` when the
 /// node runs `directory.max_concurrent_exports`, both with `Retry-After`; otherwise
-/// the body, GeoJSON and CSV streamed a chunk of actions at a time. A failure after
-/// the headers are sent is logged and cuts the body (the client sees it incomplete,
-/// never a truncated file that looks whole).
+/// the body, GeoJSON and CSV streamed a chunk of actions at a time
+/// ([`exports::body`]: a client that stops reading is cut off). A failure after the
+/// headers are sent is logged and cuts the body (the client sees it incomplete, never
+/// a truncated file that looks whole).
 async fn export(
     state: AppState,
     raw: Option<String>,
@@ -129,30 +129,7 @@ async fn export(
                 .into_response());
         }
     };
-    let mut encoder = export::Encoder::new(format);
-    let (head, tail) = (encoder.start(), encoder.finish());
-    let rows = exports::chunks(state, &query).map(move |chunk| {
-        // The slot is held as long as the body is.
-        let _running = &slot;
-        match chunk {
-            Ok(actions) => {
-                let mut out = Vec::with_capacity(actions.len() * 1024);
-                for action in &actions {
-                    encoder.action(action, &mut out);
-                }
-                Ok(Bytes::from(out))
-            }
-            Err(error) => {
-                tracing::error!(error = %error, "export cut short");
-                Err(std::io::Error::other("export cut short"))
-            }
-        }
-    });
-    let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
-        .chain(rows)
-        .chain(futures_util::stream::once(
-            async move { Ok(Bytes::from(tail)) },
-        ));
+    let body = exports::body(state, &query, export::Encoder::new(format), slot);
     Ok((
         common,
         [(header::CONTENT_TYPE, content_type)],

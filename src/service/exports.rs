@@ -52,6 +52,84 @@ pub fn chunks(
     })
 }
 
+/// Longest wait for the client to take the next piece of an export: a client reading
+/// slower than about two chunks in this time is cut off, so that slow readers cannot
+/// keep the export slots.
+pub const EXPORT_STALL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The body of a streamed export: `head`, the encoded `chunks` of `query`, `tail`. A
+/// task reads the database and encodes, at most two pieces ahead of the client (so
+/// memory stays bounded), and holds `slot` until it is done, the client has gone, or
+/// the client has not taken a piece for [`EXPORT_STALL`]. Anything but a complete
+/// export ends the body with an error, so the client sees it cut short, never a
+/// truncated file that looks whole.
+pub fn body(
+    state: AppState,
+    query: &SearchQuery,
+    mut encoder: crate::directory::export::Encoder,
+    slot: ExportSlot,
+) -> impl Stream<Item = std::io::Result<axum::body::Bytes>> + Send + 'static {
+    use futures_util::StreamExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (sender, receiver) = tokio::sync::mpsc::channel::<axum::body::Bytes>(2);
+    let complete = Arc::new(AtomicBool::new(false));
+    let done = complete.clone();
+    let query = query.clone();
+    tokio::spawn(async move {
+        let send = |piece: Vec<u8>| {
+            let sender = sender.clone();
+            async move {
+                match tokio::time::timeout(EXPORT_STALL, sender.send(piece.into())).await {
+                    Ok(Ok(())) => true,
+                    Ok(Err(_)) => false,
+                    Err(_) => {
+                        tracing::info!("export cut: the client stopped reading");
+                        false
+                    }
+                }
+            }
+        };
+        if !send(encoder.start()).await {
+            return;
+        }
+        let mut chunks = std::pin::pin!(chunks(state, &query));
+        while let Some(chunk) = chunks.next().await {
+            let actions = match chunk {
+                Ok(actions) => actions,
+                Err(error) => {
+                    tracing::error!(error = %error, "export cut short");
+                    return;
+                }
+            };
+            let mut piece = Vec::with_capacity(actions.len() * 1024);
+            for action in &actions {
+                encoder.action(action, &mut piece);
+            }
+            if !send(piece).await {
+                return;
+            }
+        }
+        // Freed before the end is sent: a client that has read the whole export can
+        // start another at once.
+        drop(slot);
+        done.store(true, Ordering::Release);
+        if !send(encoder.finish()).await {
+            done.store(false, Ordering::Release);
+        }
+    });
+    futures_util::stream::unfold(Some(receiver), move |receiver| {
+        let complete = complete.clone();
+        async move {
+            let mut receiver = receiver?;
+            match receiver.recv().await {
+                Some(piece) => Some((Ok(piece), Some(receiver))),
+                None if complete.load(Ordering::Acquire) => None,
+                None => Some((Err(std::io::Error::other("export cut short")), None)),
+            }
+        }
+    })
+}
+
 /// A weak `ETag` for an export of `what` (format and parameters): it changes with the
 /// directory generation (every action, partner or actor deletion bumps it), with the
 /// actors (their names are in exports), and with the node's name and domain.

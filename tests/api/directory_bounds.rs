@@ -156,7 +156,7 @@ async fn exports_bounded(app: TestApp) {
         .await
         .unwrap();
     let tag = first.headers()["etag"].to_str().unwrap().to_string();
-    drop(first);
+    first.bytes().await.unwrap();
     let again = app
         .client
         .get(app.url("/directory.csv?q=atelier"))
@@ -175,7 +175,7 @@ async fn exports_bounded(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(other.status(), StatusCode::OK, "another query, another tag");
-    drop(other);
+    other.bytes().await.unwrap();
     store_actions(&app, "marcq", "Atelier numérique", 1, 1, "Atelier.").await;
     let changed = app
         .client
