@@ -52,18 +52,36 @@ pub async fn run(
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(&mut out);
-    let written = write(&state, format, &query, &mut out)
-        .await
-        .and_then(|count| {
-            out.flush()?;
-            Ok(count)
-        })
-        .with_context(|| match &output {
-            Some(path) => format!("cannot write {}", path.display()),
-            None => "cannot write to standard output".into(),
-        })?;
+    let target = || match &output {
+        Some(path) => format!("cannot write {}", path.display()),
+        None => "cannot write to standard output".into(),
+    };
+    let written = match write(&state, format, &query, &mut out).await {
+        Ok(count) => {
+            out.flush().with_context(target)?;
+            count
+        }
+        Err(Failure::Write(error)) => {
+            return Err(anyhow::Error::from(error).context(target()).into());
+        }
+        Err(Failure::Read(error)) => return Err(error.into()),
+    };
     eprintln!("{written} action(s) exportée(s)");
     Ok(())
+}
+
+/// Why an export stopped.
+enum Failure {
+    /// Reading the directory failed.
+    Read(crate::error::AppError),
+    /// Writing the output failed.
+    Write(std::io::Error),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::Write(error)
+    }
 }
 
 /// Writes the export to `out` a chunk of actions at a time (the memory used does not
@@ -73,7 +91,7 @@ async fn write(
     format: Format,
     query: &SearchQuery,
     out: &mut impl Write,
-) -> anyhow::Result<usize> {
+) -> Result<usize, Failure> {
     let mut encoder = match format {
         Format::Geojson => Some(export::Encoder::new(export::Format::Geojson)),
         Format::Csv => Some(export::Encoder::new(export::Format::Csv)),
@@ -86,14 +104,15 @@ async fn write(
     let mut count = 0;
     let mut text = Vec::new();
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let chunk = chunk.map_err(Failure::Read)?;
         count += chunk.len();
         text.clear();
         for action in &chunk {
             match &mut encoder {
                 Some(encoder) => encoder.action(action, &mut text),
                 None => {
-                    serde_json::to_writer(&mut text, &ActionView::new(action, false))?;
+                    serde_json::to_writer(&mut text, &ActionView::new(action, false))
+                        .map_err(std::io::Error::from)?;
                     text.push(b'\n');
                 }
             }
