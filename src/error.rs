@@ -109,10 +109,8 @@ pub enum AppError {
     /// The request body is too large.
     #[error("request body too large")]
     PayloadTooLarge,
-    /// Too many attempts (sign-in rate limit).
-    #[error("{0}")]
-    TooManyRequests(String),
-    /// Too many attempts for now: `429` with `Retry-After`.
+    /// This client's share is used for now (too many attempts, requests, exports…):
+    /// `429` with `Retry-After`.
     #[error("{message}")]
     RateLimited {
         /// What to do, in French.
@@ -120,24 +118,13 @@ pub enum AppError {
         /// Seconds to wait.
         retry_after: u64,
     },
-    /// A bounded resource is busy: `503` with `Retry-After`.
+    /// A bounded resource of the node is busy: `503` with `Retry-After`.
     #[error("{message}")]
     Unavailable {
         /// What to do, in French.
         message: String,
         /// Seconds to wait.
         retry_after: u64,
-    },
-    /// Not now: `429` (this client's share is used) or `503` (the node's), with
-    /// `Retry-After`.
-    #[error("{message}")]
-    RetryLater {
-        /// `429` or `503`.
-        status: StatusCode,
-        /// What to do, in French.
-        message: String,
-        /// Seconds to wait.
-        after: u64,
     },
     /// A bug or an infrastructure failure; logged, never shown.
     #[error(transparent)]
@@ -174,11 +161,8 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::TooManyRequests(_) | AppError::RateLimited { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::RetryLater { status, .. } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -187,10 +171,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::RateLimited { retry_after, .. }
-            | AppError::Unavailable { retry_after, .. }
-            | AppError::RetryLater {
-                after: retry_after, ..
-            } => Some(*retry_after),
+            | AppError::Unavailable { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -216,13 +197,10 @@ impl AppError {
                 "payload-too-large",
                 "Requête trop volumineuse / Payload too large",
             ),
-            AppError::TooManyRequests(_) | AppError::RateLimited { .. } => {
-                ("too-many-requests", "Trop d'essais / Too many requests")
-            }
-            AppError::RetryLater { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
+            AppError::RateLimited { .. } => {
                 ("too-many-requests", "Trop de requêtes / Too many requests")
             }
-            AppError::Unavailable { .. } | AppError::RetryLater { .. } => (
+            AppError::Unavailable { .. } => (
                 "unavailable",
                 "Service momentanément indisponible / Service unavailable",
             ),

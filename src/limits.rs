@@ -241,13 +241,11 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         if small {
             let _ = axum::body::to_bytes(request.into_body(), DRAINED_BODY).await;
         }
-        let mut response =
-            AppError::TooManyRequests(format!("trop de requêtes : réessayez dans {wait} s"))
-                .into_response();
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_str(&wait.to_string()).expect("BUG: digits"),
-        );
+        let mut response = AppError::RateLimited {
+            message: format!("trop de requêtes : réessayez dans {wait} s"),
+            retry_after: wait,
+        }
+        .into_response();
         if !small {
             response
                 .headers_mut()

@@ -95,18 +95,16 @@ async fn export(
         .export_slots
         .acquire(client.0)
         .map_err(|busy| match busy {
-            Busy::Address => AppError::RetryLater {
-                status: StatusCode::TOO_MANY_REQUESTS,
+            Busy::Address => AppError::RateLimited {
                 message:
                     "trop d'exports en cours depuis cette adresse : réessayez quand ils sont finis"
                         .into(),
-                after: EXPORT_RETRY_AFTER,
+                retry_after: EXPORT_RETRY_AFTER,
             },
-            Busy::Node => AppError::RetryLater {
-                status: StatusCode::SERVICE_UNAVAILABLE,
+            Busy::Node => AppError::Unavailable {
                 message: "trop d'exports en cours sur ce nœud : réessayez dans quelques secondes"
                     .into(),
-                after: EXPORT_RETRY_AFTER,
+                retry_after: EXPORT_RETRY_AFTER,
             },
         })?;
     let (content_type, format) = match kind {

@@ -71,10 +71,9 @@ impl From<InboxError> for AppError {
             InboxError::Forbidden(m) => AppError::Forbidden(m),
             InboxError::BadRequest(m) => AppError::BadRequest(m),
             InboxError::TooLarge => AppError::PayloadTooLarge,
-            InboxError::Busy { message, after } => AppError::RetryLater {
-                status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+            InboxError::Busy { message, after } => AppError::RateLimited {
                 message,
-                after,
+                retry_after: after,
             },
             InboxError::Internal(e) => AppError::Internal(e),
         }
@@ -88,7 +87,17 @@ impl From<AppError> for InboxError {
         match error {
             AppError::Internal(e) => InboxError::Internal(e),
             AppError::Unauthorized(m) | AppError::Forbidden(m) => InboxError::Forbidden(m),
-            AppError::RetryLater { message, after, .. } => InboxError::Busy { message, after },
+            AppError::RateLimited {
+                message,
+                retry_after,
+            }
+            | AppError::Unavailable {
+                message,
+                retry_after,
+            } => InboxError::Busy {
+                message,
+                after: retry_after,
+            },
             other => InboxError::BadRequest(other.to_string()),
         }
     }

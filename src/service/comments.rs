@@ -60,10 +60,9 @@ async fn check_pending_caps(state: &AppState, author: &ActorRecord) -> AppResult
         return Ok(());
     };
     tracing::warn!(author = %author.ap_id, reason, "comment refused: moderation cap reached");
-    Err(AppError::RetryLater {
-        status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+    Err(AppError::RateLimited {
         message: format!("{reason} : réessayez plus tard"),
-        after: OVER_CAP_RETRY_AFTER,
+        retry_after: OVER_CAP_RETRY_AFTER,
     })
 }
 
@@ -71,7 +70,7 @@ async fn check_pending_caps(state: &AppState, author: &ActorRecord) -> AppResult
 /// Returns false when nothing changed (an older version, another author's id).
 ///
 /// # Errors
-/// [`AppError::RetryLater`] for a new comment over a moderation cap
+/// [`AppError::RateLimited`] for a new comment over a moderation cap
 /// ([`check_pending_caps`]).
 pub async fn receive_reply(
     state: &AppState,

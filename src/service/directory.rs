@@ -13,7 +13,6 @@ use crate::domain::Action;
 use crate::error::{AppError, AppResult};
 use crate::limits::ClientAddress;
 use crate::state::AppState;
-use axum::http::StatusCode;
 
 /// Entries kept at most (the cache is emptied when full).
 const CAPACITY: usize = 512;
@@ -75,7 +74,7 @@ pub async fn all(state: &AppState, query: &SearchQuery, cap: i64) -> AppResult<V
 /// Requests not counted by address (a trusted proxy's own) are not charged.
 ///
 /// # Errors
-/// [`AppError::RetryLater`] (`429`) when the address has spent its share.
+/// [`AppError::RateLimited`] (`429`) when the address has spent its share.
 pub fn charge(state: &AppState, client: &ClientAddress, query: &SearchQuery) -> AppResult<()> {
     let (Some(address), Some(q)) = (&client.0, &query.q) else {
         return Ok(());
@@ -92,13 +91,12 @@ pub fn charge(state: &AppState, client: &ClientAddress, query: &SearchQuery) -> 
         Some(after) => {
             metrics::counter!("maillage_rate_limited_total", "by" => "search-cost", "inbox" => "false")
                 .increment(1);
-            Err(AppError::RetryLater {
-                status: StatusCode::TOO_MANY_REQUESTS,
+            Err(AppError::RateLimited {
                 message: format!(
                     "trop de recherches coûteuses depuis cette adresse : réessayez dans {after} s \
                      (ou avec moins de mots)"
                 ),
-                after,
+                retry_after: after,
             })
         }
     }
