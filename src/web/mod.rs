@@ -32,7 +32,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Renders problem+json errors as an HTML page, same status, for clients asking for HTML
-/// (browsers following a link to a missing actor or action).
+/// (browsers following a link to a missing actor or action). `Retry-After` (on `429` and
+/// `503`) and `Connection: close` stay on the page.
 pub async fn html_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -46,8 +47,8 @@ pub async fn html_errors(
     if !wants_html || !is_problem {
         return response;
     }
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
         .await
         .unwrap_or_default();
     let problem: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
@@ -58,5 +59,11 @@ pub async fn html_errors(
             .unwrap_or("")
             .to_string()
     };
-    pages::message_response(status, text("title"), text("detail"))
+    let mut page = pages::message_response(parts.status, text("title"), text("detail"));
+    for name in [header::RETRY_AFTER, header::CONNECTION] {
+        if let Some(value) = parts.headers.get(&name) {
+            page.headers_mut().insert(name, value.clone());
+        }
+    }
+    page
 }

@@ -306,11 +306,30 @@ async fn search_cost_bounded(app: TestApp) {
         .unwrap();
     assert!(wait >= 1, "{wait}");
     assert_problem(second, StatusCode::TOO_MANY_REQUESTS).await;
-    let page = get_from(&app, "/?q=abc+abd+abe+abf+ghij", "198.51.100.7").await;
+    // The home page too, as an HTML page for a browser, still saying when to retry.
+    let page = app
+        .client
+        .get(app.url("/?q=abc+abd+abe+abf+ghij"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         page.status(),
         StatusCode::TOO_MANY_REQUESTS,
         "the home page too"
+    );
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.headers().contains_key("retry-after"),
+        "the HTML error page keeps Retry-After: {:?}",
+        page.headers()
     );
     let export = get_from(&app, "/directory.csv?q=abc+abd+abe+abf", "198.51.100.7").await;
     assert_eq!(
