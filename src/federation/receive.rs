@@ -10,9 +10,9 @@ use url::Url;
 
 use super::inbox::{Envelope, InboxError, id_of};
 use super::objects::action::{ArticleJson, as_to_action, has_mai_terms, partner_ids};
+use super::objects::believable;
 use super::objects::collectivite::domain_of;
 use super::objects::comment::ReplyJson;
-use super::objects::plausible;
 use crate::db::actors::ActorRecord;
 use crate::db::posts::NewPost;
 use crate::domain::SafeHtml;
@@ -286,7 +286,7 @@ pub async fn create_or_update(
             return Err(InboxError::BadRequest("Article sans nom".into()));
         }
         let now = Utc::now();
-        let published = plausible(article.published);
+        let published = believable(article.published, now);
         let stored = data
             .store
             .upsert_remote_action(
@@ -304,7 +304,9 @@ pub async fn create_or_update(
                 &data_,
                 &partners(data, &article).await?,
                 published.unwrap_or(now),
-                plausible(article.updated).or(published).unwrap_or(now),
+                believable(article.updated, now)
+                    .or(published)
+                    .unwrap_or(now),
             )
             .await?;
         if !stored {
@@ -335,7 +337,7 @@ pub async fn create_or_update(
     let when = |key: &str| {
         text(key)
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .and_then(|t| plausible(Some(t.with_timezone(&Utc))))
+            .and_then(|t| believable(Some(t.with_timezone(&Utc)), Utc::now()))
     };
     let published = when("published").unwrap_or_else(Utc::now);
     // No NUL (a PostgreSQL text cannot hold it); an http(s) page only.

@@ -919,17 +919,23 @@ async fn remote_partners_checked(a: TestApp) {
     }
 }
 
-both_engines!(inbound_dates_out_of_range);
-
-/// Point 5 (inbound dates): dates no engine can store are dropped, never a `500`, and
-/// the pages that show them still answer.
-async fn inbound_dates_out_of_range(a: TestApp) {
+/// Marcq on `a` follows Lille on a second node (returned, to keep it running).
+async fn marcq_follows_lille(a: &TestApp) -> (TestApp, ActorRecord) {
     a.create_collectivite("marcq", "59378").await;
     let b = spawn_app(a.engine).await.unwrap();
     b.create_collectivite("lille", "59350").await;
     let lille = b.actor("lille").await;
     let marcq = a.actor("marcq").await;
-    fetched_and_followed(&a, &lille, marcq.id).await;
+    fetched_and_followed(a, &lille, marcq.id).await;
+    (b, lille)
+}
+
+both_engines!(inbound_dates_out_of_range);
+
+/// Point 5 (inbound dates): dates no engine can store are dropped, never a `500`, and
+/// the pages that show them still answer.
+async fn inbound_dates_out_of_range(a: TestApp) {
+    let (_b, lille) = marcq_follows_lille(&a).await;
     let cases = [
         ("published", "-5000-01-01T00:00:00Z"),
         ("updated", "-5000-01-01T00:00:00Z"),
@@ -982,6 +988,67 @@ async fn inbound_dates_out_of_range(a: TestApp) {
         let response = a.client.get(a.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
+}
+
+both_engines!(inbound_dates_in_the_future);
+
+/// Point 5 (inbound dates, loose end): a remote `updated` or `published` more than a
+/// day ahead of the receiving time is not believed. An Article dated 9999 would
+/// otherwise win "an older version never overwrites a newer one" forever: here the
+/// genuine edit sent next is stored. A date a few hours ahead (clock skew) is kept.
+async fn inbound_dates_in_the_future(a: TestApp) {
+    let (_b, lille) = marcq_follows_lille(&a).await;
+    let id = format!("{}/actions/futur", lille.ap_id);
+    let send = |kind: &'static str, name: &'static str, dated: String| {
+        let mut object = article(&id, lille.ap_id.as_str(), name);
+        object["published"] = json!(dated);
+        object["updated"] = json!(dated);
+        let activity = json!({"@context": AS, "id": format!("{id}/{kind}/{dated}"),
+                              "type": kind, "actor": lille.ap_id, "object": object});
+        let (a, lille) = (&a, &lille);
+        async move {
+            let response = post_signed(
+                &a.client,
+                &a.url("/inbox"),
+                lille,
+                activity.to_string().as_bytes(),
+                |_| {},
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::ACCEPTED, "{kind} {dated}");
+        }
+    };
+    let stored = || async {
+        a.state
+            .store
+            .action_by_ap_id(&id.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    send("Create", "Daté de l'an 9999", "9999-01-01T00:00:00Z".into()).await;
+    let received = chrono::Utc::now();
+    let first = stored().await;
+    assert!(
+        first.updated <= received + chrono::Duration::days(1)
+            && first.published <= received + chrono::Duration::days(1),
+        "a date in 9999 was believed: {first:?}"
+    );
+    let edit = (chrono::Utc::now() + chrono::Duration::seconds(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    send("Update", "Modification réelle", edit).await;
+    assert_eq!(stored().await.data.name, "Modification réelle");
+    // A few hours ahead is clock skew: kept as sent, and still newer than the edit.
+    let skewed = chrono::Utc::now() + chrono::Duration::hours(3);
+    send(
+        "Update",
+        "En avance de trois heures",
+        skewed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+    .await;
+    let last = stored().await;
+    assert_eq!(last.data.name, "En avance de trois heures");
+    assert_eq!(last.updated.timestamp(), skewed.timestamp());
 }
 
 /// Group announces are bounded: an action of every theme in 40 départements is

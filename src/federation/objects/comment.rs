@@ -99,8 +99,8 @@ impl ReplyJson {
                 Some(Value::Null) | None => Vec::new(),
                 Some(one) => vec![one.clone()],
             },
-            published: super::plausible(time("published")),
-            updated: super::plausible(time("updated")),
+            published: super::believable(time("published"), Utc::now()),
+            updated: super::believable(time("updated"), Utc::now()),
         })
     }
 }

@@ -21,6 +21,19 @@ pub fn plausible(time: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     time.filter(|time| PLAUSIBLE_YEARS.contains(&time.year()))
 }
 
+/// How far ahead of the receiving time a remote `published` or `updated` may be
+/// (clocks drift, time zones get mislabelled); beyond, the date is not believed.
+pub const FUTURE_SKEW: chrono::Duration = chrono::Duration::days(1);
+
+/// A remote `published` or `updated`: [`plausible`], and not more than [`FUTURE_SKEW`]
+/// ahead of `now`. A later date is dropped like any unusable remote field (the time of
+/// receipt stands in): otherwise an object dated 9999 would win "an older version never
+/// overwrites a newer one" against every later edit. Planned dates (`startTime`,
+/// `endTime`) may lie in the future and do not go through here.
+pub fn believable(time: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    plausible(time).filter(|time| *time <= now + FUTURE_SKEW)
+}
+
 /// `https://www.w3.org/ns/activitystreams#Public`.
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
