@@ -290,6 +290,14 @@ pub fn parse(bytes: &[u8]) -> AppResult<Sheet> {
             "ligne {line} : le fichier n'est pas en UTF-8 ; enregistrez-le au format « CSV UTF-8 »"
         ))
     })?;
+    // No text of the directory holds a NUL (PostgreSQL cannot store one): a file with
+    // one is not a CSV export of a spreadsheet (UTF-16 is the usual cause).
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].matches('\n').count() + 1;
+        return Err(AppError::BadRequest(format!(
+            "ligne {line} : le fichier contient un octet nul ; enregistrez-le au format « CSV UTF-8 »"
+        )));
+    }
     if text.trim().is_empty() {
         return Err(AppError::BadRequest(
             "le fichier est vide : une ligne d'en-tête nommant les colonnes est attendue".into(),

@@ -879,6 +879,24 @@ async fn csv_import(app: TestApp) {
     let (status, page) = upload(&app, &session, &session.csrf, None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("choisissez un fichier"), "{page}");
+    // A NUL byte in a cell (a UTF-16 file, or a hostile one): the page with the line,
+    // never a 500 (PostgreSQL cannot store a NUL in text), nothing imported.
+    let (status, page) = upload(
+        &app,
+        &session,
+        &session.csrf,
+        Some(
+            "reference;nom;description;themes
+A9;Atelier\0nul;Du texte;culture
+",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(
+        page.contains("ligne 2 : le fichier contient un octet nul"),
+        "{page}"
+    );
     // Not multipart at all: a client error.
     let response = post_form(
         &app,

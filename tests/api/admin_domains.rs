@@ -276,6 +276,7 @@ async fn domain_policy_page(a: TestApp) {
     // Files that cannot be read: the page, the error next to the file field.
     for (file, expected) in [
         (Some(&b"\xffspam.example\n\xe9t\xe9.example\n"[..]), "UTF-8"),
+        (Some(&b"#domain\nnul\0.example\n"[..]), "octet nul"),
         (None, "choisissez un fichier"),
     ] {
         let (status, page) = upload(&admin, Some(&csrf), "blocages", file).await;

@@ -279,12 +279,19 @@ pub async fn export_allows(State(state): State<AppState>, editor: Editor) -> App
 
 fn file_text(file: Option<Vec<u8>>) -> AppResult<String> {
     let bytes = file.ok_or_else(|| invalid("file", "choisissez un fichier CSV à importer"))?;
-    String::from_utf8(bytes).map_err(|_| {
+    let text = String::from_utf8(bytes).map_err(|_| {
         invalid(
             "file",
             "le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 » et recommencez",
         )
-    })
+    })?;
+    if text.contains('\0') {
+        return Err(invalid(
+            "file",
+            "le fichier contient un octet nul : enregistrez-le au format « CSV UTF-8 » et recommencez",
+        ));
+    }
+    Ok(text)
 }
 
 /// `POST /admin/blocages/import` (`multipart/form-data`: `csrf`, `list` = `blocages` or
