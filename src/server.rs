@@ -13,12 +13,16 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
+use axum::http::{HeaderValue, header};
+use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -69,7 +73,21 @@ pub fn serve(
             let service =
                 hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                     request.extensions_mut().insert(ConnectInfo(peer));
-                    router.clone().oneshot(request)
+                    let unread = Arc::new(AtomicBool::new(!request.body().is_end_stream()));
+                    let request = request.map(|inner| Watched {
+                        inner,
+                        unread: unread.clone(),
+                    });
+                    let answered = router.clone().oneshot(request);
+                    async move {
+                        let mut response = answered.await?;
+                        if unread.load(Ordering::Relaxed) {
+                            response
+                                .headers_mut()
+                                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                        }
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
                 });
             let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
             metrics::gauge!("maillage_http_connections").increment(1.0);
@@ -83,6 +101,43 @@ pub fn serve(
         }
         drop(listener);
         graceful.shutdown().await;
+    }
+}
+
+/// A request body that notes when it has been read to its end.
+///
+/// A response sent before its request's body was read (`413` for a body over the
+/// limit, a refusal that did not need it) ends the connection: hyper cannot find the
+/// next request after the unread bytes and closes it, without saying so. The response
+/// then says `Connection: close`, so that the client does not put the connection back
+/// in its pool and send its next request into a closed socket (which it would see as
+/// an incomplete message).
+struct Watched {
+    inner: Incoming,
+    unread: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for Watched {
+    type Data = hyper::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.unread.store(false, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -244,3 +244,50 @@ async fn security_headers_on_every_response() {
         );
     }
 }
+
+/// A body refused before it is read (`413` over the size limit) ends its connection,
+/// and the answer says so (`Connection: close`): a client then never sends its next
+/// request into the closed connection. Before, the hostile corpus saw the request after
+/// a `413` fail now and then with an incomplete message. A body that was read keeps
+/// the connection open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unread_bodies_close_the_connection() {
+    let app = spawn_app_with(Engine::Sqlite, |_| {}).await.unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let oversized = vec![b' '; 2 * 1024 * 1024];
+    for round in 0..20 {
+        let refused = client
+            .post(app.url("/inbox"))
+            .header("content-type", "application/activity+json")
+            .body(oversized.clone())
+            .send()
+            .await;
+        if let Ok(refused) = refused {
+            assert_eq!(refused.status(), 413, "round {round}");
+            assert_eq!(
+                refused.headers().get("connection").map(|v| v.as_bytes()),
+                Some(&b"close"[..]),
+                "round {round}: {:?}",
+                refused.headers()
+            );
+        }
+        let next = client.get(app.url("/healthz")).send().await;
+        assert!(
+            next.as_ref().is_ok_and(|r| r.status() == 200),
+            "round {round}: the request after a 413 failed: {next:?}"
+        );
+    }
+    // A read body (a 401 after reading it, here) leaves the connection open.
+    let read = client
+        .post(app.url("/inbox"))
+        .header("content-type", "application/activity+json")
+        .body(r#"{"type": "Like"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(read.status().is_client_error());
+    assert!(read.headers().get("connection").is_none(), "{read:?}");
+}
