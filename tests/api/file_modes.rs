@@ -40,8 +40,9 @@ fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     command(dir, env, args).output().unwrap()
 }
 
+/// Point 12: `maillage init` writes its configuration and database for its owner only.
 #[test]
-fn init_writes_its_configuration_and_database_for_its_owner_only() {
+fn key_files_private_after_init() {
     let dir = tempfile::tempdir().unwrap();
     ok(run(
         dir.path(),
@@ -57,8 +58,10 @@ fn init_writes_its_configuration_and_database_for_its_owner_only() {
     }
 }
 
+/// Point 12: `maillage serve` creates its database and folder private, and backups
+/// stay private.
 #[test]
-fn serve_creates_its_database_and_folder_private_and_backups_stay_private() {
+fn key_files_private_when_serving_and_in_backups() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let data = dir.path().join("data");

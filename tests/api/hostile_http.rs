@@ -194,7 +194,7 @@ fn corpus(domain: &str, uuid: &str) -> Vec<Row> {
     rows
 }
 
-async fn hostile_http_corpus(app: TestApp) {
+async fn no_500_from_user_input(app: TestApp) {
     let token = app.collectivite_with_token("marcq", "59378").await;
     let action = app.publish("marcq", &token, &sample_action()).await;
     let uuid = action["uuid"].as_str().unwrap().to_string();
@@ -258,4 +258,4 @@ async fn hostile_http_corpus(app: TestApp) {
     assert_eq!(found["total"], 1, "{found}");
 }
 
-both_engines!(hostile_http_corpus);
+both_engines!(no_500_from_user_input);
