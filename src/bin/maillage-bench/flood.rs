@@ -2,10 +2,11 @@
 //! from many fake hosts, while `/healthz` is probed and the node's memory sampled.
 //! Afterwards every valid activity refused for rate (429) is sent again, as a real
 //! sender would, and the node's database and metrics must show each applied exactly
-//! once.
+//! once. Then the attack phases of issue 13 ([`crate::attacks`]), one after the other:
+//! concurrent sign-ins, repeated `Accept`s, concurrent exports, slow key servers.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use http::HeaderMap;
 use maillage::federation::signatures;
 use serde_json::{Value, json};
 
+use crate::attacks;
 use crate::fake::{self, Actor};
 use crate::node::{self, Node};
 use crate::report::{Report, percentile};
@@ -36,6 +38,17 @@ pub struct FloodArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// Length of each attack phase (sign-ins, Accepts, exports, slow key servers), in
+    /// seconds; 0 skips them.
+    #[arg(long, default_value_t = 20)]
+    pub attack_seconds: u64,
+    /// Local actions generated in the directory before the flood (what the exports
+    /// carry, with the actions the flood stores).
+    #[arg(long, default_value_t = 3_000)]
+    pub actions: usize,
+    /// Slow key servers (one byte per second each) the slow-key phase points at.
+    #[arg(long, default_value_t = 4)]
+    pub slow_servers: usize,
 }
 
 /// A prepared request.
@@ -262,8 +275,34 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
     let hosts = fake::start(args.hosts, args.actors_per_host, &keys, Default::default()).await?;
     let actors: Vec<Actor> = hosts.iter().flat_map(|h| h.actors.clone()).collect();
 
-    // The node's database: one collectivité following every fake actor.
-    node::seed(&settings, &hosts, node::Link::LocalFollowsRemote).await?;
+    // The node's database: one collectivité following every fake actor, generated
+    // actions, an editor account; the follow of the first fake actor waits for its
+    // `Accept` (the first one backfills, the repeated ones must not).
+    let seeded = node::seed(&settings, &hosts, node::Link::LocalFollowsRemote).await?;
+    {
+        let state = maillage::startup::prepare(settings.clone()).await?;
+        crate::search::generate(&state, args.actions).await?;
+        maillage::service::users::create_user(
+            &state,
+            "redactrice",
+            attacks::EDITOR_PASSWORD,
+            &["marcq".to_string()],
+            false,
+        )
+        .await?;
+        let followed = state
+            .store
+            .actor_by_ap_id(&actors[0].id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the first fake actor is not stored"))?;
+        let follow = state
+            .store
+            .follow_between(seeded.collectivite.id, followed.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the seeded follow is missing"))?;
+        state.store.set_follow_state(follow.id, "pending").await?;
+        state.store.close().await;
+    }
     let node = Node::spawn(settings, dir.path()).await?;
     let inbox_url: url::Url = format!("{}/inbox", node.base).parse()?;
     let inbox = inbox_url.to_string();
@@ -276,43 +315,8 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
         .pool_max_idle_per_host(args.concurrency)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let stop = Arc::new(AtomicBool::new(false));
     let pid = node.pid();
-
-    // Memory sampler and /healthz prober.
-    let peak_rss = Arc::new(Mutex::new(0.0_f64));
-    let sampler = {
-        let (stop, peak) = (stop.clone(), peak_rss.clone());
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                let (rss, _) = node::memory(pid);
-                {
-                    let mut peak = peak.lock().unwrap();
-                    *peak = peak.max(rss);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
-    let health = {
-        let (stop, client, url) = (
-            stop.clone(),
-            client.clone(),
-            format!("{}/healthz", node.base),
-        );
-        tokio::spawn(async move {
-            let (mut times, mut failures) = (Vec::new(), 0_u64);
-            while !stop.load(Ordering::Relaxed) {
-                let started = Instant::now();
-                match client.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => times.push(started.elapsed()),
-                    _ => failures += 1,
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            (times, failures)
-        })
-    };
+    let probe = attacks::Probe::start(&node.base, pid);
 
     // The flood: half valid (new, then duplicates), half junk of every kind.
     eprintln!(
@@ -380,9 +384,7 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
         task.await?;
     }
     let flood_time = started.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    let (health_times, health_failures) = health.await?;
-    sampler.await?;
+    let probed = probe.finish().await?;
 
     // Valid activities never accepted (rate-limited) are sent again, freshly signed.
     let retry: Vec<usize> = {
@@ -420,7 +422,6 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
             );
         }
     }
-    let (_, hwm) = node::memory(pid);
     let metrics = client
         .get(format!("{}/metrics", node.base))
         .send()
@@ -432,6 +433,24 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
         "maillage_inbox_activities_total",
         "outcome=\"applied\"",
     );
+    let (_, flood_hwm) = node::memory(pid);
+
+    // The attack phases, once the flood's own counts are taken.
+    let mut phases = Report::new("flood");
+    if args.attack_seconds > 0 {
+        let target = attacks::Target {
+            base: &node.base,
+            pid,
+            seconds: args.attack_seconds,
+            concurrency: args.concurrency,
+        };
+        let follower = seeded.collectivite.ap_id.clone();
+        attacks::sign_ins(&target, &mut phases, "redactrice").await?;
+        attacks::repeated_accepts(&target, &mut phases, &follower, &actors[0]).await?;
+        attacks::exports(&target, &mut phases).await?;
+        attacks::slow_key_servers(&target, &mut phases, &actors[1], args.slow_servers).await?;
+    }
+    let (_, hwm) = node::memory(pid);
     let base = node.base.clone();
     let db_url = node.settings.database.url.clone();
     node.stop()?;
@@ -443,8 +462,6 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
     let seen = seen.lock().unwrap();
     let mut latencies = seen.latencies.clone();
     latencies.sort();
-    let mut health_times = health_times;
-    health_times.sort();
     let total: u64 = seen.statuses.values().sum();
     report.line(
         "flood: inbox requests",
@@ -472,24 +489,15 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
         );
         report.json(&format!("status.{kind}.{status}"), json!(count));
     }
-    report.line(
-        "flood: /healthz under load",
-        format!(
-            "{} probes, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {health_failures} failed",
-            health_times.len(),
-            percentile(&health_times, 0.50),
-            percentile(&health_times, 0.99),
-            percentile(&health_times, 1.0)
-        ),
-    );
-    report.json("healthz_p99_ms", json!(percentile(&health_times, 0.99)));
-    report.json("healthz_failures", json!(health_failures));
-    let peak = *peak_rss.lock().unwrap();
+    probed.report(report, "flood: inbox flood", "inbox");
     report.line(
         "flood: node memory",
-        format!("peak RSS {hwm:.1} MiB (VmHWM), highest sample {peak:.1} MiB"),
+        format!(
+            "peak RSS {flood_hwm:.1} MiB after the inbox flood, {hwm:.1} MiB after every phase (VmHWM)"
+        ),
     );
     report.json("peak_rss_mib", json!(hwm));
+    report.append(phases);
     report.line(
         "flood: exactly once",
         format!(

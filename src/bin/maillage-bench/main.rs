@@ -8,6 +8,7 @@
 //!
 //! Nothing here runs in `cargo test`: figures depend on the machine.
 
+mod attacks;
 mod crypto;
 mod fake;
 mod fanout;

@@ -32,6 +32,12 @@ impl Report {
         self.json.insert(key.into(), value);
     }
 
+    /// Adds the rows and figures of `other` after these.
+    pub fn append(&mut self, other: Report) {
+        self.lines.extend(other.lines);
+        self.json.extend(other.json);
+    }
+
     /// Prints the table (Markdown) and writes the JSON to `path`.
     pub fn finish(mut self, path: &std::path::Path) -> anyhow::Result<()> {
         let machine = machine();

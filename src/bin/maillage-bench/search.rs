@@ -213,7 +213,8 @@ pub fn action_body(rng: &mut Rng, i: usize, commune: &Commune) -> ActionBody {
     }
 }
 
-async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result<()> {
+/// Stores `n` generated local actions of 200 collectivités (the same from run to run).
+pub async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Result<()> {
     let referential = Referential::global();
     let mut communes: Vec<_> = referential
         .communes()
