@@ -425,7 +425,8 @@ impl Store {
         let items = self
             .page(&sql, query, query.limit, query.offset, Some(total))
             .await?;
-        let next = (query.offset + (items.len() as i64) < total)
+        let next = (query.offset + (items.len() as i64) < total
+            && query.offset + query.limit <= crate::directory::search::MAX_CURSOR)
             .then(|| (query.offset + query.limit).to_string());
         Ok(SearchPage {
             items,

@@ -66,6 +66,11 @@ pub struct SearchQuery {
     pub relevance_window: i64,
 }
 
+/// The deepest page a search walks to (`cursor`, an offset): a deeper one costs a scan
+/// of every row before it, and the exports stream the whole result instead. Without
+/// the bound, `cursor=9223372036854775807` overflowed `cursor + limit`.
+pub const MAX_CURSOR: i64 = 10_000;
+
 /// One facet value with its count.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 pub struct Facet {
@@ -235,8 +240,12 @@ impl SearchQuery {
                     _ => errors.push("limit", "un entier de 1 à 100"),
                 },
                 "cursor" => match value.parse::<i64>() {
-                    Ok(n) if n >= 0 => query.offset = n,
-                    _ => errors.push("cursor", "curseur invalide"),
+                    Ok(n) if (0..=MAX_CURSOR).contains(&n) => query.offset = n,
+                    _ => errors.push(
+                        "cursor",
+                        "un curseur de 0 à 10000 : au-delà, précisez la recherche \
+                         (updated_since, collectivite…) ou prenez l'export /directory.csv",
+                    ),
                 },
                 _ => {}
             }

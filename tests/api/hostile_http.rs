@@ -136,6 +136,27 @@ fn corpus(domain: &str, uuid: &str) -> Vec<Row> {
         "/api/v1/directory/actions?updated_since=9999-12-31",
         ok,
     ));
+    // Pages too deep (cursor + limit overflowed i64), named; the deepest one answers.
+    for cursor in ["9223372036854775807", "10001", "-1"] {
+        rows.push(invalid(
+            &format!("/api/v1/directory/actions?cursor={cursor}"),
+            "cursor",
+        ));
+        rows.push(invalid(&format!("/?cursor={cursor}"), "cursor"));
+    }
+    rows.push(get("/api/v1/directory/actions?cursor=10000&limit=100", ok));
+    rows.push(get(
+        "/api/v1/collectivites/marcq/actions?cursor=9223372036854775807",
+        ok,
+    ));
+    rows.push(get(
+        "/actors/marcq/outbox?page=true&cursor=9223372036854775807",
+        ok,
+    ));
+    rows.push(get(
+        "/api/v1/directory/actions?bbox=NaN,NaN,inf,inf",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    ));
     // An over-long query is refused, named.
     rows.push(invalid(
         &format!("/api/v1/directory/actions?q={}", "mot+".repeat(60)),
