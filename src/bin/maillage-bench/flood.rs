@@ -308,7 +308,10 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
     let inbox = inbox_url.to_string();
 
     eprintln!("flood: signing {} valid activities…", args.valid);
-    let valid = Arc::new(valid_requests(&inbox_url, &actors, args.valid));
+    // The first fake actor's follow waits for its `Accept` (the attack phase): its
+    // `Create`s would be ignored, so it sends none.
+    let senders = &actors[1..];
+    let valid = Arc::new(valid_requests(&inbox_url, senders, args.valid));
     let junk = Arc::new(junk_requests(&inbox_url, &actors, &other_key));
 
     let client = reqwest::Client::builder()
@@ -403,7 +406,7 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
     );
     let retry_started = Instant::now();
     for i in &retry {
-        let actor = &actors[i % actors.len()];
+        let actor = &senders[i % senders.len()];
         loop {
             let body = create(actor, *i);
             let request = Request {

@@ -246,6 +246,19 @@ pub fn memory(pid: u32) -> (f64, f64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Anonymous resident memory of a process, in MiB (`RssAnon`): its own heap and stacks,
+/// without the pages of files it maps (SQLite maps its database, up to 256 MiB, and
+/// those pages are the OS page cache, shared and reclaimable).
+pub fn anonymous_memory(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("RssAnon:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// What a process has used so far: CPU time (user + system, seconds) and context
 /// switches (voluntary + involuntary, all its threads), from `/proc`.
 #[derive(Debug, Clone, Copy, Default)]
