@@ -264,7 +264,8 @@ pub async fn sign_ins(target: &Target<'_>, report: &mut Report, user: &str) -> a
 }
 
 /// The same `Accept{Follow}` of one of the node's follows, sent again and again by the
-/// followed actor (each time a new activity id, signed anew).
+/// followed actor: 2 000 distinct activities, signed before the phase (signing here
+/// would take the cores the probe and the node need), then sent in turn.
 pub async fn repeated_accepts(
     target: &Target<'_>,
     report: &mut Report,
@@ -275,7 +276,35 @@ pub async fn repeated_accepts(
         .timeout(Duration::from_secs(30))
         .build()?;
     let inbox: url::Url = format!("{}/inbox", target.base).parse()?;
-    let (follower, followed) = (follower.clone(), followed.clone());
+    let signed = {
+        let (inbox, follower, followed) = (inbox.clone(), follower.clone(), followed.clone());
+        tokio::task::spawn_blocking(move || {
+            (0..2_000)
+                .map(|n| {
+                    let body = serde_json::to_vec(&json!({
+                        "@context": "https://www.w3.org/ns/activitystreams",
+                        "id": format!("{}/accepts/{n}", followed.id),
+                        "type": "Accept",
+                        "actor": followed.id,
+                        "object": {"type": "Follow", "actor": follower, "object": followed.id},
+                    }))
+                    .expect("BUG: JSON serialises");
+                    let headers = maillage::federation::signatures::sign_request_with(
+                        "POST",
+                        &inbox,
+                        Some(&body),
+                        &followed.key_id,
+                        &followed.key.private,
+                        chrono::Utc::now(),
+                    )
+                    .expect("BUG: signing");
+                    (headers, body)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?
+    };
+    let signed = Arc::new(signed);
     phase(
         target,
         report,
@@ -283,24 +312,11 @@ pub async fn repeated_accepts(
         "accepts",
         target.concurrency,
         move |n| {
-            let body = serde_json::to_vec(&json!({
-                "@context": "https://www.w3.org/ns/activitystreams",
-                "id": format!("{}/accepts/{n}", followed.id),
-                "type": "Accept",
-                "actor": followed.id,
-                "object": {"type": "Follow", "actor": follower, "object": followed.id},
-            }))
-            .expect("BUG: JSON serialises");
-            let headers = maillage::federation::signatures::sign_request_with(
-                "POST",
-                &inbox,
-                Some(&body),
-                &followed.key_id,
-                &followed.key.private,
-                chrono::Utc::now(),
-            )
-            .expect("BUG: signing");
-            let request = client.post(inbox.as_str()).headers(headers).body(body);
+            let (headers, body) = &signed[n % signed.len()];
+            let request = client
+                .post(inbox.as_str())
+                .headers(headers.clone())
+                .body(body.clone());
             async move { request.send().await.ok().map(|r| r.status().as_u16()) }
         },
     )
