@@ -2028,6 +2028,23 @@ fn corpus(ids: Ids) -> Vec<Case> {
         body,
         Applied(Effect::Post),
     );
+    // Issue 13 point 6: the spelling the verifier accepts (and the per-host limit
+    // now reads the same way).
+    let body = {
+        let note = c.note();
+        serde_json::to_vec(&c.activity("Create", note)).unwrap()
+    };
+    c.full(
+        OddValid,
+        "keyid= in lower case",
+        Inbox::Shared,
+        Sender::Tweaked(|h| {
+            let value = h["signature"].to_str().unwrap().replace("keyId=", "keyid=");
+            h.insert("signature", HeaderValue::from_str(&value).unwrap());
+        }),
+        body,
+        Applied(Effect::Post),
+    );
     let body = {
         let note = c.note();
         serde_json::to_vec(&c.activity("Create", note)).unwrap()
