@@ -1,4 +1,4 @@
-//! `maillage domains …`: the domain policy from the command line — list, block, allow,
+//! `maillage domains …`: the domain policy from the command line — list, block, unblock, allow,
 //! and import or export the lists as Mastodon CSV. A running node applies changes made
 //! here within a minute (its workers read the lists again).
 
@@ -22,6 +22,13 @@ pub enum DomainsCommand {
         /// Why, for the other moderators.
         #[arg(long, default_value = "")]
         reason: String,
+    },
+    /// Lift the block of a domain or an actor (as given to `block`).
+    ///
+    /// Example: maillage domains unblock spam.example
+    Unblock {
+        /// `spam.example` or `https://spam.example/users/x`.
+        target: String,
     },
     /// Allow a domain (and its subdomains) for allow-list mode.
     Allow {
@@ -81,6 +88,10 @@ pub async fn run(state: AppState, command: DomainsCommand) -> CliResult {
         DomainsCommand::Block { target, reason } => {
             let block = crate::service::moderation::block(&state, &target, &reason).await?;
             println!("bloqué : {}", block.target);
+        }
+        DomainsCommand::Unblock { target } => {
+            let target = crate::service::moderation::unblock_target(&state, &target).await?;
+            println!("débloqué : {target}");
         }
         DomainsCommand::Allow { domain, reason } => {
             let allowed = domain_policy::allow(&state, &domain, &reason).await?;

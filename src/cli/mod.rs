@@ -12,6 +12,7 @@ mod export;
 mod follow;
 mod import;
 mod init;
+mod queue;
 mod token;
 mod user;
 
@@ -48,8 +49,15 @@ pub enum Command {
         #[arg(long)]
         no_workers: bool,
     },
-    /// Apply database migrations, say which were applied, and exit.
-    Migrate,
+    /// Apply database migrations, say which were applied, and exit; with --status,
+    /// list the applied and pending migrations and change nothing.
+    ///
+    /// Example: maillage migrate --status
+    Migrate {
+        /// List applied and pending migrations; apply nothing, create nothing.
+        #[arg(long)]
+        status: bool,
+    },
     /// The configuration: `maillage config check [--config FILE]` loads it, checks it
     /// and prints the effective settings (secrets hidden); exit 0 valid, 1 invalid.
     #[command(subcommand)]
@@ -92,6 +100,9 @@ pub enum Command {
     /// The domain policy: blocks, allow-list, Mastodon CSV import and export.
     #[command(subcommand)]
     Domains(domains::DomainsCommand),
+    /// The delivery queue: status per host, and retries.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
     /// Follow a remote actor (acct:user@host or its URL), as a collectivité or, without
     /// --collectivite, as the instance actor (aggregators).
     Follow {
@@ -173,7 +184,10 @@ impl Command {
     fn may_create_database(&self) -> bool {
         matches!(
             self,
-            Command::Serve { .. } | Command::Init(_) | Command::Migrate | Command::Demo { .. }
+            Command::Serve { .. }
+                | Command::Init(_)
+                | Command::Migrate { status: false }
+                | Command::Demo { .. }
         )
     }
 
@@ -187,11 +201,12 @@ impl Command {
         use domains::DomainsCommand;
         !matches!(
             self,
-            Command::Migrate
+            Command::Migrate { .. }
                 | Command::Config(_)
                 | Command::Backup { .. }
                 | Command::Export { .. }
                 | Command::Token(_)
+                | Command::Queue(queue::QueueCommand::Status)
                 | Command::User(_)
                 | Command::Collectivite(
                     CollectiviteCommand::List | CollectiviteCommand::Show { .. }
@@ -286,6 +301,54 @@ async fn open(loaded: &Loaded, access: Access) -> Result<crate::startup::Prepare
         })
 }
 
+/// `maillage migrate --status`: the migrations applied (when) and pending, read without
+/// migrating; a missing database is refused, not created.
+async fn migration_status(loaded: &Loaded) -> CliResult {
+    let url = &loaded.settings.database.url;
+    let store = crate::db::Store::open(url, 1, false)
+        .await
+        .map_err(|error| match error.downcast_ref::<crate::db::NoDatabase>() {
+            Some(crate::db::NoDatabase(place)) => CliError(format!(
+                "aucune base de données Maillage à « {place} » (configuration : {}) ; rien à lire, rien n'a été créé",
+                configuration_place(loaded)
+            )),
+            None => error.into(),
+        })?;
+    let list = store.migration_status().await;
+    store.close().await;
+    let list = list?;
+    let pending = list.iter().filter(|m| m.applied_on.is_none()).count();
+    let unknown = list.iter().filter(|m| m.unknown).count();
+    println!(
+        "{} migration(s) appliquée(s), {pending} en attente ({:?})",
+        list.len() - pending,
+        store.engine()
+    );
+    for migration in &list {
+        let state = match (migration.applied_on, migration.unknown) {
+            (Some(on), false) => format!("appliquée le {}", on.format("%Y-%m-%d %H:%M:%S UTC")),
+            (Some(on), true) => format!(
+                "appliquée le {} par une version plus récente",
+                on.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            (None, _) => "en attente".into(),
+        };
+        println!(
+            "  {:04} {}\t{state}",
+            migration.version, migration.description
+        );
+    }
+    if pending > 0 {
+        println!("pour les appliquer : maillage migrate (ou au démarrage de maillage serve)");
+    }
+    if unknown > 0 {
+        println!(
+            "attention : {unknown} migration(s) viennent d'une version plus récente de Maillage que celle-ci"
+        );
+    }
+    Ok(())
+}
+
 /// Runs a parsed command line.
 ///
 /// # Errors
@@ -354,7 +417,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Demo { base_port } => demo::run(base_port).await,
-        Command::Migrate => {
+        Command::Migrate { status: true } => migration_status(&loaded).await,
+        Command::Migrate { status: false } => {
             let prepared = open(&loaded, access).await?;
             let engine = prepared.state.store.engine();
             if prepared.applied.is_empty() {
@@ -376,5 +440,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Action(command) => action::run(state().await?, command).await,
         Command::User(command) => user::run(state().await?, command).await,
         Command::Domains(command) => domains::run(state().await?, command).await,
+        Command::Queue(command) => queue::run(state().await?, command).await,
     }
 }

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
-use super::{Store, StoreResult, on_pool};
+use super::{BeginWrite, Store, StoreResult, on_pool};
 
 /// Where an activity goes.
 #[derive(Debug, Clone)]
@@ -136,6 +136,33 @@ pub struct QueueCounts {
     pub done: i64,
     /// Given up.
     pub failed: i64,
+}
+
+/// The queue of one host, as `maillage queue status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct HostQueue {
+    /// The host (domain) deliveries go to.
+    pub domain: String,
+    /// Deliveries waiting (including retries).
+    pub pending: i64,
+    /// Deliveries given up.
+    pub failed: i64,
+    /// When the oldest pending one was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+    /// When the next pending one is due.
+    pub next_due: Option<DateTime<Utc>>,
+    /// Since when the host is marked unreachable, if it is.
+    pub unreachable_since: Option<DateTime<Utc>>,
+}
+
+/// Which deliveries `queue retry` makes due now.
+#[derive(Debug, Clone, Copy)]
+pub enum Retry<'a> {
+    /// The pending deliveries to this host.
+    Host(&'a str),
+    /// The failed deliveries (to this host only, when given), pending again with their
+    /// attempts reset.
+    Failed(Option<&'a str>),
 }
 
 const CLAIM_SQLITE: &str = "UPDATE deliveries SET locked_until = $1, updated_at = $2 \
@@ -307,6 +334,45 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+
+    /// Pending and failed deliveries per host, hosts with neither left out.
+    pub async fn queue_by_host(&self) -> StoreResult<Vec<HostQueue>> {
+        const SQL: &str = "SELECT d.domain, \
+             COUNT(CASE WHEN d.state = 'pending' THEN 1 END) AS pending, \
+             COUNT(CASE WHEN d.state = 'failed' THEN 1 END) AS failed, \
+             MIN(CASE WHEN d.state = 'pending' THEN d.created_at END) AS oldest_pending, \
+             MIN(CASE WHEN d.state = 'pending' THEN d.next_attempt_at END) AS next_due, \
+             MIN(i.unreachable_since) AS unreachable_since \
+             FROM deliveries d LEFT JOIN instances i ON i.domain = d.domain \
+             WHERE d.state IN ('pending', 'failed') GROUP BY d.domain ORDER BY d.domain";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await?))
+    }
+
+    /// Makes the deliveries `which` names due now (a claimed one is left to its
+    /// worker); returns how many. A host retried is no longer marked unreachable, so
+    /// that the workers do not postpone it again at once.
+    pub async fn retry_deliveries(&self, which: Retry<'_>) -> StoreResult<u64> {
+        const HOST: &str = "UPDATE deliveries SET next_attempt_at = $1, updated_at = $1 \
+             WHERE state = 'pending' AND domain = $2 \
+             AND (locked_until IS NULL OR locked_until < $1)";
+        const FAILED: &str = "UPDATE deliveries SET state = 'pending', attempts = 0, \
+             next_attempt_at = $1, locked_until = NULL, updated_at = $1 \
+             WHERE state = 'failed' AND (CAST($2 AS TEXT) IS NULL OR domain = $2)";
+        const REVIVE: &str = "UPDATE instances SET failures = 0, first_failure_at = NULL, \
+             unreachable_since = NULL WHERE CAST($1 AS TEXT) IS NULL OR domain = $1";
+        let now = Utc::now();
+        let (sql, domain) = match which {
+            Retry::Host(domain) => (HOST, Some(domain)),
+            Retry::Failed(domain) => (FAILED, domain),
+        };
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let changed = sqlx::query(sql).bind(now).bind(domain).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(REVIVE).bind(domain).execute(&mut *tx).await?;
+            tx.commit().await?;
+            changed
+        }))
     }
 
     /// When the oldest pending delivery was queued, if any.

@@ -216,6 +216,19 @@ pub struct AppliedMigration {
     pub description: String,
 }
 
+/// A migration as `maillage migrate --status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// Its version (the file name's number).
+    pub version: i64,
+    /// Its description (the file name's rest, or the one recorded in the database).
+    pub description: String,
+    /// When it was applied; `None` while pending.
+    pub applied_on: Option<chrono::DateTime<chrono::Utc>>,
+    /// Recorded in the database but unknown to this binary (made by a newer version).
+    pub unknown: bool,
+}
+
 /// The database file of a SQLite URL, `None` for an in-memory database or another
 /// engine's URL.
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
@@ -405,6 +418,48 @@ impl Store {
                 description: m.description.to_string(),
             })
             .collect())
+    }
+
+    /// Every migration this binary knows and every one the database records, oldest
+    /// first, each applied (when) or pending; reads only.
+    ///
+    /// # Errors
+    /// The database cannot be read.
+    pub async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
+        const SQL: &str = "SELECT version, description, installed_on FROM _sqlx_migrations \
+             WHERE success = TRUE ORDER BY version";
+        let applied: Vec<(i64, String, chrono::DateTime<chrono::Utc>)> =
+            if self.has_schema().await? {
+                on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await?)
+            } else {
+                Vec::new()
+            };
+        let mut list: Vec<MigrationStatus> = self
+            .migrator()
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .map(|m| MigrationStatus {
+                version: m.version,
+                description: m.description.to_string(),
+                applied_on: applied
+                    .iter()
+                    .find(|(version, ..)| *version == m.version)
+                    .map(|(.., on)| *on),
+                unknown: false,
+            })
+            .collect();
+        for (version, description, on) in applied {
+            if !list.iter().any(|m| m.version == version) {
+                list.push(MigrationStatus {
+                    version,
+                    description,
+                    applied_on: Some(on),
+                    unknown: true,
+                });
+            }
+        }
+        list.sort_by_key(|m| m.version);
+        Ok(list)
     }
 
     /// True when the database answers and every known migration is applied.

@@ -84,6 +84,38 @@ pub async fn unblock(state: &AppState, id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// Lifts the block of `target` (a domain or an actor URL, as it was blocked); the
+/// blocked target, normalised.
+///
+/// # Errors
+/// [`AppError::Validation`] for a bad target or one blocked by the configuration
+/// (`federation.blocked_domains`, to edit there); [`AppError::NotFound`] when it is not
+/// blocked.
+pub async fn unblock_target(state: &AppState, target: &str) -> AppResult<String> {
+    let (target, _) = parse_target(target)?;
+    if state
+        .settings
+        .federation
+        .blocked_domains
+        .iter()
+        .any(|d| d.eq_ignore_ascii_case(&target))
+    {
+        return Err(invalid(format!(
+            "« {target} » est bloqué par la configuration (federation.blocked_domains) : retirez-le de ce fichier"
+        )));
+    }
+    let block = state
+        .store
+        .blocks()
+        .await?
+        .into_iter()
+        .find(|b| b.target == target)
+        .ok_or_else(|| AppError::NotFound(format!("« {target} » n'est pas bloqué")))?;
+    unblock(state, block.id).await?;
+    tracing::info!(target = %target, "unblocked");
+    Ok(target)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

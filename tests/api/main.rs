@@ -12,6 +12,7 @@ mod admin_domains;
 mod aggregator;
 mod browser;
 mod cli;
+mod cli_admin;
 mod cli_ops;
 mod collectivites;
 mod concurrency;

@@ -1,0 +1,286 @@
+//! The operator's admin commands (issue 14 point 4, SPEC §11): the `maillage` binary
+//! run against a real node's database while the node serves, on both engines, and
+//! their effect seen through real HTTP.
+
+use std::process::{Command, Output, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both_engines;
+use crate::cli::{fails, ok, run_with_input};
+use crate::helpers::{TestApp, spawn_app};
+
+/// Runs `maillage ARGS` on `app`'s database and domain, from an empty folder, with
+/// `input` on standard input (or none).
+async fn cli(app: &TestApp, args: &[&str], input: Option<&str>) -> Output {
+    let url = app.state.settings.database.url.clone();
+    let domain = app.domain.clone();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let input = input.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_maillage"));
+        command
+            .args(&args)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MAILLAGE_DATABASE__URL", url)
+            .env("MAILLAGE_DOMAIN", domain)
+            .env("MAILLAGE_FEDERATION__DEBUG", "true")
+            .env("MAILLAGE_LOG__LEVEL", "warn");
+        match input {
+            Some(input) => run_with_input(command, &input),
+            None => command.stdin(Stdio::null()).output().unwrap(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+both_engines!(
+    migrate_status_reads_and_changes_nothing,
+    tokens_are_listed_and_revoked_at_once,
+    domains_unblock,
+    queue_status_and_retry,
+);
+
+/// Runs one SQL statement on the node's database.
+async fn execute(app: &TestApp, sql: &'static str) -> u64 {
+    maillage::db::on_pool!(&app.state.store, pool => {
+        sqlx::query(sql).execute(pool).await.unwrap().rows_affected()
+    })
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    maillage::db::on_pool!(&app.state.store, pool => {
+        sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+    })
+}
+
+async fn migrate_status_reads_and_changes_nothing(app: TestApp) {
+    let out = ok(cli(&app, &["migrate", "--status"], None).await);
+    assert!(out.contains(", 0 en attente"), "{out}");
+    assert!(out.contains("0001 foundation\tappliquée le "), "{out}");
+    // A migration recorded as not applied shows as pending, and reading the status
+    // applies nothing.
+    let before = count(&app, "SELECT COUNT(*) FROM _sqlx_migrations").await;
+    execute(&app, "DELETE FROM _sqlx_migrations WHERE version = 1").await;
+    let out = ok(cli(&app, &["migrate", "--status"], None).await);
+    assert!(out.contains(", 1 en attente"), "{out}");
+    assert!(out.contains("0001 foundation\ten attente"), "{out}");
+    assert!(out.contains("maillage migrate"), "{out}");
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM _sqlx_migrations").await,
+        before - 1,
+        "--status applied nothing"
+    );
+    // A migration from a newer version is named as such.
+    execute(
+        &app,
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         SELECT 9999, 'from the future', TRUE, checksum, 0 FROM _sqlx_migrations WHERE version = 2",
+    )
+    .await;
+    let out = ok(cli(&app, &["migrate", "--status"], None).await);
+    assert!(out.contains("9999 from the future\tappliquée le "), "{out}");
+    assert!(out.contains("version plus récente"), "{out}");
+
+    // Where there is no database, nothing is read and nothing is created.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("absent.db");
+    let output = tokio::task::spawn_blocking({
+        let url = format!("sqlite://{}", file.display());
+        let dir_path = dir.path().to_path_buf();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_maillage"))
+                .args(["migrate", "--status"])
+                .current_dir(dir_path)
+                .env_clear()
+                .env("MAILLAGE_DATABASE__URL", url)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let error = fails(output);
+    assert!(error.contains("aucune base de données Maillage"), "{error}");
+    assert!(!file.exists(), "no phantom database");
+}
+
+async fn patch_marcq(app: &TestApp, token: &str) -> StatusCode {
+    app.client
+        .patch(app.url("/api/v1/collectivites/marcq"))
+        .bearer_auth(token)
+        .json(&json!({"summary": "Ville du Nord."}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn tokens_are_listed_and_revoked_at_once(app: TestApp) {
+    let token = app.collectivite_with_token("marcq", "59378").await;
+    assert_eq!(patch_marcq(&app, &token).await, StatusCode::OK);
+
+    let list = ok(cli(&app, &["token", "list"], None).await);
+    let hash = maillage::service::tokens::hash_token(&token);
+    assert!(!list.contains("mai_") && !list.contains(&hash), "{list}");
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines[0], "id\tportée\tnote\tcréé\tdernier usage");
+    let admin = lines.iter().find(|l| l.contains("administration du nœud"));
+    assert!(admin.unwrap().contains("\ttests\t"), "{list}");
+    let marcq = lines
+        .iter()
+        .find(|l| l.contains("\tcollectivité marcq\t"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(!marcq.ends_with("jamais"), "last use recorded: {marcq}");
+    let id = marcq.split('\t').next().unwrap().to_string();
+
+    let only = ok(cli(&app, &["token", "list", "--collectivite", "marcq"], None).await);
+    assert_eq!(only.lines().count(), 2, "{only}");
+    let error = fails(cli(&app, &["token", "list", "--collectivite", "absente"], None).await);
+    assert!(error.contains("absente"), "{error}");
+
+    let out = ok(cli(&app, &["token", "revoke", &id], None).await);
+    assert!(out.contains(&format!("jeton {id} révoqué")), "{out}");
+    // At once, on the running node.
+    assert_eq!(patch_marcq(&app, &token).await, StatusCode::UNAUTHORIZED);
+    let error = fails(cli(&app, &["token", "revoke", &id], None).await);
+    assert!(error.contains("aucun jeton"), "{error}");
+    let usage = cli(&app, &["token", "revoke", "abc"], None).await;
+    assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+}
+
+async fn domains_unblock(app: TestApp) {
+    ok(cli(
+        &app,
+        &["domains", "block", "spam.example", "--reason", "pourriel"],
+        None,
+    )
+    .await);
+    ok(cli(
+        &app,
+        &["domains", "block", "https://autre.example/users/x"],
+        None,
+    )
+    .await);
+    let list = ok(cli(&app, &["domains", "list"], None).await);
+    assert!(list.contains("bloqué\tspam.example\tpourriel"), "{list}");
+
+    let out = ok(cli(&app, &["domains", "unblock", "Spam.Example."], None).await);
+    assert_eq!(out.trim(), "débloqué : spam.example");
+    let out = ok(cli(
+        &app,
+        &["domains", "unblock", "https://autre.example/users/x"],
+        None,
+    )
+    .await);
+    assert!(
+        out.contains("débloqué : https://autre.example/users/x"),
+        "{out}"
+    );
+    assert!(app.state.store.blocks().await.unwrap().is_empty());
+    let list = ok(cli(&app, &["domains", "list"], None).await);
+    assert!(!list.contains("spam.example"), "{list}");
+
+    let error = fails(cli(&app, &["domains", "unblock", "spam.example"], None).await);
+    assert!(
+        error.contains("« spam.example » n'est pas bloqué"),
+        "{error}"
+    );
+    let error = fails(cli(&app, &["domains", "unblock", "pas un domaine"], None).await);
+    assert!(error.contains("ni un nom de domaine"), "{error}");
+}
+
+/// Follows `acct:marcq@a` from a new collectivité of `node`.
+async fn follow_marcq(node: &TestApp, a: &TestApp, username: &str, insee: &str) {
+    let token = node.collectivite_with_token(username, insee).await;
+    let response = node
+        .client
+        .post(node.url(&format!("/api/v1/collectivites/{username}/follows")))
+        .bearer_auth(&token)
+        .json(&json!({ "target": format!("acct:marcq@{}", a.domain) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(node.drain().await, 1, "the Follow goes out");
+    assert_eq!(a.drain().await, 1, "the Accept comes back");
+}
+
+async fn queue_status_and_retry(a: TestApp) {
+    let marcq = a.collectivite_with_token("marcq", "59378").await;
+    let mut d = spawn_app(a.engine).await.unwrap();
+    follow_marcq(&d, &a, "douai", "59178").await;
+    let out = ok(cli(&a, &["queue", "status"], None).await);
+    assert_eq!(out.trim(), "0 livraison(s) en attente, 0 abandonnée(s)");
+
+    d.stop().await;
+    for i in 0..2 {
+        let action = json!({"name": format!("Action {i}"), "content": "x", "themes": ["culture"]});
+        a.publish("marcq", &marcq, &action).await;
+    }
+    assert_eq!(a.drain().await, 2);
+    let out = ok(cli(&a, &["queue", "status"], None).await);
+    assert!(
+        out.starts_with(
+            "2 livraison(s) en attente, 0 abandonnée(s) ; la plus ancienne attend depuis "
+        ),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.starts_with(&format!("{}\t", d.domain)))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(row.starts_with(&format!("{}\t2\t0\t", d.domain)), "{row}");
+    assert!(row.contains("\tdans "), "retried later: {row}");
+    assert_eq!(a.drain().await, 0, "nothing due");
+
+    d.restart().await;
+    let host = d.domain.clone();
+    let out = ok(cli(&a, &["queue", "retry", "--host", &host], None).await);
+    assert!(out.starts_with("2 livraison(s) en attente vers"), "{out}");
+    assert_eq!(a.drain().await, 2, "due at once");
+    assert_eq!(a.state.store.delivery_counts().await.unwrap().pending, 0);
+
+    // Given up deliveries come back with --failed.
+    d.stop().await;
+    let action = json!({"name": "Action 3", "content": "x", "themes": ["culture"]});
+    a.publish("marcq", &marcq, &action).await;
+    a.drain().await;
+    execute(
+        &a,
+        "UPDATE deliveries SET state = 'failed', attempts = 10 WHERE state = 'pending'",
+    )
+    .await;
+    let out = ok(cli(&a, &["queue", "status"], None).await);
+    assert!(
+        out.starts_with("0 livraison(s) en attente, 1 abandonnée(s)"),
+        "{out}"
+    );
+    d.restart().await;
+    let out = ok(cli(&a, &["queue", "retry", "--failed"], None).await);
+    assert!(
+        out.starts_with("1 livraison(s) abandonnée(s) remise(s)"),
+        "{out}"
+    );
+    assert_eq!(a.drain().await, 1);
+    let counts = a.state.store.delivery_counts().await.unwrap();
+    assert_eq!(
+        (counts.pending, counts.failed),
+        (0, 0),
+        "{}",
+        a.deliveries().await
+    );
+
+    let usage = cli(&a, &["queue", "retry"], None).await;
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "--host or --failed: {usage:?}"
+    );
+}
