@@ -1,13 +1,14 @@
 //! `maillage user create --username NAME [--collectivite NAME]... [--admin]`: an
-//! editor's account for the web admin. The password is asked on the terminal (not
-//! echoed) or read from the first line of standard input.
+//! editor's account for the web admin; `user list | passwd NAME | disable NAME |
+//! enable NAME` (SPEC §11). Passwords are asked on the terminal (twice, not echoed) or
+//! read from the first line of standard input.
 
 use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
 
 use super::{CliError, CliResult};
-use crate::service::users::create_user;
+use crate::service::users::{create_user, set_disabled, set_password};
 use crate::state::AppState;
 
 /// Account commands.
@@ -24,6 +25,32 @@ pub enum UserCommand {
         /// A node admin: every collectivité, blocks and reports.
         #[arg(long)]
         admin: bool,
+    },
+    /// List the accounts: name, role, state, live sessions, created.
+    ///
+    /// Example: maillage user list
+    List,
+    /// Set a new password (prompted twice, or the first line of standard input); the
+    /// account's sessions end.
+    ///
+    /// Example: echo 'un mot de passe solide' | maillage user passwd marie
+    Passwd {
+        /// Login name.
+        username: String,
+    },
+    /// Disable an account: it cannot sign in and its sessions end.
+    ///
+    /// Example: maillage user disable marie
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Enable a disabled account again.
+    ///
+    /// Example: maillage user enable marie
+    Enable {
+        /// Login name.
+        username: String,
     },
 }
 
@@ -69,6 +96,54 @@ pub async fn run(state: AppState, command: UserCommand) -> CliResult {
                 user.username,
                 state.url("/admin/connexion")
             );
+        }
+        UserCommand::List => {
+            let users = state.store.users().await?;
+            if users.is_empty() {
+                eprintln!("aucun compte ; pour en créer un : maillage user create");
+                return Ok(());
+            }
+            println!("identifiant\trôle\tétat\tsessions\tcréé");
+            for listing in users {
+                let user = &listing.user;
+                let role = if user.admin {
+                    "administrateur du nœud".to_string()
+                } else {
+                    format!("éditeur de {}", listing.collectivites.join(", "))
+                };
+                let status = user.disabled_at.map_or_else(
+                    || "actif".to_string(),
+                    |at| format!("désactivé le {}", at.format("%Y-%m-%d %H:%M UTC")),
+                );
+                println!(
+                    "{}\t{role}\t{status}\t{}\t{}",
+                    user.username,
+                    listing.sessions,
+                    user.created_at.format("%Y-%m-%d %H:%M UTC")
+                );
+            }
+        }
+        UserCommand::Passwd { username } => {
+            let password = read_password()?;
+            let user = set_password(&state, &username, &password).await?;
+            println!(
+                "mot de passe de « {} » changé ; ses sessions sont fermées",
+                user.username
+            );
+        }
+        UserCommand::Disable { username } => {
+            if set_disabled(&state, &username, true).await? {
+                println!("compte « {username} » désactivé ; ses sessions sont fermées");
+            } else {
+                println!("compte « {username} » déjà désactivé");
+            }
+        }
+        UserCommand::Enable { username } => {
+            if set_disabled(&state, &username, false).await? {
+                println!("compte « {username} » réactivé");
+            } else {
+                println!("compte « {username} » déjà actif");
+            }
         }
     }
     Ok(())

@@ -19,6 +19,19 @@ pub struct User {
     pub admin: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// Disabled by the operator since then: cannot sign in, has no session.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// An account as `maillage user list` shows it.
+#[derive(Debug, Clone)]
+pub struct UserListing {
+    /// The account.
+    pub user: User,
+    /// The usernames of the collectivités it edits (none for a node admin).
+    pub collectivites: Vec<String>,
+    /// Its live sessions.
+    pub sessions: i64,
 }
 
 /// A live session with its user.
@@ -60,16 +73,79 @@ impl Store {
         })
     }
 
-    /// Replaces the password of an account.
+    /// Replaces the password of an account and ends its sessions, in one transaction.
     pub async fn set_password(&self, user_id: i64, password_hash: &str) -> StoreResult<()> {
         on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(password_hash)
                 .bind(user_id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// Disables an account (ending its sessions, in one transaction) or enables it
+    /// again; false when it already was in that state.
+    pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<bool> {
+        const DISABLE: &str =
+            "UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL";
+        const ENABLE: &str =
+            "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL";
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let changed = if disabled {
+                sqlx::query(DISABLE).bind(Utc::now()).bind(user_id).execute(&mut *tx).await?
+            } else {
+                sqlx::query(ENABLE).bind(user_id).execute(&mut *tx).await?
+            }
+            .rows_affected()
+                > 0;
+            if disabled {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(changed)
+        })
+    }
+
+    /// Every account by name, with the collectivités it edits and its live sessions.
+    pub async fn users(&self) -> StoreResult<Vec<UserListing>> {
+        const USERS: &str = "SELECT * FROM users ORDER BY username";
+        const LINKS: &str = "SELECT l.user_id, a.username FROM user_collectivites l \
+             JOIN actors a ON a.id = l.actor_id ORDER BY a.username";
+        const SESSIONS: &str =
+            "SELECT user_id, COUNT(*) FROM sessions WHERE expires_at > $1 GROUP BY user_id";
+        let users: Vec<User> = on_pool!(self, pool => sqlx::query_as(USERS).fetch_all(pool).await?);
+        let links: Vec<(i64, String)> =
+            on_pool!(self, pool => sqlx::query_as(LINKS).fetch_all(pool).await?);
+        let sessions: Vec<(i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(SESSIONS).bind(Utc::now()).fetch_all(pool).await?
+        });
+        Ok(users
+            .into_iter()
+            .map(|user| UserListing {
+                collectivites: links
+                    .iter()
+                    .filter(|(id, _)| *id == user.id)
+                    .map(|(_, name)| name.clone())
+                    .collect(),
+                sessions: sessions
+                    .iter()
+                    .find(|(id, _)| *id == user.id)
+                    .map_or(0, |(_, n)| *n),
+                user,
+            })
+            .collect())
     }
 
     /// An account by login name.
@@ -138,7 +214,7 @@ impl Store {
             csrf_token: String,
         }
         const SQL: &str = "SELECT u.*, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2";
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL";
         let row: Option<Row> = on_pool!(self, pool => {
             sqlx::query_as(SQL).bind(token_hash).bind(Utc::now()).fetch_optional(pool).await?
         });

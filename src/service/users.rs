@@ -40,6 +40,14 @@ pub fn check_new_account(username: &str, password: &str) -> AppResult<()> {
             "identifiant de 1 à 64 caractères : minuscules, chiffres, . _ -",
         ));
     }
+    check_password(password)
+}
+
+/// Checks a new password (the same rules for `user create` and `user passwd`).
+///
+/// # Errors
+/// [`AppError::Validation`] on `password`.
+pub fn check_password(password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(invalid(
             "password",
@@ -47,6 +55,45 @@ pub fn check_new_account(username: &str, password: &str) -> AppResult<()> {
         ));
     }
     Ok(())
+}
+
+/// The account `username`.
+///
+/// # Errors
+/// [`AppError::NotFound`] when there is none.
+async fn find_user(state: &AppState, username: &str) -> AppResult<User> {
+    state
+        .store
+        .user_by_username(username)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("aucun compte « {username} »")))
+}
+
+/// Gives the account `username` a new password (the rules of [`check_password`],
+/// hashed by the bounded hasher) and ends its sessions.
+///
+/// # Errors
+/// [`AppError::NotFound`], [`AppError::Validation`] on `password`,
+/// [`AppError::Unavailable`] when password hashing stays busy.
+pub async fn set_password(state: &AppState, username: &str, password: &str) -> AppResult<User> {
+    check_password(password)?;
+    let user = find_user(state, username).await?;
+    let hash = state.password_hashing.hash(password).await?;
+    state.store.set_password(user.id, &hash).await?;
+    tracing::info!(user = %user.username, "password changed; sessions ended");
+    Ok(user)
+}
+
+/// Disables the account `username` (it cannot sign in; its sessions end) or enables it
+/// again; false when it already was in that state.
+///
+/// # Errors
+/// [`AppError::NotFound`].
+pub async fn set_disabled(state: &AppState, username: &str, disabled: bool) -> AppResult<bool> {
+    let user = find_user(state, username).await?;
+    let changed = state.store.set_user_disabled(user.id, disabled).await?;
+    tracing::info!(user = %user.username, disabled, changed, "account state set");
+    Ok(changed)
 }
 
 /// Creates an account bound to local collectivités (by username), or a node admin.
@@ -95,8 +142,8 @@ pub async fn create_user(
 /// Signs in: the session cookie token (to set) and the session.
 ///
 /// # Errors
-/// [`AppError::Unauthorized`] for a wrong name or password (the same message for
-/// both), [`AppError::RateLimited`] after too many failures, [`AppError::Unavailable`]
+/// [`AppError::Unauthorized`] for a wrong name or password, or a disabled account
+/// (the same message for all three), [`AppError::RateLimited`] after too many failures, [`AppError::Unavailable`]
 /// when every password check is busy for too long.
 pub async fn login(
     state: &AppState,
@@ -129,7 +176,9 @@ pub async fn login(
     // password.
     let ok = state.password_hashing.verify(password, hash).await;
     let user = match (ok, user) {
-        (Ok(true), Some(user)) => user,
+        // A disabled account gets the wrong password's answer, and the attempt counts
+        // as a failure: otherwise a right password would show by never locking.
+        (Ok(true), Some(user)) if user.disabled_at.is_none() => user,
         (Ok(_), _) => {
             attempt.fail();
             return Err(AppError::Unauthorized(

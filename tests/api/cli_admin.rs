@@ -5,6 +5,7 @@
 use std::process::{Command, Output, Stdio};
 
 use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
 use crate::both_engines;
@@ -42,6 +43,7 @@ async fn cli(app: &TestApp, args: &[&str], input: Option<&str>) -> Output {
 both_engines!(
     migrate_status_reads_and_changes_nothing,
     tokens_are_listed_and_revoked_at_once,
+    users_passwd_disable_enable,
     domains_unblock,
     queue_status_and_retry,
 );
@@ -153,6 +155,154 @@ async fn tokens_are_listed_and_revoked_at_once(app: TestApp) {
     assert!(error.contains("aucun jeton"), "{error}");
     let usage = cli(&app, &["token", "revoke", "abc"], None).await;
     assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+}
+
+const PASSWORD: &str = "un mot de passe solide";
+const NEW_PASSWORD: &str = "un autre mot de passe solide";
+
+/// Signs in from `client`; the session cookie, or the status of a refusal.
+async fn sign_in_from(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    client: &str,
+) -> Result<String, StatusCode> {
+    let response = app
+        .post_sign_in(
+            &[("username", username), ("password", password)],
+            Some(client),
+        )
+        .await;
+    if response.status() != StatusCode::SEE_OTHER || response.headers()[LOCATION] != "/admin" {
+        return Err(response.status());
+    }
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
+    Ok(cookie.split(';').next().unwrap().to_string())
+}
+
+/// [`sign_in_from`] one client address.
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> Result<String, StatusCode> {
+    sign_in_from(app, username, password, "203.0.113.40").await
+}
+
+/// Whether the session cookie opens the admin.
+async fn signed_in(app: &TestApp, cookie: &str) -> bool {
+    let response = app
+        .client
+        .get(app.url("/admin"))
+        .header(COOKIE, cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    response.status() == StatusCode::OK
+}
+
+async fn users_passwd_disable_enable(app: TestApp) {
+    app.collectivite_with_token("marcq", "59378").await;
+    let input = format!("{PASSWORD}\n");
+    let create = [
+        "user",
+        "create",
+        "--username",
+        "marie",
+        "--collectivite",
+        "marcq",
+    ];
+    ok(cli(&app, &create, Some(&input)).await);
+    let session = sign_in(&app, "marie", PASSWORD).await.unwrap();
+    assert!(signed_in(&app, &session).await);
+
+    let list = ok(cli(&app, &["user", "list"], None).await);
+    assert!(
+        list.contains("marie\téditeur de marcq\tactif\t1\t"),
+        "{list}"
+    );
+
+    // passwd: the same rules as create, then the new password and no old session.
+    let error = fails(cli(&app, &["user", "passwd", "marie"], Some("court\n")).await);
+    assert!(error.contains("12 caractères"), "{error}");
+    let error = fails(cli(&app, &["user", "passwd", "absent"], Some(&input)).await);
+    assert!(error.contains("aucun compte « absent »"), "{error}");
+    assert!(
+        signed_in(&app, &session).await,
+        "a refused passwd changes nothing"
+    );
+    let out = ok(cli(
+        &app,
+        &["user", "passwd", "marie"],
+        Some(&format!("{NEW_PASSWORD}\n")),
+    )
+    .await);
+    assert!(out.contains("sessions sont fermées"), "{out}");
+    assert!(!signed_in(&app, &session).await, "sessions ended");
+    assert_eq!(
+        sign_in(&app, "marie", PASSWORD).await,
+        Err(StatusCode::UNAUTHORIZED)
+    );
+    let session = sign_in(&app, "marie", NEW_PASSWORD).await.unwrap();
+    assert!(signed_in(&app, &session).await);
+
+    // disable: sessions end; the right password gets the wrong password's answer.
+    let out = ok(cli(&app, &["user", "disable", "marie"], None).await);
+    assert!(out.contains("« marie » désactivé"), "{out}");
+    assert!(!signed_in(&app, &session).await, "sessions ended");
+    let disabled = app
+        .post_sign_in(
+            &[("username", "marie"), ("password", NEW_PASSWORD)],
+            Some("203.0.113.41"),
+        )
+        .await;
+    let wrong = app
+        .post_sign_in(
+            &[
+                ("username", "marie"),
+                ("password", "pas le bon mot de passe"),
+            ],
+            Some("203.0.113.42"),
+        )
+        .await;
+    assert_eq!(disabled.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let (disabled, wrong) = (disabled.text().await.unwrap(), wrong.text().await.unwrap());
+    let message = "identifiant ou mot de passe incorrect";
+    assert!(disabled.contains(message) && wrong.contains(message));
+    let list = ok(cli(&app, &["user", "list"], None).await);
+    assert!(
+        list.contains("marie\téditeur de marcq\tdésactivé le "),
+        "{list}"
+    );
+    let out = ok(cli(&app, &["user", "disable", "marie"], None).await);
+    assert!(out.contains("déjà désactivé"), "{out}");
+
+    let out = ok(cli(&app, &["user", "enable", "marie"], None).await);
+    assert!(out.contains("« marie » réactivé"), "{out}");
+    let session = sign_in(&app, "marie", NEW_PASSWORD).await.unwrap();
+    assert!(signed_in(&app, &session).await);
+
+    // The limiter counts a disabled account's sign-ins, right password or not: it locks
+    // as for wrong passwords, which a right password would otherwise show.
+    let create = [
+        "user",
+        "create",
+        "--username",
+        "paul",
+        "--collectivite",
+        "marcq",
+    ];
+    ok(cli(&app, &create, Some(&input)).await);
+    ok(cli(&app, &["user", "disable", "paul"], None).await);
+    for _ in 0..maillage::service::users::MAX_FAILURES {
+        assert_eq!(
+            sign_in_from(&app, "paul", PASSWORD, "198.51.100.7").await,
+            Err(StatusCode::UNAUTHORIZED)
+        );
+    }
+    assert_eq!(
+        sign_in_from(&app, "paul", PASSWORD, "198.51.100.8").await,
+        Err(StatusCode::TOO_MANY_REQUESTS),
+        "the account is locked"
+    );
 }
 
 async fn domains_unblock(app: TestApp) {
