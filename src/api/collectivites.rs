@@ -33,7 +33,9 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/api/v1/collectivites/{username}",
-            get(get_collectivite).patch(update_collectivite),
+            get(get_collectivite)
+                .patch(update_collectivite)
+                .delete(delete_collectivite),
         )
 }
 
@@ -409,15 +411,65 @@ impl From<&Collectivite> for CollectiviteView {
     }
 }
 
-/// The local collectivité `username`, or 404.
+/// The local collectivité `username`, or 404 (410 when it was deleted).
 pub async fn find_local(state: &AppState, username: &str) -> AppResult<Collectivite> {
-    state
-        .store
-        .local_collectivite(username)
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound(format!("aucune collectivité « {username} » sur ce nœud"))
-        })
+    if let Some(collectivite) = state.store.local_collectivite(username).await? {
+        return Ok(collectivite);
+    }
+    match state.store.deleted_local_collectivite(username).await? {
+        Some((_, deleted)) => Err(AppError::Gone(format!(
+            "la collectivité « {username} » a été supprimée le {}",
+            deleted.format("%d/%m/%Y")
+        ))),
+        None => Err(AppError::NotFound(format!(
+            "aucune collectivité « {username} » sur ce nœud"
+        ))),
+    }
+}
+
+/// What `DELETE /api/v1/collectivites/{username}` did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeletedView {
+    /// The username, which stays reserved.
+    pub username: String,
+    /// Its former ActivityPub id (now a `Tombstone`, `410 Gone`).
+    pub id: String,
+    /// Its actions, tombstoned.
+    pub actions: u64,
+    /// Deliveries of its `Delete` queued for followers and partners.
+    pub deliveries: i64,
+}
+
+/// Delete a collectivité (node-admin token): `Delete{Actor}` goes to its followers and
+/// remote partners; then it and its actions answer `410 Gone`, WebFinger `404`
+/// (SPEC §11).
+#[utoipa::path(delete, path = "/api/v1/collectivites/{username}", tag = "collectivites",
+    params(("username" = String, Path, description = "Username")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Deleted; its Delete is being delivered", body = DeletedView),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Already deleted", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_collectivite(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    bearer: Bearer,
+) -> AppResult<impl IntoResponse> {
+    bearer.require_admin()?;
+    let collectivite = find_local(&state, &username).await?;
+    let deleted = service::collectivites::delete_collectivite(&state, &collectivite).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(DeletedView {
+            username: collectivite.profile.username.to_string(),
+            id: collectivite.ap_id.to_string(),
+            actions: deleted.actions,
+            deliveries: deleted.deliveries,
+        }),
+    ))
 }
 
 /// Create a collectivité (node-admin token).

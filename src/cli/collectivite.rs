@@ -1,4 +1,4 @@
-//! `maillage collectivite create|list|show|edit`.
+//! `maillage collectivite create|list|show|edit|delete`.
 
 use clap::{Args, Subcommand};
 
@@ -23,6 +23,38 @@ pub enum CollectiviteCommand {
     },
     /// Change fields of a collectivité.
     Edit(ProfileArgs),
+    /// Delete a collectivité: `Delete` goes to its followers and partners, then it and
+    /// its actions answer 410 Gone and it leaves the directory. Asks for confirmation
+    /// on a terminal unless --yes; refuses without --yes when not on a terminal.
+    ///
+    /// Example: maillage collectivite delete marcq --yes
+    Delete {
+        /// Username.
+        username: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// Asks the operator to type `username` again; false when they typed something else.
+fn confirm_delete(username: &str, name: &str) -> Result<bool, CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError(format!(
+            "suppression de « {username} » non confirmée : l'entrée n'est pas un terminal ; ajoutez --yes"
+        )));
+    }
+    eprint!(
+        "Supprimer {name} ({username}) ? Ses abonnés et partenaires en seront informés, ses actions et son adresse répondront 410 ; c'est définitif.\nTapez « {username} » pour confirmer : "
+    );
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError(format!("lecture de la confirmation : {e}")))?;
+    Ok(line.trim() == username)
 }
 
 /// Profile fields on the command line.
@@ -142,6 +174,25 @@ pub async fn run(state: AppState, command: CollectiviteCommand) -> CliResult {
                 service::collectivites::update_collectivite(&state, &current, body.into_profile()?)
                     .await?;
             print_json(&CollectiviteView::from(&updated));
+        }
+        CollectiviteCommand::Delete { username, yes } => {
+            let collectivite = find_local(&state, &username).await?;
+            if !yes && !confirm_delete(&username, &collectivite.profile.name)? {
+                return Err(CliError(format!(
+                    "suppression de « {username} » abandonnée : rien n'a changé"
+                )));
+            }
+            let deleted =
+                service::collectivites::delete_collectivite(&state, &collectivite).await?;
+            println!(
+                "collectivité « {username} » supprimée : {} action(s) retirée(s), {} livraison(s) de sa suppression en file",
+                deleted.actions, deleted.deliveries
+            );
+            if deleted.deliveries > 0 {
+                println!(
+                    "le nœud (maillage serve ou maillage worker) les envoie ; suivi : maillage queue status"
+                );
+            }
         }
     }
     Ok(())

@@ -63,7 +63,7 @@ macro_rules! bind_action_data {
 macro_rules! index_action_in_tx {
     ($tx:expr, $id:expr, $data:expr) => {{
         let id: i64 = $id;
-        let data: Option<&NewAction> = $data;
+        let data: Option<&crate::domain::NewAction> = $data;
         let scripts = crate::db::Scripts::scripts(&*$tx);
         if scripts {
             sqlx::query(sqlx::AssertSqlSafe(
@@ -152,6 +152,8 @@ macro_rules! index_action_in_tx {
         }
     }};
 }
+
+pub(crate) use index_action_in_tx;
 
 /// Clears the index rows of action `$1`.
 pub(crate) const CLEAR_INDEX: [&str; 4] = [

@@ -253,6 +253,102 @@ impl Store {
         })
     }
 
+    /// The inboxes (with their domains) of the remote actors in an accepted partnership
+    /// with the actor `actor_id`, either side: who hears of its deletion besides its
+    /// followers.
+    pub async fn partner_inboxes(&self, actor_id: i64) -> StoreResult<Vec<(Url, String)>> {
+        const SQL: &str = "SELECT DISTINCT COALESCE(a.shared_inbox, a.inbox), a.domain \
+             FROM partnerships p JOIN actors a \
+             ON a.id = CASE WHEN p.owner_id = $1 THEN p.requester_id ELSE p.owner_id END \
+             WHERE (p.owner_id = $1 OR p.requester_id = $1) AND p.state = 'accepted' \
+             AND a.local = FALSE";
+        let rows: Vec<(String, String)> = on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(actor_id).fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .filter_map(|(inbox, domain)| Some((Url::parse(&inbox).ok()?, domain)))
+            .collect())
+    }
+
+    /// Deletes the local collectivité `actor_id` in one transaction (SPEC §11): stores
+    /// and queues `delete` (its audience read while the follows still exist),
+    /// tombstones its live actions, removes its follows, partnerships, tokens and
+    /// editors' links, and turns the actor into a `Tombstone` row. The row keeps its
+    /// keys, so that the queued deliveries are still signed, and its username, so that
+    /// no new collectivité takes its address; [`Store::forget_spent_keys`] drops the
+    /// private key once those deliveries are done. Returns how many actions were
+    /// tombstoned.
+    pub async fn delete_local_collectivite(
+        &self,
+        actor_id: i64,
+        delete: &super::activities::NewActivity,
+    ) -> StoreResult<u64> {
+        const LIVE_ACTIONS: &str =
+            "SELECT id FROM actions WHERE actor_id = $1 AND deleted_at IS NULL";
+        const TOMBSTONE_ACTION: &str =
+            "UPDATE actions SET deleted_at = $1, updated = $1 WHERE id = $2";
+        const CLEANUP: [&str; 4] = [
+            "DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1",
+            "DELETE FROM partnerships WHERE requester_id = $1 OR owner_id = $1",
+            "DELETE FROM api_tokens WHERE actor_id = $1",
+            "DELETE FROM user_collectivites WHERE actor_id = $1",
+        ];
+        const TOMBSTONE_ACTOR: &str = "UPDATE actors SET actor_type = 'Tombstone', updated = $1 \
+             WHERE id = $2 AND local = TRUE AND actor_type = 'Organization'";
+        let now = Utc::now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            super::activities::store_activity_in_tx!(tx, delete);
+            let actions: Vec<i64> = sqlx::query_scalar(LIVE_ACTIONS)
+                .bind(actor_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            for id in &actions {
+                sqlx::query(TOMBSTONE_ACTION).bind(now).bind(*id).execute(&mut *tx).await?;
+                super::actions::index_action_in_tx!(tx, *id, None);
+            }
+            for sql in CLEANUP {
+                sqlx::query(sql).bind(actor_id).execute(&mut *tx).await?;
+            }
+            sqlx::query(TOMBSTONE_ACTOR).bind(now).bind(actor_id).execute(&mut *tx).await?;
+            sqlx::query(super::actions::BUMP_GENERATION).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(actions.len() as u64)
+        })
+    }
+
+    /// When the local collectivité `username` was deleted (its id and the time), if it
+    /// was: its actor URL then answers `410 Gone`.
+    pub async fn deleted_local_collectivite(
+        &self,
+        username: &str,
+    ) -> StoreResult<Option<(Url, chrono::DateTime<Utc>)>> {
+        const SQL: &str = "SELECT ap_id, updated FROM actors \
+             WHERE username = $1 AND local = TRUE AND actor_type = 'Tombstone'";
+        let row: Option<(String, chrono::DateTime<Utc>)> = on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(username).fetch_optional(pool).await?
+        });
+        row.map(|(ap_id, at)| {
+            Url::parse(&ap_id)
+                .map(|url| (url, at))
+                .map_err(|e| super::StoreError::Corrupt(format!("actor id {ap_id}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Drops the private keys of deleted collectivités whose deliveries are all done
+    /// (delivered or given up); returns how many.
+    pub async fn forget_spent_keys(&self) -> StoreResult<u64> {
+        const SQL: &str = "UPDATE actors SET private_key_pem = NULL \
+             WHERE actor_type = 'Tombstone' AND local = TRUE AND private_key_pem IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN activities v ON v.id = d.activity_id \
+             WHERE v.actor_id = actors.id AND d.state = 'pending')";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(SQL).execute(pool).await?.rows_affected()
+        }))
+    }
+
     /// Replaces the profile of a collectivité.
     pub async fn update_collectivite_profile(
         &self,

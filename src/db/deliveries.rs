@@ -375,6 +375,15 @@ impl Store {
         }))
     }
 
+    /// How many deliveries the activity `ap_id` has.
+    pub async fn deliveries_of_activity(&self, ap_id: &Url) -> StoreResult<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM deliveries d JOIN activities v \
+             ON v.id = d.activity_id WHERE v.ap_id = $1";
+        Ok(
+            on_pool!(self, pool => sqlx::query_scalar(SQL).bind(ap_id.as_str()).fetch_one(pool).await?),
+        )
+    }
+
     /// When the oldest pending delivery was queued, if any.
     pub async fn oldest_pending_delivery(&self) -> StoreResult<Option<DateTime<Utc>>> {
         const SQL: &str = "SELECT MIN(created_at) FROM deliveries WHERE state = 'pending'";

@@ -97,3 +97,34 @@ pub fn activity_about(
         audience,
     }
 }
+
+/// Builds the `Delete` of a local collectivité itself (SPEC §11: object, the actor id),
+/// for its followers and `partners` (their inboxes and domains), signed later with its
+/// key.
+pub fn delete_actor(
+    state: &AppState,
+    collectivite: &crate::domain::Collectivite,
+    partners: Vec<(url::Url, String)>,
+) -> NewActivity {
+    let ap_id = state.url(&format!("/activities/{}", Uuid::now_v7()));
+    let followers = state.url(&format!(
+        "/actors/{}/followers",
+        collectivite.profile.username
+    ));
+    NewActivity {
+        payload: with_context(json!({
+            "id": ap_id,
+            "type": "Delete",
+            "actor": collectivite.ap_id,
+            "published": chrono::Utc::now(),
+            "to": [PUBLIC],
+            "cc": [followers],
+            "object": collectivite.ap_id,
+        })),
+        ap_id,
+        actor_id: collectivite.id,
+        kind: "Delete",
+        object_ap_id: collectivite.ap_id.clone(),
+        audience: Audience::FollowersAndInboxes(collectivite.id, partners),
+    }
+}

@@ -402,6 +402,14 @@ impl DeliveryWorker {
         }
         // What went through is recorded even if recording another outcome failed.
         self.record_delivered(&delivered).await?;
+        if count > 0 {
+            // A deleted collectivité's key is kept until its `Delete` is delivered
+            // (SPEC §11); an index lookup when there is none.
+            let forgotten = self.state.store.forget_spent_keys().await?;
+            if forgotten > 0 {
+                tracing::info!(forgotten, "private keys of deleted collectivités dropped");
+            }
+        }
         failure.map_or(Ok(count), Err)
     }
 

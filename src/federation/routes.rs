@@ -117,7 +117,23 @@ async fn get_actor(
     Path(username): Path<String>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let collectivite = local_collectivite(&state, &username).await?;
+    let collectivite = match local_collectivite(&state, &username).await {
+        Err(AppError::NotFound(message)) => {
+            // SPEC §11: a deleted collectivité answers 410 with a Tombstone.
+            let Some((ap_id, deleted)) = state.store.deleted_local_collectivite(&username).await?
+            else {
+                return Err(AppError::NotFound(message));
+            };
+            if wants_html(&headers) {
+                return Err(AppError::Gone(format!(
+                    "la collectivité « {username} » a quitté ce nœud le {}",
+                    deleted.format("%d/%m/%Y")
+                )));
+            }
+            return Ok(tombstone_response(&ap_id, "Organization", deleted));
+        }
+        other => other?,
+    };
     if wants_html(&headers) {
         return web::pages::collectivite_page(&state, &collectivite).await;
     }

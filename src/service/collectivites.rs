@@ -73,3 +73,43 @@ pub async fn update_collectivite(
         .update_collectivite_profile(collectivite.id, &profile)
         .await?)
 }
+
+/// What deleting a collectivité did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deleted {
+    /// Its actions, tombstoned.
+    pub actions: u64,
+    /// Deliveries of its `Delete` queued (followers' and partners' inboxes).
+    pub deliveries: i64,
+}
+
+/// SPEC §11 "Delete of a collectivité": queues `Delete{Actor}` for its followers and
+/// remote partners, signed with its key (kept until those deliveries are done), then
+/// it answers `410` with a `Tombstone`, its actions too, and WebFinger `404`; it leaves
+/// the directory and the feeds.
+///
+/// # Errors
+/// Storage failures.
+pub async fn delete_collectivite(
+    state: &AppState,
+    collectivite: &Collectivite,
+) -> AppResult<Deleted> {
+    let partners = state.store.partner_inboxes(collectivite.id).await?;
+    let activity = crate::federation::activities::delete_actor(state, collectivite, partners);
+    let actions = state
+        .store
+        .delete_local_collectivite(collectivite.id, &activity)
+        .await?;
+    let deliveries = state.store.deliveries_of_activity(&activity.ap_id).await?;
+    state.delivery_wakeup.notify_one();
+    tracing::info!(
+        collectivite = %collectivite.ap_id,
+        actions,
+        deliveries,
+        "collectivité deleted; Delete queued"
+    );
+    Ok(Deleted {
+        actions,
+        deliveries,
+    })
+}

@@ -1,16 +1,17 @@
 //! The operator's admin commands (issue 14 point 4, SPEC §11): the `maillage` binary
 //! run against a real node's database while the node serves, on both engines, and
-//! their effect seen through real HTTP.
+//! their effect seen through real HTTP (and, for a deleted collectivité, on a second
+//! node).
 
 use std::process::{Command, Output, Stdio};
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::cli::{fails, ok, run_with_input};
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, assert_problem, sample_action, spawn_app};
 
 /// Runs `maillage ARGS` on `app`'s database and domain, from an empty folder, with
 /// `input` on standard input (or none).
@@ -46,6 +47,7 @@ both_engines!(
     users_passwd_disable_enable,
     domains_unblock,
     queue_status_and_retry,
+    collectivite_delete_federates_and_tombstones,
 );
 
 /// Runs one SQL statement on the node's database.
@@ -433,4 +435,160 @@ async fn queue_status_and_retry(a: TestApp) {
         Some(2),
         "--host or --failed: {usage:?}"
     );
+}
+
+async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
+    let b = spawn_app(a.engine).await.unwrap();
+    let marcq_token = a.collectivite_with_token("marcq", "59378").await;
+    follow_marcq(&b, &a, "lille", "59350").await;
+    let action = a.publish("marcq", &marcq_token, &sample_action()).await;
+    let action_id = action["id"].as_str().unwrap().to_string();
+    assert_eq!(a.drain().await, 1, "the Create reaches B");
+    let marcq_id: url::Url = a.url("/actors/marcq").parse().unwrap();
+    let on_b = b.state.store.actor_by_ap_id(&marcq_id).await.unwrap();
+    assert!(on_b.is_some());
+    let remote = b
+        .state
+        .store
+        .action_by_ap_id(&action_id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(remote.is_some());
+
+    // Refusals: not an admin token, unknown, no confirmation.
+    let delete = |token: &str, username: &str| {
+        a.client
+            .delete(a.url(&format!("/api/v1/collectivites/{username}")))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_problem(
+        delete(&marcq_token, "marcq").await.unwrap(),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_problem(
+        delete(&a.admin_token, "absente").await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let error = fails(cli(&a, &["collectivite", "delete", "marcq"], None).await);
+    assert!(error.contains("--yes"), "{error}");
+    assert_eq!(a.get_as(marcq_id.as_str()).await.status(), StatusCode::OK);
+
+    let response = delete(&a.admin_token, "marcq").await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let deleted: Value = response.json().await.unwrap();
+    assert_eq!(deleted["actions"], 1);
+    assert_eq!(deleted["deliveries"], 1, "B's inbox");
+    // The key stays until the Delete is delivered, then goes.
+    let key = |app: &TestApp| {
+        let store = app.state.store.clone();
+        let id = marcq_id.clone();
+        async move {
+            store
+                .actor_by_ap_id(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .private_key_pem
+        }
+    };
+    assert!(key(&a).await.is_some());
+    assert_eq!(
+        a.drain().await,
+        1,
+        "the Delete goes out: {}",
+        a.deliveries().await
+    );
+    assert!(
+        a.deliveries().await.contains("Delete → "),
+        "{}",
+        a.deliveries().await
+    );
+    assert!(
+        !a.deliveries().await.contains("failed"),
+        "{}",
+        a.deliveries().await
+    );
+    assert!(key(&a).await.is_none(), "key dropped once delivered");
+
+    // B dropped the actor and its actions.
+    assert!(
+        b.state
+            .store
+            .actor_by_ap_id(&marcq_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let remote = b
+        .state
+        .store
+        .action_by_ap_id(&action_id.parse().unwrap())
+        .await
+        .unwrap();
+    assert!(remote.is_none(), "B dropped the action");
+
+    // A: 410 Tombstones, WebFinger 404, out of the lists.
+    let response = a.get_as(marcq_id.as_str()).await;
+    assert_eq!(response.status(), StatusCode::GONE);
+    let tombstone: Value = response.json().await.unwrap();
+    assert_eq!(tombstone["type"], "Tombstone");
+    assert_eq!(tombstone["formerType"], "Organization");
+    assert_eq!(tombstone["id"], marcq_id.as_str());
+    assert_eq!(a.get_as(&action_id).await.status(), StatusCode::GONE);
+    let webfinger = a
+        .client
+        .get(a.url(&format!(
+            "/.well-known/webfinger?resource=acct:marcq@{}",
+            a.domain
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webfinger.status(), StatusCode::NOT_FOUND);
+    let listed = a.get_json(a.url("/api/v1/collectivites")).await;
+    assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+    let gone = a
+        .client
+        .get(a.url("/api/v1/collectivites/marcq"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(gone, StatusCode::GONE).await;
+    let directory = a.get_json(a.url("/api/v1/directory/actions")).await;
+    assert!(!directory.to_string().contains(&action_id), "{directory}");
+    // The token of the deleted collectivité went with it.
+    assert_eq!(
+        patch_marcq(&a, &marcq_token).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_problem(
+        delete(&a.admin_token, "marcq").await.unwrap(),
+        StatusCode::GONE,
+    )
+    .await;
+
+    // From the command line, confirmed with --yes; nobody to tell.
+    a.create_collectivite("roubaix", "59512").await;
+    let out = ok(cli(&a, &["collectivite", "delete", "roubaix", "--yes"], None).await);
+    assert!(
+        out.contains("« roubaix » supprimée : 0 action(s) retirée(s), 0 livraison(s)"),
+        "{out}"
+    );
+    let list = ok(cli(&a, &["collectivite", "list"], None).await);
+    assert!(!list.contains("roubaix"), "{list}");
+    let error = fails(cli(&a, &["collectivite", "delete", "roubaix", "--yes"], None).await);
+    assert!(error.contains("supprimée le"), "{error}");
+    // The address stays taken.
+    let response = a
+        .client
+        .post(a.url("/api/v1/collectivites"))
+        .bearer_auth(&a.admin_token)
+        .json(&json!({"username": "roubaix", "insee": "59512"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, StatusCode::CONFLICT).await;
 }
