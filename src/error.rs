@@ -254,6 +254,10 @@ impl From<StoreError> for AppError {
             }
             StoreError::Database(error) => AppError::Internal(error.into()),
             StoreError::Migrate(error) => AppError::Internal(error.into()),
+            StoreError::Refused(message) => AppError::Conflict {
+                field: None,
+                message,
+            },
         }
     }
 }

@@ -6,6 +6,7 @@ mod action;
 mod backup;
 mod collectivite;
 mod config;
+mod db;
 mod demo;
 mod domains;
 mod export;
@@ -100,6 +101,9 @@ pub enum Command {
     /// The domain policy: blocks, allow-list, Mastodon CSV import and export.
     #[command(subcommand)]
     Domains(domains::DomainsCommand),
+    /// The database: copy the whole node to the other engine.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// The delivery queue: status per host, and retries.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
@@ -207,6 +211,7 @@ impl Command {
                 | Command::Export { .. }
                 | Command::Token(_)
                 | Command::Queue(queue::QueueCommand::Status)
+                | Command::Db(_)
                 | Command::User(_)
                 | Command::Collectivite(
                     CollectiviteCommand::List | CollectiviteCommand::Show { .. }
@@ -441,5 +446,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(command) => user::run(state().await?, command).await,
         Command::Domains(command) => domains::run(state().await?, command).await,
         Command::Queue(command) => queue::run(state().await?, command).await,
+        Command::Db(command) => db::run(state().await?, command).await,
     }
 }

@@ -16,6 +16,7 @@ pub mod activities;
 pub mod actors;
 pub mod backup;
 pub mod comments;
+pub mod copy;
 pub mod deliveries;
 pub mod follows;
 pub mod imports;
@@ -53,6 +54,10 @@ pub enum StoreError {
     /// Migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// An operation refused as asked (a copy to a database that is not empty…), with
+    /// the reason for people.
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl From<sqlx::Error> for StoreError {

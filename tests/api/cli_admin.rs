@@ -15,9 +15,15 @@ use crate::helpers::{TestApp, assert_problem, sample_action, spawn_app};
 
 /// Runs `maillage ARGS` on `app`'s database and domain, from an empty folder, with
 /// `input` on standard input (or none).
-async fn cli(app: &TestApp, args: &[&str], input: Option<&str>) -> Output {
+pub(crate) async fn cli(app: &TestApp, args: &[&str], input: Option<&str>) -> Output {
     let url = app.state.settings.database.url.clone();
-    let domain = app.domain.clone();
+    cli_on(&url, &app.domain, args, input).await
+}
+
+/// Runs `maillage ARGS` on the database `url` for the node `domain`, from an empty
+/// folder, with `input` on standard input (or none).
+pub(crate) async fn cli_on(url: &str, domain: &str, args: &[&str], input: Option<&str>) -> Output {
+    let (url, domain) = (url.to_string(), domain.to_string());
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let input = input.map(str::to_string);
     tokio::task::spawn_blocking(move || {
@@ -349,7 +355,7 @@ async fn domains_unblock(app: TestApp) {
 }
 
 /// Follows `acct:marcq@a` from a new collectivité of `node`.
-async fn follow_marcq(node: &TestApp, a: &TestApp, username: &str, insee: &str) {
+pub(crate) async fn follow_marcq(node: &TestApp, a: &TestApp, username: &str, insee: &str) {
     let token = node.collectivite_with_token(username, insee).await;
     let response = node
         .client

@@ -17,6 +17,7 @@ mod cli_ops;
 mod collectivites;
 mod concurrency;
 mod crash;
+mod db_copy;
 mod directory;
 mod directory_bounds;
 mod domains;
