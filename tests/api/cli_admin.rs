@@ -447,9 +447,47 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
     let b = spawn_app(a.engine).await.unwrap();
     let marcq_token = a.collectivite_with_token("marcq", "59378").await;
     follow_marcq(&b, &a, "lille", "59350").await;
-    let action = a.publish("marcq", &marcq_token, &sample_action()).await;
+    let mut open = sample_action();
+    open["open_to_partners"] = json!(true);
+    let action = a.publish("marcq", &marcq_token, &open).await;
     let action_id = action["id"].as_str().unwrap().to_string();
     assert_eq!(a.drain().await, 1, "the Create reaches B");
+    // C's Douai becomes a partner of the action (without following Marcq).
+    let c = spawn_app(a.engine).await.unwrap();
+    let douai = c.collectivite_with_token("douai", "59178").await;
+    let response = c
+        .client
+        .post(c.url("/api/v1/collectivites/douai/partnership-requests"))
+        .bearer_auth(&douai)
+        .json(&json!({ "action": action_id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(c.drain().await, 1, "the Join goes out");
+    let received: Value = a
+        .client
+        .get(a.url("/api/v1/collectivites/marcq/partnership-requests?direction=received"))
+        .bearer_auth(&marcq_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let accept = format!(
+        "/api/v1/partnership-requests/{}/accept",
+        received[0]["id"].as_i64().unwrap()
+    );
+    let response = a
+        .client
+        .post(a.url(&accept))
+        .bearer_auth(&marcq_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    a.drain().await;
     let marcq_id: url::Url = a.url("/actors/marcq").parse().unwrap();
     let on_b = b.state.store.actor_by_ap_id(&marcq_id).await.unwrap();
     assert!(on_b.is_some());
@@ -487,7 +525,10 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let deleted: Value = response.json().await.unwrap();
     assert_eq!(deleted["actions"], 1);
-    assert_eq!(deleted["deliveries"], 1, "B's inbox");
+    assert_eq!(
+        deleted["deliveries"], 2,
+        "B's inbox (follower), C's (partner)"
+    );
     // The key stays until the Delete is delivered, then goes.
     let key = |app: &TestApp| {
         let store = app.state.store.clone();
@@ -504,7 +545,7 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
     assert!(key(&a).await.is_some());
     assert_eq!(
         a.drain().await,
-        1,
+        2,
         "the Delete goes out: {}",
         a.deliveries().await
     );
@@ -530,6 +571,15 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
             .is_none()
     );
     assert!(action_on_b().await.is_none(), "B dropped the action");
+    assert!(
+        c.state
+            .store
+            .actor_by_ap_id(&marcq_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "the partner's node dropped the actor"
+    );
 
     // A: 410 Tombstones, WebFinger 404, out of the lists.
     let response = a.get_as(marcq_id.as_str()).await;
