@@ -54,11 +54,17 @@ pub async fn run(state: AppState, command: DbCommand) -> CliResult {
                 }
             }
             println!(
-                "clés identiques (publique et privée) : {} acteur(s)",
-                report.keys.len()
+                "clés identiques (publique et privée) : {} acteur(s) sur {}",
+                report.same_keys, report.actors
             );
-            for actor in &report.keys {
-                println!("  {actor}");
+            for actor in &report.different_keys {
+                println!("  clés différentes : {actor}");
+            }
+            if !report.different_keys.is_empty() {
+                return Err(CliError(format!(
+                    "copie incomplète : clés différentes pour {} acteur(s)",
+                    report.different_keys.len()
+                )));
             }
             if !different.is_empty() {
                 return Err(CliError(format!(

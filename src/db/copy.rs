@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_util::TryStreamExt;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -64,9 +63,12 @@ pub struct TableCount {
 pub struct CopyReport {
     /// Rows per table.
     pub counts: Vec<TableCount>,
-    /// Actors (ActivityPub ids) whose public and private keys are identical on both
-    /// sides.
-    pub keys: Vec<String>,
+    /// Actors whose public and private keys are identical on both sides.
+    pub same_keys: usize,
+    /// Actors in the source.
+    pub actors: usize,
+    /// Actors (ActivityPub ids) whose keys differ or are missing in the target.
+    pub different_keys: Vec<String>,
 }
 
 /// A column's type, as PostgreSQL names it.
@@ -290,9 +292,12 @@ impl Store {
                 sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                     .execute(&mut *tx)
                     .await?;
+                // Read whole, then written: a statement kept open while the other
+                // engine writes would hold the source (and be logged as slow). The
+                // largest table is in memory at once.
                 on_pool!(self, from => {
-                    let mut rows = sqlx::query(sqlx::AssertSqlSafe(select.clone())).fetch(from);
-                    while let Some(row) = rows.try_next().await? {
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(select.clone())).fetch_all(from).await?;
+                    for row in rows {
                         let mut query = sqlx::query(sqlx::AssertSqlSafe(insert.clone()));
                         for (i, kind) in kinds.iter().enumerate() {
                             let value = read_value!(row, i, *kind);
@@ -320,11 +325,16 @@ impl Store {
             });
         }
         let (from, to) = (self.actor_keys().await?, target.actor_keys().await?);
-        let keys = from
+        let different_keys: Vec<String> = from
             .iter()
-            .filter(|key| to.contains(key))
+            .filter(|key| !to.contains(key))
             .map(|(id, ..)| id.clone())
             .collect();
-        Ok(CopyReport { counts, keys })
+        Ok(CopyReport {
+            counts,
+            same_keys: from.len() - different_keys.len(),
+            actors: from.len(),
+            different_keys,
+        })
     }
 }

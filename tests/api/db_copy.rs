@@ -47,7 +47,7 @@ fn check_report(out: &str, actors: usize) {
     }
     assert!(
         out.contains(&format!(
-            "clés identiques (publique et privée) : {actors} acteur(s)"
+            "clés identiques (publique et privée) : {actors} acteur(s) sur {actors}"
         )),
         "{out}"
     );
