@@ -643,3 +643,38 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
         .unwrap();
     assert_problem(response, StatusCode::CONFLICT).await;
 }
+
+/// Every admin command's `--help` gives an example.
+#[test]
+fn admin_commands_help_with_an_example() {
+    for command in [
+        &["migrate"][..],
+        &["token", "list"],
+        &["token", "revoke"],
+        &["user", "list"],
+        &["user", "passwd"],
+        &["user", "disable"],
+        &["user", "enable"],
+        &["domains", "unblock"],
+        &["queue", "status"],
+        &["queue", "retry"],
+        &["collectivite", "delete"],
+        &["db", "copy"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_maillage"))
+            .args(command)
+            .arg("--help")
+            .env_clear()
+            .output()
+            .unwrap();
+        let help = ok(output);
+        let example = help
+            .lines()
+            .find(|l| l.trim_start().starts_with("Example: "))
+            .unwrap_or_else(|| panic!("{command:?}: {help}"));
+        assert!(
+            example.contains(&format!("maillage {}", command.join(" "))),
+            "{command:?}: {help}"
+        );
+    }
+}
