@@ -598,3 +598,22 @@ pub fn with_postgres_schema(name: &str, flow: impl FnOnce(&str)) {
     ));
     execute(format!("DROP SCHEMA {schema} CASCADE"));
 }
+
+/// Calls the API of `app` as `token`; the status and the JSON answer (`null` when
+/// none).
+pub async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}

@@ -43,3 +43,4 @@ mod scaleout;
 mod sign_ins;
 mod strict_config;
 mod validation;
+mod wire;

@@ -6,30 +6,13 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::helpers::{TestApp, post_signed, spawn_app, spawn_app_with, wait_until};
+use crate::helpers::{TestApp, call, post_signed, spawn_app, spawn_app_with, wait_until};
 
 both_engines!(
     partnership_across_nodes,
     comments_interest_reports_and_blocks,
     answers_at_the_same_time_keep_every_partner
 );
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 async fn stored_partners(node: &TestApp, ap_id: &str) -> Vec<String> {
     node.state
