@@ -7,8 +7,10 @@
 //! - [`referential`] and [`taxonomy`]: the embedded French referential and the theme list.
 //! - [`db`]: the `Store`, one interface over SQLite and PostgreSQL, sharing SQL text.
 //! - [`service`]: business operations used by the API, the CLI and the web pages alike.
-//! - [`federation`]: the ActivityPub side: wire structs, `@context`, actor/object documents,
-//!   WebFinger, NodeInfo, collections.
+//! - [`activitypub`]: the pure ActivityPub layer (no HTTP server, no storage): the
+//!   `@context`, typed activities, HTTP Signatures.
+//! - [`federation`]: the HTTP side of ActivityPub: wire structs of actors and objects,
+//!   inbox, delivery, WebFinger, NodeInfo, collections.
 //! - [`api`]: the JSON API under `/api/v1` and its OpenAPI document.
 //! - [`web`]: server-rendered HTML pages.
 //! - [`cli`]: the `maillage` command line.
@@ -17,6 +19,7 @@
 //!   [`input`]: checks of raw request input before routing (NUL bytes).
 #![warn(missing_docs)]
 
+pub mod activitypub;
 pub mod api;
 pub mod cli;
 pub mod config;

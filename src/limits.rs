@@ -119,7 +119,7 @@ impl axum::extract::FromRequestParts<AppState> for ClientAddress {
 /// any case), so that no spelling the verifier accepts escapes the count.
 fn signer_host(request: &Request) -> Option<String> {
     let signature =
-        crate::federation::signatures::SignatureHeader::from_request_headers(request.headers())
+        crate::activitypub::signatures::SignatureHeader::from_request_headers(request.headers())
             .ok()?;
     let owner = signature.key_owner().ok()?;
     crate::federation::objects::collectivite::domain_of(&owner)

@@ -5,7 +5,7 @@
 
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use maillage::federation::signatures::{self, POST_POLICY, SignatureHeader};
+use maillage::activitypub::signatures::{self, POST_POLICY, SignatureHeader};
 
 fuzz_target!(|data: &[u8]| {
     let (raw, body) = match data.iter().position(|b| *b == b'\n') {

@@ -5,9 +5,9 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::context::with_context;
 use super::objects::PUBLIC;
 use super::objects::action::action_to_as;
+use crate::activitypub::context::with_context;
 use crate::db::activities::NewActivity;
 use crate::db::deliveries::Audience;
 use crate::domain::Action;

@@ -19,7 +19,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use tokio::sync::Semaphore;
 use url::Url;
 
-use super::signatures;
+use crate::activitypub::signatures;
 use crate::db::deliveries::DeliveryJob;
 use crate::state::AppState;
 

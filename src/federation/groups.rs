@@ -12,8 +12,8 @@ use serde_json::json;
 use url::Url;
 use uuid::Uuid;
 
-use super::context::with_context;
 use super::objects::PUBLIC;
+use crate::activitypub::context::with_context;
 use crate::db::activities::NewActivity;
 use crate::db::actors::{ActorRecord, NewLocalActor};
 use crate::db::deliveries::Audience;

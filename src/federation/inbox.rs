@@ -21,7 +21,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::receive::{self, Applied};
-use super::signatures::{self, POST_POLICY, SignatureHeader};
+use crate::activitypub::signatures::{self, POST_POLICY, SignatureHeader};
 use crate::db::actors::ActorRecord;
 use crate::error::AppError;
 use crate::state::AppState;

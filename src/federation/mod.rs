@@ -8,7 +8,6 @@ pub mod activities;
 pub mod backfill;
 pub mod budget;
 pub mod collections;
-pub mod context;
 pub mod delivery;
 pub mod discovery;
 pub mod groups;
@@ -16,7 +15,6 @@ pub mod inbox;
 pub mod objects;
 pub mod receive;
 pub mod routes;
-pub mod signatures;
 pub mod vocabulary;
 
 use activitypub_federation::config::FederationConfig;

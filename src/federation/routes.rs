@@ -13,12 +13,12 @@ use url::Url;
 use uuid::Uuid;
 
 use super::collections::{OrderedCollectionJson, OrderedCollectionPageJson, PAGE_SIZE, page_url};
-use super::context::with_context;
 use super::objects::action::action_to_as;
 use super::objects::collectivite::collectivite_to_as;
 use super::objects::instance::instance_to_as;
 use super::vocabulary::vocabulary_document;
 use super::{AS2_CONTENT_TYPE, discovery};
+use crate::activitypub::context::with_context;
 use crate::domain::{Action, Collectivite};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;

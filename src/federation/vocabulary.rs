@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::context::MAI_NS;
+use crate::activitypub::context::MAI_NS;
 
 /// One term of the vocabulary.
 #[derive(Debug, Clone, Serialize)]

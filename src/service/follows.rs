@@ -10,12 +10,12 @@ use serde_json::{Value, json};
 use url::Url;
 use uuid::Uuid;
 
+use crate::activitypub::context::with_context;
 use crate::db::activities::NewActivity;
 use crate::db::actors::ActorRecord;
 use crate::db::deliveries::Audience;
 use crate::db::follows::FollowRecord;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::federation::context::with_context;
 use crate::state::AppState;
 
 fn new_activity_id(state: &AppState) -> Url {

@@ -34,7 +34,7 @@ fn generate() -> anyhow::Result<Keypair> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::federation::signatures::{SigningKey, VerifyingKey, verify_raw};
+    use crate::activitypub::signatures::{SigningKey, VerifyingKey, verify_raw};
 
     #[test]
     fn generated_keys_sign_and_verify() {

@@ -2,7 +2,7 @@
 //! ports, real HTTP, real signatures, real databases. Deliveries are driven with
 //! `drain()` (no sleeping); backfill runs in the background and is awaited.
 
-use maillage::federation::signatures;
+use maillage::activitypub::signatures;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

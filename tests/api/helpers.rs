@@ -448,7 +448,7 @@ pub async fn post_signed_with(
     body: &[u8],
     tweak: impl FnOnce(&mut reqwest::header::HeaderMap),
 ) -> Response {
-    use maillage::federation::signatures;
+    use maillage::activitypub::signatures;
     let key = signatures::parse_private_key(key_pem).unwrap();
     let url: url::Url = inbox.parse().unwrap();
     let mut headers =

@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use activitypub_federation::fetch::object_id::ObjectId;
+use maillage::activitypub::signatures;
 use maillage::db::Store;
 use maillage::db::actors::ActorRecord;
 use maillage::db::comments::CommentState;
-use maillage::federation::signatures;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};

@@ -632,11 +632,11 @@ async fn signature_bound_to_this_node() {
     // its own Host header.
     let other = "http://other.example/actors/marcq/inbox";
     let key_id = format!("{}#main-key", lille.ap_id);
-    let private = maillage::federation::signatures::parse_private_key(
+    let private = maillage::activitypub::signatures::parse_private_key(
         lille.private_key_pem.as_deref().unwrap(),
     )
     .unwrap();
-    let headers = maillage::federation::signatures::sign_request(
+    let headers = maillage::activitypub::signatures::sign_request(
         "POST",
         &other.parse().unwrap(),
         Some(body.as_bytes()),
@@ -686,7 +686,7 @@ async fn signature_bound_to_this_node() {
             private.clone(),
         );
         async move {
-            let headers = maillage::federation::signatures::sign_request(
+            let headers = maillage::activitypub::signatures::sign_request(
                 "GET",
                 &signed_for.parse().unwrap(),
                 None,

@@ -11,8 +11,8 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use maillage::activitypub::signatures;
 use maillage::db::actors::RemoteActor;
-use maillage::federation::signatures;
 use serde_json::Value;
 
 use crate::helpers::{Engine, TestApp, sample_action, say_skipped, spawn_app_with, wait_until};

@@ -289,7 +289,7 @@ pub async fn repeated_accepts(
                         "object": {"type": "Follow", "actor": follower, "object": followed.id},
                     }))
                     .expect("BUG: JSON serialises");
-                    let headers = maillage::federation::signatures::sign_request_with(
+                    let headers = maillage::activitypub::signatures::sign_request_with(
                         "POST",
                         &inbox,
                         Some(&body),
@@ -408,7 +408,7 @@ pub async fn slow_key_servers(
                 "object": "https://example.invalid/x",
             }))
             .expect("BUG: JSON serialises");
-            let headers = maillage::federation::signatures::sign_request_with(
+            let headers = maillage::activitypub::signatures::sign_request_with(
                 "POST",
                 &inbox,
                 Some(&body),

@@ -1,11 +1,11 @@
 //! The crypto limit, measured in the same run as every scenario: RSA-2048
 //! PKCS#1 v1.5 / SHA-256 signatures and verifications per second on one core, with
 //! the `rsa` crate (what the node used before) and with aws-lc-rs (what it uses now,
-//! through `federation::signatures`), over the same signing string.
+//! through `activitypub::signatures`), over the same signing string.
 
 use std::time::{Duration, Instant};
 
-use maillage::federation::signatures::{SigningKey, VerifyingKey};
+use maillage::activitypub::signatures::{SigningKey, VerifyingKey};
 use rsa::pkcs1v15::Pkcs1v15Sign;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -51,7 +51,7 @@ fn rate(budget: Duration, mut op: impl FnMut()) -> f64 {
 pub async fn measure() -> anyhow::Result<Limits> {
     let pair = maillage::service::keys::generate_keypair().await?;
     tokio::task::spawn_blocking(move || {
-        let private = maillage::federation::signatures::parse_private_key(&pair.private_key)?;
+        let private = maillage::activitypub::signatures::parse_private_key(&pair.private_key)?;
         let public = private.to_public_key();
         let signing = SigningKey::from_rsa(&private)?;
         let verifying = VerifyingKey::from_rsa(&public)?;
@@ -74,7 +74,7 @@ pub async fn measure() -> anyhow::Result<Limits> {
         });
         let verify = rate(budget, || {
             assert!(
-                maillage::federation::signatures::verify_raw(&verifying, message, &signature),
+                maillage::activitypub::signatures::verify_raw(&verifying, message, &signature),
                 "verify"
             );
         });

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use maillage::federation::signatures;
+use maillage::activitypub::signatures;
 use serde_json::{Value, json};
 
 /// An RSA key pair, parsed and as PEM.

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use maillage::federation::signatures::VerifyingKey;
+use maillage::activitypub::signatures::VerifyingKey;
 use serde_json::json;
 
 use crate::fake;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::HeaderMap;
-use maillage::federation::signatures;
+use maillage::activitypub::signatures;
 use serde_json::{Value, json};
 
 use crate::attacks;
