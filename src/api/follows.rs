@@ -70,7 +70,7 @@ impl From<FollowListing> for FollowView {
             handle: format!("{}@{}", f.actor_username, f.actor_domain),
             actor: f.actor_ap_id,
             name: f.actor_name,
-            state: f.state,
+            state: f.state.as_str().to_string(),
             published: f.published,
         }
     }
@@ -117,7 +117,7 @@ pub async fn create_follow(
             actor: followed.ap_id.to_string(),
             handle: format!("{}@{}", followed.username, followed.domain),
             name: followed.name,
-            state: follow.state,
+            state: follow.state.as_str().to_string(),
             published: follow.published,
         }),
     ))

@@ -8,6 +8,61 @@ use url::Url;
 use super::activities::{NewActivity, store_activity_in_tx};
 use super::{BeginWrite, Store, StoreResult, on_pool};
 
+/// Where a follow stands, stored as its lowercase name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowState {
+    /// Asked, not answered (our follows of remote actors).
+    Pending,
+    /// In force.
+    Accepted,
+    /// Refused by the followed actor.
+    Rejected,
+}
+
+impl FollowState {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// French label for pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "en attente",
+            Self::Accepted => "accepté",
+            Self::Rejected => "refusé",
+        }
+    }
+}
+
+impl std::fmt::Display for FollowState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored state that is none of [`FollowState`]'s (a corrupt row).
+#[derive(Debug, thiserror::Error)]
+#[error("follows.state: {0}")]
+pub struct UnknownFollowState(String);
+
+impl TryFrom<String> for FollowState {
+    type Error = UnknownFollowState;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Ok(match value.as_str() {
+            "pending" => Self::Pending,
+            "accepted" => Self::Accepted,
+            "rejected" => Self::Rejected,
+            _ => return Err(UnknownFollowState(value)),
+        })
+    }
+}
+
 /// A follow.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FollowRecord {
@@ -19,8 +74,9 @@ pub struct FollowRecord {
     pub follower_id: i64,
     /// Who is followed.
     pub followed_id: i64,
-    /// `pending`, `accepted` or `rejected`.
-    pub state: String,
+    /// State.
+    #[sqlx(try_from = "String")]
+    pub state: FollowState,
     /// When.
     pub published: DateTime<Utc>,
 }
@@ -30,8 +86,9 @@ pub struct FollowRecord {
 pub struct FollowListing {
     /// Database id of the follow.
     pub id: i64,
-    /// `pending`, `accepted` or `rejected`.
-    pub state: String,
+    /// State.
+    #[sqlx(try_from = "String")]
+    pub state: FollowState,
     /// When.
     pub published: DateTime<Utc>,
     /// The other actor's id.
@@ -56,7 +113,7 @@ impl Store {
         ap_id: &Url,
         follower_id: i64,
         followed_id: i64,
-        state: &str,
+        state: FollowState,
         activity: &NewActivity,
     ) -> StoreResult<FollowRecord> {
         on_pool!(self, pool => {
@@ -65,7 +122,7 @@ impl Store {
                 .bind(ap_id.as_str())
                 .bind(follower_id)
                 .bind(followed_id)
-                .bind(state)
+                .bind(state.as_str())
                 .bind(Utc::now())
                 .fetch_one(&mut *tx)
                 .await?;
@@ -81,14 +138,14 @@ impl Store {
         ap_id: Option<&Url>,
         follower_id: i64,
         followed_id: i64,
-        state: &str,
+        state: FollowState,
     ) -> StoreResult<FollowRecord> {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(UPSERT)
                 .bind(ap_id.map(Url::as_str))
                 .bind(follower_id)
                 .bind(followed_id)
-                .bind(state)
+                .bind(state.as_str())
                 .bind(Utc::now())
                 .fetch_one(pool)
                 .await?
@@ -142,16 +199,16 @@ impl Store {
 
     /// Sets the state of a follow; true when it was `pending` until now (of concurrent
     /// answers, exactly one sees that).
-    pub async fn set_follow_state(&self, id: i64, state: &str) -> StoreResult<bool> {
+    pub async fn set_follow_state(&self, id: i64, state: FollowState) -> StoreResult<bool> {
         const FROM_PENDING: &str =
             "UPDATE follows SET state = $1 WHERE id = $2 AND state = 'pending'";
         const SQL: &str = "UPDATE follows SET state = $1 WHERE id = $2";
         let answered = on_pool!(self, pool => {
-            sqlx::query(FROM_PENDING).bind(state).bind(id).execute(pool).await?.rows_affected()
+            sqlx::query(FROM_PENDING).bind(state.as_str()).bind(id).execute(pool).await?.rows_affected()
         });
         if answered == 0 {
             on_pool!(self, pool => {
-                sqlx::query(SQL).bind(state).bind(id).execute(pool).await?;
+                sqlx::query(SQL).bind(state.as_str()).bind(id).execute(pool).await?;
             });
         }
         Ok(answered > 0)

@@ -1,13 +1,14 @@
 //! Wraps objects into the activities a local actor publishes (`Create`, `Update`,
-//! `Delete`), with their ids under `/activities/<uuid>`. Storing and delivering them is
-//! the caller's business.
+//! `Delete` of an action) and turns a typed activity (`crate::activitypub::activities`)
+//! into the row stored and queued ([`queued`]). Storing and delivering them is the
+//! caller's business.
 
-use serde_json::json;
-use uuid::Uuid;
+use activitypub_federation::kinds::activity::{CreateType, DeleteType, UpdateType};
+use url::Url;
 
-use super::objects::PUBLIC;
 use super::objects::action::action_to_as;
-use crate::activitypub::context::with_context;
+use crate::activitypub::activities::{Activity, Delete, Kind, ObjectRef, Tombstone};
+use crate::activitypub::ids::{PUBLIC, new_activity_id};
 use crate::db::activities::NewActivity;
 use crate::db::deliveries::Audience;
 use crate::domain::Action;
@@ -24,78 +25,62 @@ pub enum ActionActivity {
     Delete,
 }
 
-impl ActionActivity {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "Create",
-            Self::Update => "Update",
-            Self::Delete => "Delete",
-        }
+/// A new activity id on this node (`/activities/<uuid>`).
+pub fn activity_id(state: &AppState) -> Url {
+    new_activity_id(&state.base)
+}
+
+/// The row of `activity` by the local actor `actor_id`, about `object_ap_id`, to be
+/// delivered to `audience`.
+pub fn queued<K: Kind>(
+    activity: &Activity<K>,
+    actor_id: i64,
+    object_ap_id: &Url,
+    audience: Audience,
+) -> NewActivity {
+    NewActivity {
+        ap_id: activity.id.clone(),
+        actor_id,
+        kind: activity.kind_name(),
+        object_ap_id: object_ap_id.clone(),
+        payload: activity.document(),
+        audience,
     }
+}
+
+/// The public audience.
+pub fn public() -> Url {
+    Url::parse(PUBLIC).expect("BUG: constant URL")
 }
 
 /// Builds the activity `kind` of `action`, signed later by its owner.
 pub fn wrap_action(state: &AppState, kind: ActionActivity, action: &Action) -> NewActivity {
-    let ap_id = state.url(&format!("/activities/{}", Uuid::now_v7()));
+    let id = activity_id(state);
     let article = action_to_as(action, state);
-    let object = match kind {
-        ActionActivity::Delete => json!({
-            "id": action.ap_id,
-            "type": "Tombstone",
-            "formerType": "Article",
-            "deleted": action.deleted.unwrap_or(action.updated),
-        }),
-        _ => serde_json::to_value(&article).expect("BUG: wire structs always serialise"),
-    };
-    let payload = with_context(json!({
-        "id": ap_id,
-        "type": kind.as_str(),
-        "actor": action.owner.ap_id,
-        "published": action.updated,
-        "to": [PUBLIC],
-        "cc": article.cc,
-        "object": object,
-    }));
-    NewActivity {
-        ap_id,
-        actor_id: action.owner.id,
-        kind: kind.as_str(),
-        object_ap_id: action.ap_id.clone(),
-        payload,
-        audience: Audience::FollowersAndPartners {
-            owner_id: action.owner.id,
-            action: action.ap_id.clone(),
-            also: Vec::new(),
-        },
+    let cc = article.cc.clone();
+    match kind {
+        ActionActivity::Create => wrap::<CreateType>(id, action, cc, ObjectRef::embed(&article)),
+        ActionActivity::Update => wrap::<UpdateType>(id, action, cc, ObjectRef::embed(&article)),
+        ActionActivity::Delete => {
+            let deleted = action.deleted.unwrap_or(action.updated);
+            let tombstone = Tombstone::new(action.ap_id.clone(), "Article", deleted);
+            wrap::<DeleteType>(id, action, cc, ObjectRef::embed(&tombstone))
+        }
     }
 }
 
-/// Builds an activity of `kind` by the actor (`actor_id`, `actor`) about `object`,
-/// addressed to `to`, delivered to `audience` (Join, Leave, Accept, Reject, Like…).
-pub fn activity_about(
-    state: &AppState,
-    kind: &'static str,
-    (actor_id, actor): (i64, &url::Url),
-    object: serde_json::Value,
-    object_ap_id: &url::Url,
-    to: &[url::Url],
-    audience: Audience,
-) -> NewActivity {
-    let ap_id = state.url(&format!("/activities/{}", Uuid::now_v7()));
-    NewActivity {
-        payload: with_context(json!({
-            "id": ap_id,
-            "type": kind,
-            "actor": actor,
-            "to": to,
-            "object": object,
-        })),
-        ap_id,
-        actor_id,
-        kind,
-        object_ap_id: object_ap_id.clone(),
-        audience,
-    }
+/// An activity of `action`'s owner about it, public, to its followers and partners.
+fn wrap<K: Kind>(id: Url, action: &Action, cc: Vec<Url>, object: ObjectRef) -> NewActivity {
+    let activity = Activity::<K>::new(id, action.owner.ap_id.clone(), object)
+        .published(action.updated)
+        .to(vec![public()])
+        .cc(cc);
+    let audience = Audience::FollowersAndPartners {
+        owner_id: action.owner.id,
+        action: action.ap_id.clone(),
+        also: Vec::new(),
+    };
+    queued(&activity, action.owner.id, &action.ap_id, audience)
 }
 
 /// Builds the `Delete` of a local collectivité itself (SPEC §11: object, the actor id),
@@ -106,25 +91,22 @@ pub fn delete_actor(
     collectivite: &crate::domain::Collectivite,
     partners: Vec<(url::Url, String)>,
 ) -> NewActivity {
-    let ap_id = state.url(&format!("/activities/{}", Uuid::now_v7()));
     let followers = state.url(&format!(
         "/actors/{}/followers",
         collectivite.profile.username
     ));
-    NewActivity {
-        payload: with_context(json!({
-            "id": ap_id,
-            "type": "Delete",
-            "actor": collectivite.ap_id,
-            "published": chrono::Utc::now(),
-            "to": [PUBLIC],
-            "cc": [followers],
-            "object": collectivite.ap_id,
-        })),
-        ap_id,
-        actor_id: collectivite.id,
-        kind: "Delete",
-        object_ap_id: collectivite.ap_id.clone(),
-        audience: Audience::FollowersAndInboxes(collectivite.id, partners),
-    }
+    let delete = Delete::new(
+        activity_id(state),
+        collectivite.ap_id.clone(),
+        &collectivite.ap_id,
+    )
+    .published(chrono::Utc::now())
+    .to(vec![public()])
+    .cc(vec![followers]);
+    queued(
+        &delete,
+        collectivite.id,
+        &collectivite.ap_id,
+        Audience::FollowersAndInboxes(collectivite.id, partners),
+    )
 }

@@ -10,11 +10,9 @@
 
 use serde_json::json;
 use url::Url;
-use uuid::Uuid;
 
-use super::objects::PUBLIC;
-use crate::activitypub::context::with_context;
-use crate::db::activities::NewActivity;
+use super::activities::{activity_id, public, queued};
+use crate::activitypub::activities::Announce;
 use crate::db::actors::{ActorRecord, NewLocalActor};
 use crate::db::deliveries::Audience;
 use crate::domain::Action;
@@ -225,24 +223,18 @@ pub async fn announce(state: &AppState, action: &Action) -> AppResult<usize> {
         if state.store.count_followers(group.id).await? == 0 {
             continue;
         }
-        let ap_id = state.url(&format!("/activities/{}", Uuid::now_v7()));
-        let followers = format!("{}/followers", group.ap_id);
-        let activity = NewActivity {
-            payload: with_context(json!({
-                "id": ap_id,
-                "type": "Announce",
-                "actor": group.ap_id,
-                "published": chrono::Utc::now(),
-                "to": [PUBLIC],
-                "cc": [followers],
-                "object": action.ap_id,
-            })),
-            ap_id,
-            actor_id: group.id,
-            kind: "Announce",
-            object_ap_id: action.ap_id.clone(),
-            audience: Audience::Followers(group.id),
-        };
+        let followers = Url::parse(&format!("{}/followers", group.ap_id))
+            .map_err(|e| AppError::Internal(e.into()))?;
+        let announce = Announce::new(activity_id(state), group.ap_id.clone(), &action.ap_id)
+            .published(chrono::Utc::now())
+            .to(vec![public()])
+            .cc(vec![followers]);
+        let activity = queued(
+            &announce,
+            group.id,
+            &action.ap_id,
+            Audience::Followers(group.id),
+        );
         state.store.insert_activity(&activity).await?;
         sent += 1;
     }

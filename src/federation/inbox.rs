@@ -21,6 +21,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::receive::{self, Applied};
+use crate::activitypub::activities::{InboundActivity, InvalidActivity};
 use crate::activitypub::signatures::{self, POST_POLICY, SignatureHeader};
 use crate::db::actors::ActorRecord;
 use crate::error::AppError;
@@ -109,74 +110,21 @@ impl From<crate::db::StoreError> for InboxError {
     }
 }
 
-/// The envelope every activity must have.
-#[derive(Debug)]
-pub struct Envelope {
-    /// Activity id.
-    pub id: Url,
-    /// Activity type.
-    pub kind: String,
-    /// Actor id.
-    pub actor: Url,
-}
+pub use crate::activitypub::activities::Envelope;
+pub use crate::activitypub::ids::{MAX_ID_LEN, id_of, parse_id};
 
-/// Longest id (activity, object or actor URL) accepted from a peer, in bytes. Ids go
-/// into unique indexes, and PostgreSQL refuses index entries over about 2.7 KB (the
-/// insert would fail, a `500`); real ids are far shorter.
-pub const MAX_ID_LEN: usize = 2048;
-
-/// A URL id, unless it does not parse or is longer than [`MAX_ID_LEN`].
-pub fn parse_id(text: &str) -> Option<Url> {
-    if text.len() > MAX_ID_LEN {
-        return None;
-    }
-    Url::parse(text)
-        .ok()
-        .filter(|url| url.as_str().len() <= MAX_ID_LEN)
-}
-
-/// The id of a value that may be a URL string or an object with an `id` (see
-/// [`parse_id`]).
-pub fn id_of(value: &Value) -> Option<Url> {
-    match value {
-        Value::String(s) => parse_id(s),
-        Value::Object(map) => map.get("id").and_then(Value::as_str).and_then(parse_id),
-        Value::Array(items) if items.len() == 1 => id_of(&items[0]),
-        _ => None,
+impl From<InvalidActivity> for InboxError {
+    fn from(error: InvalidActivity) -> Self {
+        InboxError::BadRequest(error.0)
     }
 }
 
-/// Reads the envelope of an activity.
+/// Reads the envelope of an activity ([`Envelope::read`]).
 ///
 /// # Errors
-/// [`InboxError::BadRequest`] when `id`, `type` or `actor` is missing or invalid
-/// (an id longer than [`MAX_ID_LEN`] is invalid).
+/// [`InboxError::BadRequest`] when `id`, `type` or `actor` is missing or invalid.
 pub fn envelope(activity: &Value) -> Result<Envelope, InboxError> {
-    let id = activity
-        .get("id")
-        .and_then(Value::as_str)
-        .and_then(parse_id)
-        .ok_or_else(|| InboxError::BadRequest("activité sans « id » valide".into()))?;
-    let kind = match activity.get("type") {
-        Some(Value::String(kind)) => kind.clone(),
-        Some(Value::Array(kinds)) => kinds
-            .iter()
-            .find_map(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        _ => String::new(),
-    };
-    if kind.is_empty() {
-        return Err(InboxError::BadRequest("activité sans « type »".into()));
-    }
-    let actor = activity
-        .get("actor")
-        .and_then(id_of)
-        .ok_or_else(|| InboxError::BadRequest("activité sans « actor » valide".into()))?;
-    if !matches!(id.scheme(), "http" | "https") || !matches!(actor.scheme(), "http" | "https") {
-        return Err(InboxError::BadRequest("ids http(s) attendus".into()));
-    }
-    Ok(Envelope { id, kind, actor })
+    Ok(Envelope::read(activity)?)
 }
 
 /// Paths served without a signature even in authorized-fetch mode: the instance actor
@@ -553,7 +501,7 @@ pub async fn verify_inbound(
     path_and_query: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(Value, Envelope, ActorRecord), InboxError> {
+) -> Result<(InboundActivity, Envelope, ActorRecord), InboxError> {
     if headers.get("signature").is_none() && headers.get("authorization").is_none() {
         return Err(InboxError::Unauthorized(
             "signature HTTP requise (en-tête Signature)".into(),
@@ -567,7 +515,7 @@ pub async fn verify_inbound(
         .map_err(|e| InboxError::Unauthorized(format!("Digest invalide : {e}")))?;
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| InboxError::BadRequest(format!("JSON invalide : {e}")))?;
-    let envelope = envelope(&activity)?;
+    let (envelope, activity) = InboundActivity::parse(&activity)?;
     if data.blocks.actor(&envelope.actor) {
         return Err(InboxError::Forbidden(format!(
             "{} est bloqué sur ce nœud",

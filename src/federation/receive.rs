@@ -5,15 +5,19 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 
-use super::inbox::{Envelope, InboxError, id_of};
+use super::inbox::{InboxError, id_of};
 use super::objects::action::{ArticleJson, as_to_action, has_mai_terms, partner_ids};
 use super::objects::believable;
 use super::objects::collectivite::domain_of;
 use super::objects::comment::ReplyJson;
+use crate::activitypub::activities::{
+    ActivityType, Envelope, Flag, Follow, InboundActivity, ObjectRef,
+};
 use crate::db::actors::ActorRecord;
+use crate::db::follows::FollowState;
 use crate::db::posts::NewPost;
 use crate::domain::SafeHtml;
 use crate::service;
@@ -43,7 +47,7 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 /// [`InboxError::BadRequest`] for an unusable object, `Internal` for storage failures.
 pub async fn apply(
     data: &Data<AppState>,
-    activity: &Value,
+    activity: &InboundActivity,
     envelope: &Envelope,
     actor: &ActorRecord,
 ) -> Result<Applied, InboxError> {
@@ -53,19 +57,20 @@ pub async fn apply(
             envelope.id, actor.ap_id
         )));
     }
-    let object = activity.get("object").cloned().unwrap_or(Value::Null);
-    match envelope.kind.as_str() {
-        "Follow" => follow(data, envelope, &object, actor).await,
-        "Undo" => undo(data, &object, actor).await,
-        "Accept" => answer(data, &object, actor, "accepted").await,
-        "Reject" => answer(data, &object, actor, "rejected").await,
-        "Create" | "Update" => create_or_update(data, &object, actor).await,
-        "Delete" => delete(data, &object, actor).await,
-        "Join" => join(data, envelope, &object, actor).await,
-        "Leave" => leave(data, &object, actor).await,
-        "Like" | "Announce" => react(data, envelope, &object, actor).await,
-        "Flag" => flag(data, envelope, activity, actor).await,
-        other => ignored(format!("type {other} non pris en charge")),
+    match activity {
+        InboundActivity::Follow(a) => follow(data, envelope, &a.object, actor).await,
+        InboundActivity::Undo(a) => undo(data, &a.object, actor).await,
+        InboundActivity::Accept(a) => answer(data, &a.object, actor, FollowState::Accepted).await,
+        InboundActivity::Reject(a) => answer(data, &a.object, actor, FollowState::Rejected).await,
+        InboundActivity::Create(a) => create_or_update(data, a.object.value(), actor).await,
+        InboundActivity::Update(a) => create_or_update(data, a.object.value(), actor).await,
+        InboundActivity::Delete(a) => delete(data, a.object.value(), actor).await,
+        InboundActivity::Join(a) => join(data, envelope, a.object.value(), actor).await,
+        InboundActivity::Leave(a) => leave(data, a.object.value(), actor).await,
+        InboundActivity::Like(a) => react(data, envelope, a.object.value(), actor).await,
+        InboundActivity::Announce(a) => react(data, envelope, a.object.value(), actor).await,
+        InboundActivity::Flag(a) => flag(data, envelope, a, actor).await,
+        InboundActivity::Other => ignored(format!("type {} non pris en charge", envelope.kind)),
     }
 }
 
@@ -73,10 +78,10 @@ pub async fn apply(
 async fn follow(
     data: &Data<AppState>,
     envelope: &Envelope,
-    object: &Value,
+    object: &ObjectRef,
     follower: &ActorRecord,
 ) -> Result<Applied, InboxError> {
-    let Some(target) = id_of(object) else {
+    let Some(target) = object.id() else {
         return Err(InboxError::BadRequest("Follow sans objet".into()));
     };
     let mut followed = data.store.actor_by_ap_id(&target).await?;
@@ -99,15 +104,22 @@ async fn follow(
     if !followed.local {
         return ignored(format!("{target} n'est pas un acteur de ce nœud"));
     }
-    let follow = json!({
-        "id": envelope.id,
-        "type": "Follow",
-        "actor": follower.ap_id,
-        "object": followed.ap_id,
-    });
-    let accept = service::follows::answer_activity(data, &followed, follower, "Accept", follow);
+    let follow = Follow::embedded(envelope.id.clone(), follower.ap_id.clone(), &followed.ap_id);
+    let accept = service::follows::answer_activity(
+        data,
+        &followed,
+        follower,
+        service::follows::Answer::Accept,
+        &follow,
+    );
     data.store
-        .upsert_follow_with_activity(&envelope.id, follower.id, followed.id, "accepted", &accept)
+        .upsert_follow_with_activity(
+            &envelope.id,
+            follower.id,
+            followed.id,
+            FollowState::Accepted,
+            &accept,
+        )
         .await?;
     tracing::info!(follower = %follower.ap_id, followed = %followed.ap_id, "new follower");
     // Aggregator mode: joining the network is following the aggregator, which follows
@@ -131,15 +143,12 @@ async fn follow(
 /// `Undo{Follow}`: the follower leaves.
 async fn undo(
     data: &Data<AppState>,
-    object: &Value,
+    object: &ObjectRef,
     actor: &ActorRecord,
 ) -> Result<Applied, InboxError> {
-    let kind = object
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let kind = object.kind().map(ActivityType::parse);
     // An embedded activity says whose it is: only its own actor may undo it.
-    if let Some(owner) = object.get("actor").and_then(id_of) {
+    if let Some(owner) = object.actor() {
         if owner != actor.ap_id {
             return Err(InboxError::Forbidden(format!(
                 "{} ne peut pas annuler une activité de {owner}",
@@ -147,13 +156,13 @@ async fn undo(
             )));
         }
     }
-    let by_id = match id_of(object) {
+    let by_id = match object.id() {
         Some(id) => data.store.follow_by_ap_id(id.as_str()).await?,
         None => None,
     };
     let follow = match by_id {
         Some(follow) => Some(follow),
-        None if kind == "Follow" => match object.get("object").and_then(id_of) {
+        None if kind == Some(ActivityType::Follow) => match object.object() {
             Some(target) => match data.store.actor_by_ap_id(&target).await? {
                 Some(followed) => data.store.follow_between(actor.id, followed.id).await?,
                 None => None,
@@ -162,8 +171,14 @@ async fn undo(
         },
         None => None,
     };
-    if follow.is_none() && matches!(kind, "Like" | "Announce" | "") {
-        return undo_reaction(data, object, kind, actor).await;
+    let reaction = match kind {
+        Some(ActivityType::Like) => Some("Like"),
+        Some(ActivityType::Announce) => Some("Announce"),
+        None if object.kind().is_none() => Some(""),
+        _ => None,
+    };
+    if let (None, Some(reaction)) = (&follow, reaction) {
+        return undo_reaction(data, object.value(), reaction, actor).await;
     }
     match follow {
         Some(follow) if follow.follower_id == actor.id => {
@@ -174,27 +189,27 @@ async fn undo(
         Some(_) => Err(InboxError::Forbidden(
             "ce suivi n'est pas celui de l'expéditeur".into(),
         )),
-        None => ignored(format!("Undo d'un objet inconnu ({kind})")),
+        None => ignored(format!(
+            "Undo d'un objet inconnu ({})",
+            object.kind().unwrap_or_default()
+        )),
     }
 }
 
 /// `Accept`/`Reject{Follow}` of one of our follows.
 async fn answer(
     data: &Data<AppState>,
-    object: &Value,
+    object: &ObjectRef,
     actor: &ActorRecord,
-    state: &str,
+    state: FollowState,
 ) -> Result<Applied, InboxError> {
-    let mut follow = match id_of(object) {
+    let mut follow = match object.id() {
         Some(id) => data.store.follow_by_ap_id(id.as_str()).await?,
         None => None,
     };
     if follow.is_none() {
         // Some servers answer with their own copy of the Follow: match actor and object.
-        if let (Some(follower), Some(target)) = (
-            object.get("actor").and_then(id_of),
-            object.get("object").and_then(id_of),
-        ) {
+        if let (Some(follower), Some(target)) = (object.actor(), object.object()) {
             if target == actor.ap_id {
                 if let Some(local) = data.store.actor_by_ap_id(&follower).await? {
                     follow = data.store.follow_between(local.id, actor.id).await?;
@@ -203,7 +218,7 @@ async fn answer(
         }
     }
     let Some(follow) = follow else {
-        return answer_join(data, object, actor, state).await;
+        return answer_join(data, object.value(), actor, state).await;
     };
     if follow.followed_id != actor.id {
         return Err(InboxError::Forbidden(
@@ -211,10 +226,10 @@ async fn answer(
         ));
     }
     let was_pending = data.store.set_follow_state(follow.id, state).await?;
-    tracing::info!(followed = %actor.ap_id, state, was_pending, "our follow answered");
+    tracing::info!(followed = %actor.ap_id, state = state.as_str(), was_pending, "our follow answered");
     // Only a follow that becomes accepted is backfilled: a repeated `Accept` (or one
     // after a `Reject`) walks nothing again.
-    if state == "accepted" && was_pending {
+    if state == FollowState::Accepted && was_pending {
         super::backfill::spawn(data, actor.clone());
     }
     Ok(Applied::Done)
@@ -507,7 +522,7 @@ async fn answer_join(
     data: &Data<AppState>,
     object: &Value,
     actor: &ActorRecord,
-    state: &str,
+    state: FollowState,
 ) -> Result<Applied, InboxError> {
     let Some(id) = id_of(object) else {
         return ignored("réponse sans objet");
@@ -522,9 +537,9 @@ async fn answer_join(
     }
     use crate::db::partnerships::PartnershipState as S;
     let new_state = match (state, partnership.state) {
-        ("accepted", S::Pending) => S::Accepted,
-        ("rejected", S::Pending) => S::Rejected,
-        ("rejected", S::Accepted) => S::Left,
+        (FollowState::Accepted, S::Pending) => S::Accepted,
+        (FollowState::Rejected, S::Pending) => S::Rejected,
+        (FollowState::Rejected, S::Accepted) => S::Left,
         _ => return ignored("demande déjà dans cet état"),
     };
     let settled = data
@@ -537,8 +552,8 @@ async fn answer_join(
     tracing::info!(action = %partnership.action_ap_id, state = new_state.as_str(), "our partnership request answered");
     if new_state == S::Accepted {
         // The partner's node lists the action: read it from its origin now.
-        let object = json!(partnership.action_ap_id);
-        if let Err(error) = create_or_update(data, &object, actor).await {
+        let object = ObjectRef::from(&partnership.action_ap_id);
+        if let Err(error) = create_or_update(data, object.value(), actor).await {
             tracing::warn!(action = %partnership.action_ap_id, %error, "fetching the joined action");
         }
     }
@@ -613,15 +628,11 @@ async fn undo_reaction(
 async fn flag(
     data: &Data<AppState>,
     envelope: &Envelope,
-    activity: &Value,
+    flag: &Flag,
     actor: &ActorRecord,
 ) -> Result<Applied, InboxError> {
-    let objects: Vec<Url> = match activity.get("object") {
-        Some(Value::Array(items)) => items.iter().filter_map(id_of).collect(),
-        Some(one) => id_of(one).into_iter().collect(),
-        None => Vec::new(),
-    };
-    let ours: Vec<Url> = objects
+    let ours: Vec<Url> = flag
+        .reported()
         .into_iter()
         .filter(|u| u.as_str().starts_with(&format!("{}/", data.base)))
         .take(50)
@@ -629,9 +640,9 @@ async fn flag(
     if ours.is_empty() {
         return ignored("signalement sans objet de ce nœud");
     }
-    let content: String = activity
-        .get("content")
-        .and_then(Value::as_str)
+    let content: String = flag
+        .content
+        .as_deref()
         .unwrap_or_default()
         .chars()
         .take(5_000)

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
 use uuid::Uuid;
 
@@ -18,6 +18,7 @@ use super::objects::collectivite::collectivite_to_as;
 use super::objects::instance::instance_to_as;
 use super::vocabulary::vocabulary_document;
 use super::{AS2_CONTENT_TYPE, discovery};
+use crate::activitypub::activities::{Create, ObjectRef, Tombstone};
 use crate::activitypub::context::with_context;
 use crate::domain::{Action, Collectivite};
 use crate::error::{AppError, AppResult};
@@ -82,7 +83,7 @@ pub fn tombstone_response(
 ) -> Response {
     as2_response(
         StatusCode::GONE,
-        json!({ "id": id, "type": "Tombstone", "formerType": former_type, "deleted": deleted }),
+        Tombstone::new(id.clone(), former_type, deleted),
     )
 }
 
@@ -193,15 +194,15 @@ async fn get_outbox(
         .iter()
         .map(|item| {
             let article = action_to_as(&item.action, &state);
-            json!({
-                "id": item.activity_ap_id,
-                "type": "Create",
-                "actor": item.action.owner.ap_id,
-                "published": item.action.published,
-                "to": article.to,
-                "cc": article.cc,
-                "object": article,
-            })
+            Create::new(
+                item.activity_ap_id.clone(),
+                item.action.owner.ap_id.clone(),
+                ObjectRef::embed(&article),
+            )
+            .published(item.action.published)
+            .to(article.to.clone())
+            .cc(article.cc.clone())
+            .value()
         })
         .collect();
     Ok(as2_response(

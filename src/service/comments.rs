@@ -4,16 +4,16 @@
 //! notifies them.
 
 use chrono::Utc;
-use serde_json::json;
 use url::Url;
 use uuid::Uuid;
 
+use crate::activitypub::activities::{Create, ObjectRef};
 use crate::db::actors::ActorRecord;
 use crate::db::comments::{Comment, CommentState, NewComment};
 use crate::db::deliveries::Audience;
 use crate::domain::{Action, Collectivite, SafeHtml};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::federation::activities::activity_about;
+use crate::federation::activities::{activity_id, public, queued};
 use crate::federation::objects::comment::{ReplyJson, comment_to_as};
 use crate::state::AppState;
 
@@ -238,15 +238,17 @@ pub async fn reply(
             .map(|m| (m.delivery_inbox().clone(), m.domain.clone()))
             .collect(),
     );
-    let mut to = vec![Url::parse(crate::federation::objects::PUBLIC).expect("BUG: constant URL")];
+    let mut to = vec![public()];
     to.extend(mentioned.iter().map(|m| m.ap_id.clone()));
-    let create = activity_about(
-        state,
-        "Create",
-        (author.id, &author.ap_id),
-        json!(note),
+    let create = queued(
+        &Create::note(
+            activity_id(state),
+            author.ap_id.clone(),
+            to,
+            ObjectRef(note),
+        ),
+        author.id,
         &ap_id,
-        &to,
         audience,
     );
     let comment = state

@@ -6,44 +6,56 @@
 use activitypub_federation::config::Data;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
-use serde_json::{Value, json};
 use url::Url;
-use uuid::Uuid;
 
-use crate::activitypub::context::with_context;
+use crate::activitypub::activities::{Accept, Follow, ObjectRef, Reject, Undo};
+use crate::activitypub::ids::parse_id;
 use crate::db::activities::NewActivity;
 use crate::db::actors::ActorRecord;
 use crate::db::deliveries::Audience;
-use crate::db::follows::FollowRecord;
+use crate::db::follows::{FollowRecord, FollowState};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::federation::activities::{activity_id, queued};
 use crate::state::AppState;
 
-fn new_activity_id(state: &AppState) -> Url {
-    state.url(&format!("/activities/{}", Uuid::now_v7()))
+/// How a follow is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// `Accept`.
+    Accept,
+    /// `Reject`.
+    Reject,
 }
 
-/// Builds `Accept` or `Reject` of `follow` by `followed`, addressed to `follower`.
+/// Builds `Accept` or `Reject` (`answer`) of `follow` by `followed`, addressed to
+/// `follower`.
 pub fn answer_activity(
     state: &AppState,
     followed: &ActorRecord,
     follower: &ActorRecord,
-    kind: &'static str,
-    follow: Value,
+    answer: Answer,
+    follow: &Follow,
 ) -> NewActivity {
-    let ap_id = new_activity_id(state);
-    NewActivity {
-        payload: with_context(json!({
-            "id": ap_id,
-            "type": kind,
-            "actor": followed.ap_id,
-            "to": [follower.ap_id],
-            "object": follow,
-        })),
-        ap_id,
-        actor_id: followed.id,
-        kind,
-        object_ap_id: follower.ap_id.clone(),
-        audience: Audience::Inboxes(vec![(follower.inbox.clone(), follower.domain.clone())]),
+    let (id, actor, to) = (
+        activity_id(state),
+        followed.ap_id.clone(),
+        follower.ap_id.clone(),
+    );
+    let audience = Audience::Inboxes(vec![(follower.inbox.clone(), follower.domain.clone())]);
+    let request = ObjectRef::embed(follow);
+    match answer {
+        Answer::Accept => queued(
+            &Accept::answer(id, actor, to, request),
+            followed.id,
+            &follower.ap_id,
+            audience,
+        ),
+        Answer::Reject => queued(
+            &Reject::answer(id, actor, to, request),
+            followed.id,
+            &follower.ap_id,
+            audience,
+        ),
     }
 }
 
@@ -99,28 +111,30 @@ pub async fn follow(
         )]));
     }
     if let Some(existing) = data.store.follow_between(follower.id, followed.id).await? {
-        if existing.state == "accepted" {
+        if existing.state == FollowState::Accepted {
             return Ok((existing, followed));
         }
     }
-    let ap_id = new_activity_id(data);
-    let activity = NewActivity {
-        payload: with_context(json!({
-            "id": ap_id,
-            "type": "Follow",
-            "actor": follower.ap_id,
-            "to": [followed.ap_id],
-            "object": followed.ap_id,
-        })),
-        ap_id: ap_id.clone(),
-        actor_id: follower.id,
-        kind: "Follow",
-        object_ap_id: followed.ap_id.clone(),
-        audience: Audience::Inboxes(vec![(followed.inbox.clone(), followed.domain.clone())]),
-    };
+    let follow = Follow::send(
+        activity_id(data),
+        follower.ap_id.clone(),
+        followed.ap_id.clone(),
+    );
+    let activity = queued(
+        &follow,
+        follower.id,
+        &followed.ap_id,
+        Audience::Inboxes(vec![(followed.inbox.clone(), followed.domain.clone())]),
+    );
     let follow = data
         .store
-        .upsert_follow_with_activity(&ap_id, follower.id, followed.id, "pending", &activity)
+        .upsert_follow_with_activity(
+            &follow.id,
+            follower.id,
+            followed.id,
+            FollowState::Pending,
+            &activity,
+        )
         .await?;
     data.delivery_wakeup.notify_one();
     Ok((follow, followed))
@@ -142,26 +156,36 @@ pub async fn unfollow(state: &AppState, follower: &ActorRecord, follow_id: i64) 
         .actor_by_id(follow.followed_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("aucun abonnement {follow_id}")))?;
-    let ap_id = new_activity_id(state);
-    let undo = NewActivity {
-        payload: with_context(json!({
-            "id": ap_id,
-            "type": "Undo",
-            "actor": follower.ap_id,
-            "to": [followed.ap_id],
-            "object": {
-                "id": follow.ap_id,
-                "type": "Follow",
-                "actor": follower.ap_id,
-                "object": followed.ap_id,
-            },
-        })),
-        ap_id,
-        actor_id: follower.id,
-        kind: "Undo",
-        object_ap_id: followed.ap_id.clone(),
-        audience: Audience::Inboxes(vec![(followed.inbox.clone(), followed.domain.clone())]),
+    let undone = match follow.ap_id.as_deref().and_then(parse_id) {
+        Some(id) => ObjectRef::embed(&Follow::embedded(
+            id,
+            follower.ap_id.clone(),
+            &followed.ap_id,
+        )),
+        // A follow recorded without its activity (imports) has no id to name: `null`,
+        // as it always was; the followed actor matches actor and object.
+        None => {
+            let mut undone = Follow::embedded(
+                followed.ap_id.clone(),
+                follower.ap_id.clone(),
+                &followed.ap_id,
+            )
+            .value();
+            undone["id"] = serde_json::Value::Null;
+            ObjectRef(undone)
+        }
     };
+    let undo = queued(
+        &Undo::follow(
+            activity_id(state),
+            follower.ap_id.clone(),
+            followed.ap_id.clone(),
+            undone,
+        ),
+        follower.id,
+        &followed.ap_id,
+        Audience::Inboxes(vec![(followed.inbox.clone(), followed.domain.clone())]),
+    );
     state
         .store
         .delete_follow_with_activity(follow.id, Some(&undo))

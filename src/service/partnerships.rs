@@ -4,8 +4,10 @@
 //! workflow are in `federation::receive` and end up here.
 
 use activitypub_federation::config::Data;
-use serde_json::{Value, json};
+use serde_json::Value;
 use url::Url;
+
+use crate::activitypub::activities::{Accept, Join, Leave, ObjectRef, Reject};
 
 use crate::db::deliveries::Audience;
 use crate::db::partnerships::{
@@ -13,7 +15,7 @@ use crate::db::partnerships::{
 };
 use crate::domain::{Action, Collectivite};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::federation::activities::{ActionActivity, activity_about, wrap_action};
+use crate::federation::activities::{ActionActivity, activity_id, queued, wrap_action};
 use crate::federation::objects::action::{ArticleJson, has_mai_terms};
 use crate::state::AppState;
 
@@ -29,13 +31,43 @@ fn conflict(message: String) -> AppError {
 }
 
 /// The `Join` of a request, as embedded in its answer.
-fn join_object(partnership: &Partnership) -> Value {
-    json!({
-        "id": partnership.ap_id,
-        "type": "Join",
-        "actor": partnership.requester.ap_id,
-        "object": partnership.action_ap_id,
-    })
+fn join_object(partnership: &Partnership) -> ObjectRef {
+    ObjectRef::embed(&Join::embedded(
+        partnership.ap_id.clone(),
+        partnership.requester.ap_id.clone(),
+        &partnership.action_ap_id,
+    ))
+}
+
+/// The answer (`accept` or not) of the owner to `partnership`'s request.
+fn answer_of(
+    state: &AppState,
+    partnership: &Partnership,
+    accept: bool,
+    audience: Audience,
+) -> crate::db::activities::NewActivity {
+    let (id, owner, to) = (
+        activity_id(state),
+        partnership.owner.ap_id.clone(),
+        partnership.requester.ap_id.clone(),
+    );
+    let request = join_object(partnership);
+    let (owner_id, about) = (partnership.owner.id, &partnership.ap_id);
+    if accept {
+        queued(
+            &Accept::answer(id, owner, to, request),
+            owner_id,
+            about,
+            audience,
+        )
+    } else {
+        queued(
+            &Reject::answer(id, owner, to, request),
+            owner_id,
+            about,
+            audience,
+        )
+    }
 }
 
 /// Where an activity to `side` goes: its inbox when remote, nowhere when local.
@@ -148,13 +180,15 @@ pub async fn request(
         }
     }
     let audience = audience_for(state, target.owner_id).await?;
-    let join = activity_about(
-        state,
-        "Join",
-        (requester.id, &requester.ap_id),
-        json!(target.ap_id),
+    let join = queued(
+        &Join::send(
+            activity_id(state),
+            requester.ap_id.clone(),
+            target.owner_ap_id.clone(),
+            &target.ap_id,
+        ),
+        requester.id,
         &target.ap_id,
-        std::slice::from_ref(&target.owner_ap_id),
         audience,
     );
     let partnership = state
@@ -264,16 +298,7 @@ pub async fn answer(
     }
     let action = owned_action(state, partnership).await?;
     let audience = audience_for(state, partnership.requester.id).await?;
-    let kind = if accept { "Accept" } else { "Reject" };
-    let reply = activity_about(
-        state,
-        kind,
-        (partnership.owner.id, &partnership.owner.ap_id),
-        join_object(partnership),
-        &partnership.ap_id,
-        std::slice::from_ref(&partnership.requester.ap_id),
-        audience,
-    );
+    let reply = answer_of(state, partnership, accept, audience);
     if !accept {
         return settle(
             state,
@@ -314,25 +339,20 @@ pub async fn end(
         )));
     }
     let notice = if by.id == partnership.requester.id {
-        activity_about(
-            state,
-            "Leave",
-            (by.id, &by.ap_id),
-            json!(partnership.action_ap_id),
+        queued(
+            &Leave::send(
+                activity_id(state),
+                by.ap_id.clone(),
+                partnership.owner.ap_id.clone(),
+                &partnership.action_ap_id,
+            ),
+            by.id,
             &partnership.action_ap_id,
-            std::slice::from_ref(&partnership.owner.ap_id),
             audience_for(state, partnership.owner.id).await?,
         )
     } else if by.id == partnership.owner.id {
-        activity_about(
-            state,
-            "Reject",
-            (by.id, &by.ap_id),
-            join_object(partnership),
-            &partnership.ap_id,
-            std::slice::from_ref(&partnership.requester.ap_id),
-            audience_for(state, partnership.requester.id).await?,
-        )
+        let audience = audience_for(state, partnership.requester.id).await?;
+        answer_of(state, partnership, false, audience)
     } else {
         return Err(AppError::Forbidden(
             "seules les deux collectivités du partenariat peuvent y mettre fin".into(),
@@ -375,20 +395,13 @@ pub(crate) async fn received_join(
     {
         if matches!(existing.state, PartnershipState::Accepted) {
             // Already a partner: its Accept was probably lost; answer again.
-            let accept = activity_about(
-                state,
-                "Accept",
-                (existing.owner.id, &existing.owner.ap_id),
-                json!({
-                    "id": join_id,
-                    "type": "Join",
-                    "actor": existing.requester.ap_id,
-                    "object": existing.action_ap_id,
-                }),
-                join_id,
-                std::slice::from_ref(&existing.requester.ap_id),
-                audience_for(state, existing.requester.id).await?,
-            );
+            let audience = audience_for(state, existing.requester.id).await?;
+            // The Join answered is this one, whatever the id of the first.
+            let again = Partnership {
+                ap_id: join_id.clone(),
+                ..existing
+            };
+            let accept = answer_of(state, &again, true, audience);
             state.store.insert_activity(&accept).await?;
             state.delivery_wakeup.notify_one();
             return Ok(true);

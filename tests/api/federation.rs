@@ -453,7 +453,12 @@ async fn delivery_outcomes_follow_the_answers() {
             .unwrap();
         a.state
             .store
-            .insert_follow(None, follower.id, owner.id, "accepted")
+            .insert_follow(
+                None,
+                follower.id,
+                owner.id,
+                maillage::db::follows::FollowState::Accepted,
+            )
             .await
             .unwrap();
     }
@@ -723,7 +728,12 @@ async fn concurrent_inbound_activities_are_all_applied() {
     let marcq = a.actor("marcq").await;
     a.state
         .store
-        .insert_follow(None, marcq.id, remote.id, "accepted")
+        .insert_follow(
+            None,
+            marcq.id,
+            remote.id,
+            maillage::db::follows::FollowState::Accepted,
+        )
         .await
         .unwrap();
     let mut tasks = Vec::new();

@@ -2426,7 +2426,12 @@ async fn hostile_corpus(a: TestApp) {
         let record = id.dereference(&data).await.unwrap();
         a.state
             .store
-            .insert_follow(None, marcq.id, record.id, "accepted")
+            .insert_follow(
+                None,
+                marcq.id,
+                record.id,
+                maillage::db::follows::FollowState::Accepted,
+            )
             .await
             .unwrap();
         known.push(record);

@@ -764,7 +764,12 @@ async fn deliveries_https_only() {
     let marcq = a.actor("marcq").await;
     a.state
         .store
-        .insert_follow(None, ville.id, marcq.id, "accepted")
+        .insert_follow(
+            None,
+            ville.id,
+            marcq.id,
+            maillage::db::follows::FollowState::Accepted,
+        )
         .await
         .unwrap();
     a.publish("marcq", &token, &sample_action()).await;
@@ -792,7 +797,12 @@ async fn fetched_and_followed(a: &TestApp, remote: &ActorRecord, follower: i64) 
         .unwrap();
     a.state
         .store
-        .insert_follow(None, follower, known.id, "accepted")
+        .insert_follow(
+            None,
+            follower,
+            known.id,
+            maillage::db::follows::FollowState::Accepted,
+        )
         .await
         .unwrap();
     known
@@ -1099,7 +1109,12 @@ async fn group_announces_bounded() {
             .unwrap();
         a.state
             .store
-            .insert_follow(None, roubaix_here.id, group.id, "accepted")
+            .insert_follow(
+                None,
+                roubaix_here.id,
+                group.id,
+                maillage::db::follows::FollowState::Accepted,
+            )
             .await
             .unwrap();
     }

@@ -149,7 +149,12 @@ async fn two_servers_two_workers_deliver_exactly_once() {
                 .unwrap();
             a.state
                 .store
-                .insert_follow(None, follower.id, local.id, "accepted")
+                .insert_follow(
+                    None,
+                    follower.id,
+                    local.id,
+                    maillage::db::follows::FollowState::Accepted,
+                )
                 .await
                 .unwrap();
         }

@@ -300,7 +300,10 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
             .follow_between(seeded.collectivite.id, followed.id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the seeded follow is missing"))?;
-        state.store.set_follow_state(follow.id, "pending").await?;
+        state
+            .store
+            .set_follow_state(follow.id, maillage::db::follows::FollowState::Pending)
+            .await?;
         state.store.close().await;
     }
     let node = Node::spawn(settings, dir.path()).await?;

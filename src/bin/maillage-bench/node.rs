@@ -184,7 +184,12 @@ pub async fn seed(
             };
             state
                 .store
-                .insert_follow(None, follower, followed, "accepted")
+                .insert_follow(
+                    None,
+                    follower,
+                    followed,
+                    maillage::db::follows::FollowState::Accepted,
+                )
                 .await?;
         }
     }

@@ -34,8 +34,7 @@ pub fn believable(time: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<Dat
     plausible(time).filter(|time| *time <= now + FUTURE_SKEW)
 }
 
-/// `https://www.w3.org/ns/activitystreams#Public`.
-pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+pub use crate::activitypub::ids::PUBLIC;
 
 /// Reads a single value or an array as a `Vec`, skipping elements that do not parse
 /// (peers send single values where we expect lists, and the reverse).

@@ -622,15 +622,6 @@ pub struct FollowItem {
     date: String,
 }
 
-fn follow_state(state: &str) -> &'static str {
-    match state {
-        "pending" => "en attente",
-        "accepted" => "accepté",
-        "rejected" => "refusé",
-        _ => "inconnu",
-    }
-}
-
 impl From<&FollowListing> for FollowItem {
     fn from(f: &FollowListing) -> Self {
         Self {
@@ -638,7 +629,7 @@ impl From<&FollowListing> for FollowItem {
             name: display_name(&f.actor_name, &f.actor_username),
             handle: format!("{}@{}", f.actor_username, f.actor_domain),
             url: Url::parse(&f.actor_ap_id).ok().as_ref().and_then(web_link),
-            state: follow_state(&f.state),
+            state: f.state.label(),
             date: french_date(f.published),
         }
     }
