@@ -20,6 +20,7 @@ use url::Url;
 
 use super::inbox::id_of;
 use super::receive::{Applied, create_or_update};
+use crate::activitypub::activities::ActivityType;
 use crate::db::actors::ActorRecord;
 use crate::state::AppState;
 
@@ -157,7 +158,8 @@ pub async fn backfill(data: &Data<AppState>, actor: &ActorRecord) -> anyhow::Res
                 },
                 other => other,
             };
-            if item.get("type").and_then(Value::as_str) != Some("Create")
+            let kind = item.get("type").and_then(Value::as_str);
+            if kind.map(ActivityType::parse) != Some(ActivityType::Create)
                 || item.get("actor").and_then(id_of).as_ref() != Some(origin)
             {
                 continue;

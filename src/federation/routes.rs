@@ -18,7 +18,7 @@ use super::objects::collectivite::collectivite_to_as;
 use super::objects::instance::instance_to_as;
 use super::vocabulary::vocabulary_document;
 use super::{AS2_CONTENT_TYPE, discovery};
-use crate::activitypub::activities::{Create, ObjectRef, Tombstone};
+use crate::activitypub::activities::{ActivityType, Create, ObjectRef, Tombstone};
 use crate::activitypub::context::with_context;
 use crate::domain::{Action, Collectivite};
 use crate::error::{AppError, AppResult};
@@ -330,7 +330,10 @@ async fn get_activity(
         .ok_or_else(|| AppError::NotFound(format!("aucune activité « {id} » sur ce nœud")))?;
     let mut payload: Value = serde_json::from_str(&activity.payload)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored activity {id}: {e}")))?;
-    if matches!(activity.kind.as_str(), "Create" | "Update") {
+    if matches!(
+        ActivityType::parse(&activity.kind),
+        ActivityType::Create | ActivityType::Update
+    ) {
         let object_id = payload
             .get("object")
             .and_then(|o| o.get("id"))

@@ -149,7 +149,7 @@ impl SignatureHeader {
     /// # Errors
     /// [`SignatureError::Malformed`] when `keyId` is not an `http` or `https` URL.
     pub fn key_owner(&self) -> Result<Url, SignatureError> {
-        // Ids are capped at 2 048 bytes everywhere (see `federation::inbox::MAX_ID_LEN`).
+        // Ids are capped at 2 048 bytes everywhere (see `activitypub::ids::MAX_ID_LEN`).
         if self.key_id.len() > 2048 {
             return Err(malformed(format!(
                 "keyId longer than 2048 bytes: {}",
