@@ -10,6 +10,7 @@ mod admin;
 mod admin_browser;
 mod admin_domains;
 mod aggregator;
+mod architecture;
 mod browser;
 mod cli;
 mod cli_admin;

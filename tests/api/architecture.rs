@@ -1,0 +1,72 @@
+//! The direction of imports (issue 15): the pure ActivityPub layer (`src/activitypub/`)
+//! imports no module above it. Read from the source text, `use crate::…` and
+//! `crate::…` paths alike, so a new import that breaks the layering fails here.
+
+use std::path::{Path, PathBuf};
+
+/// The modules `activitypub` must not import.
+const ABOVE: [&str; 7] = ["service", "db", "api", "web", "federation", "state", "cli"];
+
+fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read src/") {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// The top-level `crate::` modules `text` names (`use crate::db::…`, `crate::db::x()`,
+/// `use crate::{db, …}`).
+fn crate_modules(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("crate::") {
+        let rest = &text[at + "crate::".len()..];
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => group
+                .split('}')
+                .next()
+                .unwrap_or_default()
+                .split(',')
+                .collect(),
+            None => vec![rest],
+        };
+        for name in names {
+            let name: String = name
+                .trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn activitypub_imports_no_layer_above_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/activitypub");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    assert!(files.len() > 10, "the layer's files: {files:?}");
+    let mut wrong = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for module in crate_modules(&text) {
+            if ABOVE.contains(&module.as_str()) {
+                wrong.push(format!("{} imports crate::{module}", file.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn the_import_reader_sees_every_form() {
+    let text = "use crate::db::Store;\nlet x = crate::state::AppState::new();\nuse crate::{api, web::pages};";
+    assert_eq!(crate_modules(text), ["db", "state", "api", "web"]);
+}
