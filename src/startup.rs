@@ -14,6 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -193,6 +194,11 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn(security_headers))
+        // gzip or brotli, as the client accepts, on text answers (HTML, JSON, JS, CSS,
+        // GeoJSON, CSV, Atom): the default predicate skips images (already compressed),
+        // event streams and bodies under 32 bytes. Streamed exports stay streamed: the
+        // encoder compresses chunk by chunk.
+        .layer(CompressionLayer::new().gzip(true).br(true))
         // Every request gets an `x-request-id` (the client's, or a new UUID), in the
         // log span of the request and in the response.
         .layer(PropagateRequestIdLayer::x_request_id())

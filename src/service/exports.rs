@@ -117,6 +117,8 @@ pub fn body(
             done.store(false, Ordering::Release);
         }
     });
+    // Fused: a body wrapper may poll again after the end (the compression layer's
+    // encoder does, to flush), which a bare `unfold` answers with a panic.
     futures_util::stream::unfold(Some(receiver), move |receiver| {
         let complete = complete.clone();
         async move {
@@ -128,6 +130,7 @@ pub fn body(
             }
         }
     })
+    .fuse()
 }
 
 /// A weak `ETag` for an export of `what` (format and parameters): it changes with the

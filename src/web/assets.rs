@@ -2,10 +2,18 @@
 //! (SPEC §4): Leaflet 1.9.4 (BSD-2-Clause) and Leaflet.markercluster 1.5.3 (MIT), copied
 //! unchanged from their npm packages into `static/vendor/` with their licences; our
 //! stylesheet and map script; the France outline drawn when no tiles load.
+//!
+//! Each file carries an `ETag` (a digest of its bytes, so it changes with the binary's
+//! copy) and `Last-Modified` (when this process started, an upper bound of the build);
+//! a revalidation that matches gets `304 Not Modified` without the body. Compression is
+//! left to the router's `CompressionLayer` ([`crate::startup::router`]).
+
+use std::sync::OnceLock;
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 
@@ -78,19 +86,64 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-/// `GET /static/{*path}`.
-pub async fn asset(Path(path): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, _, _)| *name == path) {
-        Some((_, content_type, bytes)) => {
-            let mut response = (StatusCode::OK, *bytes).into_response();
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=86400"),
-            );
-            response
-        }
-        None => AppError::NotFound(format!("aucun fichier statique « {path} »")).into_response(),
+/// The validators of every asset, computed once: `(ETag, Last-Modified)` by index.
+fn validators() -> &'static (Vec<String>, String) {
+    static VALIDATORS: OnceLock<(Vec<String>, String)> = OnceLock::new();
+    VALIDATORS.get_or_init(|| {
+        let tags = ASSETS
+            .iter()
+            .map(|(_, _, bytes)| format!("\"{}\"", &hex::encode(Sha256::digest(bytes))[..32]))
+            .collect();
+        (tags, httpdate::fmt_http_date(std::time::SystemTime::now()))
+    })
+}
+
+/// True when the request's validators match: `If-None-Match` (which wins, RFC 9110
+/// §13.1.3) lists the tag or `*`, or else `If-Modified-Since` is not before
+/// `last_modified`.
+fn not_modified(request: &HeaderMap, etag: &str, last_modified: &str) -> bool {
+    if let Some(tags) = request.get(header::IF_NONE_MATCH) {
+        let tags = tags.to_str().unwrap_or("");
+        return tags
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*");
     }
+    let since = request
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    let modified = httpdate::parse_http_date(last_modified).ok();
+    matches!((since, modified), (Some(since), Some(modified)) if modified <= since)
+}
+
+/// `GET /static/{*path}`.
+pub async fn asset(Path(path): Path<String>, request: HeaderMap) -> Response {
+    let Some(index) = ASSETS.iter().position(|(name, _, _)| *name == path) else {
+        return AppError::NotFound(format!("aucun fichier statique « {path} »")).into_response();
+    };
+    let (_, content_type, bytes) = ASSETS[index];
+    let (tags, last_modified) = validators();
+    let etag = &tags[index];
+    let mut response = if not_modified(&request, etag, last_modified) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = (StatusCode::OK, bytes).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(last_modified) {
+        headers.insert(header::LAST_MODIFIED, value);
+    }
+    response
 }

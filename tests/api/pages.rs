@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::both_engines;
-use crate::helpers::{TestApp, sample_action};
+use crate::helpers::{Engine, TestApp, sample_action, spawn_app};
 
 both_engines!(pages_show_collectivites_and_actions);
 
@@ -115,4 +115,95 @@ async fn openapi_describes_the_api(app: TestApp) {
         document["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+}
+
+/// Issue 18 point 3: text answers are compressed as the client asks (gzip, brotli),
+/// images are not, streamed exports stay streamed; static files revalidate with
+/// `304`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_compressed_and_static_files_revalidate() {
+    let app = spawn_app(Engine::Sqlite).await.unwrap();
+    let token = app.collectivite_with_token("marcq", "59378").await;
+    app.publish("marcq", &token, &sample_action()).await;
+    for (path, accept) in [
+        ("/", "text/html"),
+        ("/api/v1/directory/actions", "application/json"),
+        ("/static/map.js", "*/*"),
+        ("/static/maillage.css", "text/css"),
+        ("/static/france-outline.geojson", "*/*"),
+        ("/directory.geojson", "application/geo+json"),
+        ("/directory.csv", "text/csv"),
+    ] {
+        for encoding in ["gzip", "br"] {
+            let response = app
+                .client
+                .get(app.url(path))
+                .header("accept", accept)
+                .header("accept-encoding", encoding)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(
+                response.headers()["content-encoding"],
+                encoding,
+                "{path} in {encoding}"
+            );
+            let body = response.bytes().await.unwrap();
+            if encoding == "gzip" {
+                assert_eq!(&body[..2], &[0x1f, 0x8b], "{path}: a gzip stream");
+            }
+        }
+    }
+    let png = app
+        .client
+        .get(app.url("/static/vendor/leaflet/images/layers.png"))
+        .header("accept-encoding", "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        png.headers().get("content-encoding").is_none(),
+        "images as they are"
+    );
+    // A client that asks for nothing gets plain bytes.
+    let plain = app.client.get(app.url("/")).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+
+    let first = app
+        .client
+        .get(app.url("/static/map.js"))
+        .send()
+        .await
+        .unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let modified = first.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
+    for (header, value) in [
+        ("if-none-match", etag.as_str()),
+        ("if-modified-since", modified.as_str()),
+    ] {
+        let again = app
+            .client
+            .get(app.url("/static/map.js"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{header}");
+        assert_eq!(again.headers()["etag"], etag.as_str());
+        assert!(again.bytes().await.unwrap().is_empty());
+    }
+    let changed = app
+        .client
+        .get(app.url("/static/map.js"))
+        .header("if-none-match", "\"autre\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert!(!changed.bytes().await.unwrap().is_empty());
 }
