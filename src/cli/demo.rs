@@ -95,47 +95,23 @@ async fn start_node(
     })
 }
 
-/// Runs `maillage demo`.
-pub async fn run(base_port: u16) -> CliResult {
-    let sample: Sample =
-        serde_json::from_str(SAMPLE).context("BUG: data/demo/actions.json is checked by a test")?;
-    let dir = tempfile::Builder::new()
-        .prefix("maillage-demo-")
-        .tempdir()
-        .context("temporary folder")?;
-    eprintln!(
-        "Démarrage de trois nœuds (bases SQLite dans {}) …",
-        dir.path().display()
-    );
-    let a = start_node(dir.path(), "a", "Nœud des villes du Nord", base_port, false).await?;
-    let b = start_node(
-        dir.path(),
-        "b",
-        "Nœud partagé Rennes – Ajaccio – Albi",
-        base_port.saturating_add(1),
-        false,
-    )
-    .await?;
-    let annuaire = start_node(
-        dir.path(),
-        "annuaire",
-        "Annuaire Maillage (agrégateur)",
-        base_port.saturating_add(2),
-        true,
-    )
-    .await?;
+/// The sample's collectivités by username, with the node that hosts each.
+type Towns = HashMap<String, (AppState, crate::domain::Collectivite)>;
 
+/// Creates the sample's towns, each on the node `node_of` gives for its sample node
+/// key (`a` or `b`), their actions, and the sample partnerships.
+async fn seed(sample: Sample, node_of: impl Fn(&str) -> AppState) -> Result<Towns, CliError> {
     let mut towns = HashMap::new();
     for town in &sample.towns {
-        let node = if town.node == "a" { &a } else { &b };
+        let state = node_of(&town.node);
         let body = CollectiviteBody {
             username: Some(town.username.clone()),
             insee: Some(town.insee.clone()),
             ..Default::default()
         };
         let collectivite =
-            service::collectivites::create_collectivite(&node.state, body.into_profile()?).await?;
-        towns.insert(town.username.clone(), (node.state.clone(), collectivite));
+            service::collectivites::create_collectivite(&state, body.into_profile()?).await?;
+        towns.insert(town.username.clone(), (state, collectivite));
     }
     let mut actions = HashMap::new();
     for sample_action in sample.actions {
@@ -166,6 +142,62 @@ pub async fn run(base_port: u16) -> CliResult {
             service::actions::set_partners(state, action, list).await?;
         }
     }
+    Ok(towns)
+}
+
+/// The demo's towns and actions, all on one node (the accessibility tests and the
+/// screenshots use it); returns the towns' usernames.
+///
+/// # Errors
+/// A sample that does not validate, or the store failing.
+pub async fn seed_one_node(state: &AppState) -> Result<Vec<String>, CliError> {
+    let sample: Sample =
+        serde_json::from_str(SAMPLE).context("BUG: data/demo/actions.json is checked by a test")?;
+    let towns = seed(sample, |_| state.clone()).await?;
+    let mut names: Vec<String> = towns.into_keys().collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Runs `maillage demo`.
+pub async fn run(base_port: u16) -> CliResult {
+    let sample: Sample =
+        serde_json::from_str(SAMPLE).context("BUG: data/demo/actions.json is checked by a test")?;
+    let dir = tempfile::Builder::new()
+        .prefix("maillage-demo-")
+        .tempdir()
+        .context("temporary folder")?;
+    eprintln!(
+        "Démarrage de trois nœuds (bases SQLite dans {}) …",
+        dir.path().display()
+    );
+    let actions_count = sample.actions.len();
+    let a = start_node(dir.path(), "a", "Nœud des villes du Nord", base_port, false).await?;
+    let b = start_node(
+        dir.path(),
+        "b",
+        "Nœud partagé Rennes – Ajaccio – Albi",
+        base_port.saturating_add(1),
+        false,
+    )
+    .await?;
+    let annuaire = start_node(
+        dir.path(),
+        "annuaire",
+        "Annuaire Maillage",
+        base_port.saturating_add(2),
+        true,
+    )
+    .await?;
+
+    let towns = seed(sample, |node| {
+        if node == "a" {
+            a.state.clone()
+        } else {
+            b.state.clone()
+        }
+    })
+    .await?;
 
     // Every town joins the network by following the aggregator's instance actor.
     let aggregator_actor = annuaire.state.url("/actor").to_string();
@@ -190,7 +222,7 @@ pub async fn run(base_port: u16) -> CliResult {
             .await?;
     }
 
-    let expected = actions.len() as i64;
+    let expected = actions_count as i64;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (_, _, known, _) = annuaire.state.store.directory_counts().await?;

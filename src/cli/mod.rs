@@ -7,7 +7,7 @@ mod backup;
 mod collectivite;
 mod config;
 mod db;
-mod demo;
+pub mod demo;
 mod domains;
 mod export;
 mod follow;

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::pages::{ActionCard, html, message_response};
+use super::words;
 use crate::directory::SearchQuery;
 use crate::directory::search::Facet;
 use crate::error::AppResult;
@@ -26,7 +27,8 @@ struct ListingPage {
     follow_handle: Option<String>,
     collectivites_heading: String,
     collectivites: Vec<(String, String)>,
-    total: i64,
+    /// "12 actions" (or "12 actions, dont les 100 plus récentes ci-dessous").
+    total_text: String,
     actions: Vec<ActionCard>,
     query_suffix: String,
 }
@@ -37,7 +39,9 @@ struct Listing {
     subtitle: Option<String>,
     group: Option<GroupKind>,
     filter: (&'static str, String),
-    show_collectivites: bool,
+    /// The heading over the collectivités, from their count ("Utilisé par 3
+    /// collectivités"); `None`: not listed.
+    collectivites_heading: Option<fn(i64) -> String>,
 }
 
 async fn listing(state: &AppState, listing: Listing) -> AppResult<Response> {
@@ -46,7 +50,7 @@ async fn listing(state: &AppState, listing: Listing) -> AppResult<Response> {
     query.limit = 100;
     let page = crate::service::directory::search(state, &query).await?;
     let mut collectivites: Vec<(String, String)> = Vec::new();
-    if listing.show_collectivites {
+    if listing.collectivites_heading.is_some() {
         for action in &page.items {
             let entry = (action.owner.ap_id.to_string(), action.owner.name.clone());
             if !collectivites.contains(&entry) {
@@ -68,12 +72,23 @@ async fn listing(state: &AppState, listing: Listing) -> AppResult<Response> {
         StatusCode::OK,
         &ListingPage {
             node_name: state.settings.node.name.clone(),
-            collectivites_heading: format!("Utilisé par {} collectivité(s)", collectivites.len()),
+            collectivites_heading: listing
+                .collectivites_heading
+                .map(|heading| heading(collectivites.len() as i64))
+                .unwrap_or_default(),
             title: listing.title,
             subtitle: listing.subtitle,
             follow_handle,
             collectivites,
-            total: page.total,
+            total_text: if page.total > page.items.len() as i64 {
+                format!(
+                    "{}, dont les {} ci-dessous",
+                    words::count(page.total, "action", "actions"),
+                    words::number(page.items.len() as i64)
+                )
+            } else {
+                words::count(page.total, "action", "actions")
+            },
             actions: page.items.iter().map(ActionCard::from).collect(),
             query_suffix,
         },
@@ -104,7 +119,7 @@ pub async fn theme_page(
             subtitle: Some(format!("Axe « {axe} » — {}", theme.description)),
             group: Some(GroupKind::Theme(theme.slug.clone())),
             filter: ("theme", theme.slug.clone()),
-            show_collectivites: false,
+            collectivites_heading: None,
         },
     )
     .await
@@ -133,7 +148,16 @@ pub async fn departement_page(
             )),
             group: Some(GroupKind::Departement(code.clone())),
             filter: ("departement", code),
-            show_collectivites: true,
+            collectivites_heading: Some(|n| {
+                format!(
+                    "{} du département",
+                    words::count(
+                        n,
+                        "collectivité publie ses actions",
+                        "collectivités publient leurs actions"
+                    )
+                )
+            }),
         },
     )
     .await
@@ -161,7 +185,16 @@ pub async fn region_page(
             )),
             group: Some(GroupKind::Region(code.clone())),
             filter: ("region", code),
-            show_collectivites: true,
+            collectivites_heading: Some(|n| {
+                format!(
+                    "{} de la région",
+                    words::count(
+                        n,
+                        "collectivité publie ses actions",
+                        "collectivités publient leurs actions"
+                    )
+                )
+            }),
         },
     )
     .await
@@ -179,7 +212,9 @@ pub async fn software_page(
             subtitle: Some("Les collectivités qui l'utilisent déjà : autant de partenaires possibles pour mutualiser.".into()),
             group: None,
             filter: ("software", name),
-            show_collectivites: true,
+            collectivites_heading: Some(|n| {
+                format!("Utilisé par {}", words::count(n, "collectivité", "collectivités"))
+            }),
         },
     )
     .await
@@ -200,7 +235,12 @@ pub async fn provider_page(
             ),
             group: None,
             filter: ("provider", name),
-            show_collectivites: true,
+            collectivites_heading: Some(|n| {
+                format!(
+                    "Travaille avec {}",
+                    words::count(n, "collectivité", "collectivités")
+                )
+            }),
         },
     )
     .await
@@ -209,15 +249,15 @@ pub async fn provider_page(
 /// One bar of a chart.
 struct Bar {
     label: String,
-    count: i64,
-    width: i64,
-    y: i64,
+    /// The count as written ("1 234").
+    count: String,
+    /// The bar's length, in percent of the longest.
+    percent: i64,
 }
 
-/// A horizontal bar chart.
+/// A horizontal bar chart, written as a table (label, count, bar) that reflows.
 struct Chart {
     title: String,
-    height: i64,
     bars: Vec<Bar>,
 }
 
@@ -225,21 +265,18 @@ fn chart(title: &str, facets: &[Facet]) -> Chart {
     let max = facets.iter().map(|f| f.count).max().unwrap_or(1).max(1);
     let bars: Vec<Bar> = facets
         .iter()
-        .enumerate()
-        .map(|(i, f)| Bar {
+        .map(|f| Bar {
             label: if f.label.is_empty() {
                 f.key.clone()
             } else {
                 f.label.clone()
             },
-            count: f.count,
-            width: (f.count * 320 / max).max(1),
-            y: i as i64 * 22,
+            count: words::number(f.count),
+            percent: (f.count * 100 / max).max(1),
         })
         .collect();
     Chart {
         title: title.to_string(),
-        height: (bars.len() as i64 * 22).max(22),
         bars,
     }
 }
@@ -248,10 +285,8 @@ fn chart(title: &str, facets: &[Facet]) -> Chart {
 #[template(path = "stats.html")]
 struct StatsPage {
     node_name: String,
-    nodes: i64,
-    collectivites: i64,
-    actions: i64,
-    partnerships: i64,
+    /// `(label, figure)` pairs, figures written in French.
+    figures: Vec<(&'static str, String)>,
     charts: Vec<Chart>,
 }
 
@@ -269,7 +304,7 @@ pub async fn stats_page(State(state): State<AppState>) -> AppResult<Response> {
         .await?
         .into_iter()
         .map(|(month, count)| Facet {
-            label: month.clone(),
+            label: words::month(&month),
             key: month,
             count,
         })
@@ -278,14 +313,16 @@ pub async fn stats_page(State(state): State<AppState>) -> AppResult<Response> {
         StatusCode::OK,
         &StatsPage {
             node_name: state.settings.node.name.clone(),
-            nodes,
-            collectivites,
-            actions,
-            partnerships,
+            figures: vec![
+                ("Sites Maillage reliés", words::number(nodes)),
+                ("Collectivités", words::number(collectivites)),
+                ("Actions", words::number(actions)),
+                ("Actions menées à plusieurs", words::number(partnerships)),
+            ],
             charts: vec![
                 chart("Actions par thème", &page.facets.theme),
                 chart("Actions par région", &page.facets.region),
-                chart("Actions par phase", &page.facets.phase),
+                chart("Actions par avancement", &page.facets.phase),
                 chart("Actions publiées par mois (12 derniers mois)", &months),
             ],
         },

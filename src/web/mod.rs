@@ -2,10 +2,12 @@
 //! built from domain values (`…Page`), askama templates in `templates/`, and the HTML
 //! rendering of errors. ActivityPub URLs hand over here when a browser asks for HTML.
 
+pub mod accessibility;
 pub mod admin;
 pub mod assets;
 pub mod directory_pages;
 pub mod pages;
+pub mod words;
 
 use axum::Router;
 use axum::http::header;
@@ -27,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/logiciels/{name}", get(directory_pages::software_page))
         .route("/prestataires/{name}", get(directory_pages::provider_page))
         .route("/statistiques", get(directory_pages::stats_page))
+        .route("/accessibilite", get(accessibility::accessibility_page))
         .route("/static/{*path}", get(assets::asset))
         .merge(admin::router())
 }

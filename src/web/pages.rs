@@ -15,8 +15,10 @@ use crate::referential::Referential;
 use crate::state::AppState;
 use crate::taxonomy::Taxonomy;
 
+use super::words;
+
 pub(crate) fn french_date(date: DateTime<Utc>) -> String {
-    date.format("%d/%m/%Y").to_string()
+    super::words::date(date)
 }
 
 /// Renders `template` as an HTML response with `status`.
@@ -90,7 +92,6 @@ impl From<&Action> for ActionCard {
 pub struct CollectiviteLink {
     url: String,
     name: String,
-    handle: String,
 }
 
 /// A filter option with its facet count.
@@ -121,11 +122,20 @@ struct HomePage {
     partnered: bool,
     open_to_partners: bool,
     total: i64,
+    /// "45 actions".
+    total_text: String,
+    /// "Actions 1 à 20 sur 45".
+    range_text: String,
+    /// Filters in use (the panel starts open when there are some).
+    filters_active: usize,
+    filters_active_text: String,
     actions: Vec<ActionCard>,
     query_suffix: String,
     map_suffix: String,
     tile_url: String,
     attribution: String,
+    /// Says who serves third-party tiles (empty with the outline alone).
+    tiles_notice: String,
     error: Option<String>,
     prev_url: Option<String>,
     next_url: Option<String>,
@@ -249,6 +259,8 @@ pub async fn home_page(
         .next
         .as_ref()
         .map(|next| format!("/{}", suffix(Some(("cursor", next.clone())))));
+    let filters_active = pairs.iter().filter(|(k, _)| k != "cursor").count();
+    let (tile_url, attribution, tiles_notice) = state.settings.map.for_pages();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -264,7 +276,6 @@ pub async fn home_page(
                 .map(|c| CollectiviteLink {
                     url: c.ap_id.to_string(),
                     name: c.profile.name.clone(),
-                    handle: c.handle(),
                 })
                 .collect(),
             q: query.q.clone().unwrap_or_default(),
@@ -281,11 +292,29 @@ pub async fn home_page(
             partnered: query.partnered,
             open_to_partners: query.open_to_partners,
             total: page.total,
+            total_text: if page.total == 0 {
+                "Aucune action trouvée".into()
+            } else {
+                words::count(page.total, "action trouvée", "actions trouvées")
+            },
+            range_text: format!(
+                "Actions {} à {} sur {}.",
+                words::number(query.offset + 1),
+                words::number(query.offset + page.items.len() as i64),
+                words::number(page.total)
+            ),
+            filters_active,
+            filters_active_text: words::count(
+                filters_active as i64,
+                "filtre actif",
+                "filtres actifs",
+            ),
             actions: page.items.iter().map(ActionCard::from).collect(),
             query_suffix: suffix(None),
             map_suffix: suffix(Some(("cap", "2000".to_string()))),
-            tile_url: state.settings.map.tile_url.clone(),
-            attribution: state.settings.map.attribution.clone(),
+            tile_url,
+            attribution,
+            tiles_notice,
             error,
             prev_url,
             next_url,
@@ -304,9 +333,9 @@ struct CollectiviteView {
     epci: Option<String>,
     departement: Option<String>,
     region: Option<String>,
-    population: Option<i64>,
+    /// "230 890 habitants".
+    population: Option<String>,
     website: Option<String>,
-    point: Option<String>,
     labels: Vec<String>,
 }
 
@@ -365,14 +394,19 @@ pub async fn collectivite_page(
                 .map(|x| x.nom.clone())
                 .unwrap_or_else(|| r.to_string())
         }),
-        population: p.population,
+        population: p
+            .population
+            .map(|n| words::count(n, "habitant", "habitants")),
         website: p.website.as_ref().map(|u| u.to_string()),
-        point: p.location.map(|l| format!("{:.5}, {:.5}", l.lat, l.lon)),
         labels: p
             .labels
             .iter()
             .map(|l| {
-                let mut text = format!("{} : {} @", l.year, l.arobases);
+                let mut text = format!(
+                    "{} : {}",
+                    l.year,
+                    words::count(l.arobases.into(), "arobase", "arobases")
+                );
                 if !l.mentions.is_empty() {
                     text.push_str(&format!(" (mentions : {})", l.mentions.join(", ")));
                 }
@@ -413,9 +447,13 @@ struct ActionView {
     software: Vec<(String, String)>,
     providers: Vec<(String, String)>,
     partners: Vec<(String, String)>,
+    /// "2 autres collectivités".
+    partners_text: String,
+    has_points: bool,
     points: String,
     tiles: String,
     attribution: String,
+    tiles_notice: String,
     links: Vec<(String, String)>,
     contacts: Vec<String>,
     comments: Vec<CommentItem>,
@@ -423,6 +461,7 @@ struct ActionView {
     interested: Vec<(String, String)>,
     /// Other fediverse accounts that did.
     interested_others: usize,
+    interested_others_text: String,
 }
 
 #[derive(Template)]
@@ -441,15 +480,7 @@ struct MessagePage {
 }
 
 fn euros(amount: i64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('\u{202f}');
-        }
-        out.push(c);
-    }
-    format!("{out} €")
+    format!("{} €", words::number(amount))
 }
 
 /// A page with a title and a message, e.g. for errors.
@@ -525,6 +556,12 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         (None, Some(e)) => Some(format!("jusqu'au {}", e.format("%d/%m/%Y"))),
         (None, None) => None,
     };
+    let points: Vec<(f64, f64, String)> = d
+        .locations
+        .iter()
+        .filter_map(|p| p.point.map(|pt| (pt.lat, pt.lon, p.name.clone())))
+        .collect();
+    let (tiles, attribution, tiles_notice) = state.settings.map.for_pages();
     let view = ActionView {
         id: action.ap_id.to_string(),
         name: d.name.clone(),
@@ -573,16 +610,17 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
                 (p.name.clone(), shown)
             })
             .collect(),
+        partners_text: words::count(
+            partners.len() as i64,
+            "autre collectivité",
+            "autres collectivités",
+        ),
         partners,
-        points: serde_json::to_string(
-            &d.locations
-                .iter()
-                .filter_map(|p| p.point.map(|pt| (pt.lat, pt.lon, p.name.clone())))
-                .collect::<Vec<_>>(),
-        )
-        .expect("BUG: points serialise"),
-        tiles: state.settings.map.tile_url.clone(),
-        attribution: state.settings.map.attribution.clone(),
+        has_points: !points.is_empty(),
+        points: serde_json::to_string(&points).expect("BUG: points serialise"),
+        tiles,
+        attribution,
+        tiles_notice,
         links: d
             .links
             .iter()
@@ -610,6 +648,11 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         comments,
         interested,
         interested_others,
+        interested_others_text: words::count(
+            interested_others as i64,
+            "autre compte",
+            "autres comptes",
+        ),
     };
     html(StatusCode::OK, &ActionPage { node_name, a: view })
 }

@@ -177,10 +177,10 @@ async fn publish_through_the_form(app: TestApp) {
     let (status, page) = get(&app, &session, "/admin/c/marcq/actions/nouvelle").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     for expected in [
-        r#"<label for="name">Titre</label>"#,
+        r#"<label for="name">Titre <span class="required">(obligatoire)</span></label>"#,
         r#"<label for="summary">Sous-titre</label>"#,
-        r#"<label for="content">Description</label>"#,
-        r#"<label for="open_to_partners">Ouverte aux partenaires (appel à mutualisation)</label>"#,
+        r#"<label for="content">Description <span class="required">(obligatoire)</span></label>"#,
+        r#"<label for="open_to_partners">Cette action cherche des partenaires : d'autres collectivités peuvent demander à la rejoindre</label>"#,
         r#"name="themes" value="services-publics""#,
         r#"<option value="realisation" selected>Réalisation</option>"#,
         r#"type="date""#,
@@ -835,7 +835,9 @@ async fn csv_import(app: TestApp) {
     let (status, page) = get(&app, &session, "/admin/c/marcq/import").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r#"enctype="multipart/form-data""#));
-    assert!(page.contains(r#"<label for="file">Fichier CSV</label>"#));
+    assert!(page.contains(
+        r#"<label for="file">Fichier CSV <span class="required">(obligatoire)</span></label>"#
+    ));
     assert!(page.contains("<code>themes</code> (obligatoire)"), "{page}");
     let csv = "reference;nom;description;themes;phase\n\
                A1;Atelier numérique;Des ateliers **chaque semaine**;services-publics;service\n\

@@ -16,7 +16,7 @@ use crate::both_engines;
 use crate::browser::Driver;
 use crate::helpers::{Engine, TestApp, post_signed, spawn_app, spawn_app_with, wait_until};
 
-const PASSWORD: &str = "un mot de passe solide";
+pub(crate) const PASSWORD: &str = "un mot de passe solide";
 const ACTION_NAME: &str = "Groupement d'achat d'énergie";
 
 pub(crate) async fn account(app: &TestApp, user: &str, collectivites: &[&str], admin: bool) {
@@ -72,7 +72,7 @@ async fn stored_partners(node: &TestApp, ap_id: &str) -> Vec<String> {
 
 impl Driver {
     /// The WebDriver id of the element found with `using` (`css selector`, `xpath`).
-    async fn element(&self, using: &str, value: &str) -> String {
+    pub(crate) async fn element(&self, using: &str, value: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             // Polled here rather than with an implicit wait: `call` fails on errors.
@@ -117,7 +117,7 @@ impl Driver {
     }
 
     /// Types `text` into the field `css` (emptied first).
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let id = self.element("css selector", css).await;
         self.call(
             reqwest::Method::POST,
@@ -134,7 +134,7 @@ impl Driver {
     }
 
     /// Clicks the (first) button whose text is exactly `text`.
-    async fn press(&self, text: &str) {
+    pub(crate) async fn press(&self, text: &str) {
         let id = self
             .element(
                 "xpath",
@@ -150,7 +150,7 @@ impl Driver {
     }
 
     /// Waits until the JavaScript expression `condition` is true.
-    async fn wait_for(&self, what: &str, condition: &str) {
+    pub(crate) async fn wait_for(&self, what: &str, condition: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let ok = self
@@ -171,7 +171,7 @@ impl Driver {
         }
     }
 
-    async fn page_text(&self) -> String {
+    pub(crate) async fn page_text(&self) -> String {
         self.script("return document.body ? document.body.innerText : '';")
             .await
             .as_str()
@@ -180,7 +180,7 @@ impl Driver {
     }
 
     /// The text of the element `css` ("" when absent).
-    async fn text_of(&self, css: &str) -> String {
+    pub(crate) async fn text_of(&self, css: &str) -> String {
         self.script(&format!(
             "var e = document.querySelector({}); return e ? e.innerText : '';",
             json!(css)
@@ -194,7 +194,7 @@ impl Driver {
     /// Opens `path` on `app` as `user`, signing in when the node asks for it (the
     /// session cookie is per host, not per port: each node's sign-in replaces the
     /// other's).
-    async fn open_as(&self, app: &TestApp, path: &str, user: &str) {
+    pub(crate) async fn open_as(&self, app: &TestApp, path: &str, user: &str) {
         self.goto(&app.url(path)).await;
         let here = self.script("return location.pathname;").await;
         if here == json!("/admin/connexion") {
@@ -312,7 +312,7 @@ async fn partnership_in_the_browser() {
         .open_as(&b, "/admin/c/lille/partenariats", "paul")
         .await;
     let label = driver.text_of("label[for=action]").await;
-    assert_eq!(label, "Adresse de l'action");
+    assert_eq!(label, "Adresse de l'action (obligatoire)");
     driver.fill("#action", &action_id).await;
     driver.press("Rejoindre ce projet").await;
     driver
@@ -357,7 +357,7 @@ async fn partnership_in_the_browser() {
     assert!(partners.contains("Lille"), "{partners}");
     assert_eq!(
         driver.text_of("#partenaires").await,
-        "Mutualisation : 1 collectivité(s) partenaire(s)"
+        "Projet mené avec 1 autre collectivité"
     );
 
     // Node B: the request is accepted, Lille's page and the directory show the action.
@@ -373,7 +373,7 @@ async fn partnership_in_the_browser() {
     assert!(sent.contains("acceptée"), "{sent}");
     driver.goto(&lille_id).await;
     let mutualised = driver.text_of("#partenariats").await;
-    assert!(mutualised.contains("Projets mutualisés"), "{mutualised}");
+    assert!(mutualised.contains("Projets menés avec"), "{mutualised}");
     let page = driver.page_text().await;
     assert!(page.contains(ACTION_NAME), "{page}");
     driver.goto(&b.url("/?partnered=true")).await;

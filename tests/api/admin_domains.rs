@@ -116,7 +116,9 @@ async fn domain_policy_page(a: TestApp) {
     assert!(page.contains(r#"href="/admin/blocages/export.csv""#));
     assert!(page.contains(r#"href="/admin/autorisations/export.csv""#));
     assert!(page.contains(r#"action="/admin/blocages/import" enctype="multipart/form-data""#));
-    assert!(page.contains(r#"<label for="file">Fichier CSV</label>"#));
+    assert!(page.contains(
+        r#"<label for="file">Fichier CSV <span class="required">(obligatoire)</span></label>"#
+    ));
     assert_eq!(described_by(&page, "id=\"file\""), ["file-aide"]);
 
     // Allow a domain: bad input comes back next to the field, with what was typed.
@@ -192,7 +194,7 @@ async fn domain_policy_page(a: TestApp) {
     assert!(page.contains("Domaines autorisés (1)"), "{page}");
     assert!(
         page.contains(&format!(
-            "<th scope=\"row\" id=\"autorise-{id}\" class=\"handle\">ville.example</th><td>partenaire</td>"
+            "<th scope=\"row\" id=\"autorise-{id}\" class=\"handle\">ville.example</th><td data-label=\"Motif\">partenaire</td>"
         )),
         "{page}"
     );

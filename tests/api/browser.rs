@@ -269,7 +269,7 @@ async fn home_page_filters_list_and_map() {
     let heading = driver
         .script("return document.getElementById('resultats').textContent;")
         .await;
-    assert_eq!(heading.as_str().unwrap(), "3 action(s)");
+    assert_eq!(heading.as_str().unwrap(), "3 actions trouvées");
 
     // And a theme checkbox on top.
     driver.click("#theme-culture").await;

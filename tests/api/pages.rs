@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::both_engines;
-use crate::helpers::{Engine, TestApp, sample_action, spawn_app};
+use crate::helpers::{Engine, TestApp, sample_action, spawn_app, spawn_app_with};
 
 both_engines!(pages_show_collectivites_and_actions);
 
@@ -33,7 +33,7 @@ async fn pages_show_collectivites_and_actions(app: TestApp) {
     assert!(action.contains("<strong>guichet numérique</strong>"));
     assert!(action.contains("Résultats"));
     assert!(action.contains("Efficacité des services publics"));
-    assert!(action.contains("Appel à mutualisation"));
+    assert!(action.contains("Cette action cherche des partenaires"));
     assert!(action.contains("Publik (AGPL-3.0-or-later)"));
     assert!(action.contains("45\u{202f}000 €"));
     assert!(action.contains("du 09/01/2023 au 31/12/2025"));
@@ -56,14 +56,14 @@ async fn pages_show_collectivites_and_actions(app: TestApp) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, publik) = app.get_html("/logiciels/publik").await;
     assert!(
-        publik.contains("Utilisé par 1 collectivité(s)") && publik.contains("Marcq-en-Barœul"),
+        publik.contains("Utilisé par 1 collectivité<") && publik.contains("Marcq-en-Barœul"),
         "{publik}"
     );
     let (_, provider) = app.get_html("/prestataires/443170139").await;
     assert!(provider.contains("Guichet numérique des démarches"));
     let (status, stats) = app.get_html("/statistiques").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(stats.contains("<svg") && stats.contains("Actions par thème"));
+    assert!(stats.contains("<table class=\"chart\">") && stats.contains("Actions par thème"));
     assert!(stats.contains("Efficacité des services publics"));
     // The action page links its software and shows its places on a small map.
     assert!(
@@ -114,6 +114,96 @@ async fn openapi_describes_the_api(app: TestApp) {
     assert_eq!(
         document["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
+    );
+}
+
+/// Issue 18: words for citizens, not developers; French plurals, numbers and months.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_speak_plain_french() {
+    let app = spawn_app_with(Engine::Sqlite, |s| {
+        s.node.contact = "accessibilite@ville.example".into();
+    })
+    .await
+    .unwrap();
+    let (_, empty) = app.get_html("/").await;
+    assert!(
+        !empty.contains("maillage collectivite create"),
+        "no CLI on the home page"
+    );
+    let towns = maillage::cli::demo::seed_one_node(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(towns.len(), 6);
+
+    let (_, home) = app.get_html("/").await;
+    for developer_word in [
+        ">Vocabulaire<",
+        ">API<",
+        "(agrégateur)",
+        "action(s)",
+        "collectivité(s)",
+    ] {
+        assert!(
+            !home.contains(developer_word),
+            "home page shows {developer_word}"
+        );
+    }
+    assert!(
+        home.contains("Données ouvertes (tableur CSV)") && home.contains("href=\"/accessibilite\"")
+    );
+    assert!(home.contains("Sur cette page, vous pouvez chercher"));
+    assert!(home.contains("45 actions trouvées"), "count in words");
+
+    // Population with French thousands separators; no raw coordinates.
+    let (_, rennes) = app.get_html("/actors/rennes").await;
+    assert!(
+        rennes.contains("\u{202f}") && rennes.contains(" habitants</dd>"),
+        "population written 230 890 habitants"
+    );
+    assert!(!rennes.contains("Mairie</dt>"), "no coordinates");
+    assert!(rennes.contains("Ce que vous pouvez faire"));
+
+    // Plurals on a département page.
+    let (_, nord) = app.get_html("/departements/59").await;
+    assert!(
+        nord.contains("3 collectivités publient leurs actions du département"),
+        "{nord}"
+    );
+    // Months by name on the statistics page.
+    let (_, stats) = app.get_html("/statistiques").await;
+    let now = chrono::Utc::now();
+    assert!(
+        !stats.contains(&now.format("%Y-%m").to_string()),
+        "no 2026-12"
+    );
+    assert!(
+        stats.contains(&maillage::web::words::month(
+            &now.format("%Y-%m").to_string()
+        )),
+        "month in French"
+    );
+
+    // The accessibility declaration, with the contact and the recourse.
+    let (status, declaration) = app.get_html("/accessibilite").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(declaration.contains("partiellement conforme"));
+    assert!(declaration.contains("href=\"mailto:accessibilite@ville.example\""));
+    assert!(declaration.contains("Défenseur des droits"));
+    assert!(declaration.contains("axe-core"));
+
+    // No third-party tiles by default; when configured, the page says so.
+    assert!(home.contains("data-tiles=\"\""));
+    let ign = spawn_app_with(Engine::Sqlite, |s| {
+        s.map.provider = maillage::config::TileProvider::Ign;
+    })
+    .await
+    .unwrap();
+    let (_, ign_home) = ign.get_html("/").await;
+    assert!(ign_home.contains("data.geopf.fr/wmts"));
+    assert!(
+        ign_home.contains("Le fond de carte vient de l&#39;IGN")
+            || ign_home.contains("Le fond de carte vient de l'IGN"),
+        "{ign_home}"
     );
 }
 

@@ -182,6 +182,8 @@ pub struct Field {
     error: String,
     /// `aria-describedby`: the hint's and the error's ids.
     described: String,
+    /// Marked "(obligatoire)" and `required` (the server checks it all the same).
+    required: bool,
 }
 
 impl Field {
@@ -207,7 +209,14 @@ impl Field {
             hint,
             error,
             described: ids.join(" "),
+            required: false,
         }
+    }
+
+    /// The same field, marked required.
+    fn required(mut self) -> Self {
+        self.required = true;
+        self
     }
 }
 
@@ -314,7 +323,8 @@ struct ActionsPage {
     csrf: String,
     username: String,
     collectivite: String,
-    total: i64,
+    /// "3 actions publiées".
+    total_text: String,
     rows: Vec<ActionRow>,
     /// Cursor of the next page.
     next: Option<i64>,
@@ -346,7 +356,11 @@ pub async fn list_actions(
             csrf: editor.session.csrf_token.clone(),
             username: owner.profile.username.to_string(),
             collectivite: owner.profile.name.clone(),
-            total: state.store.count_actions_of(owner.id).await?,
+            total_text: crate::web::words::count(
+                state.store.count_actions_of(owner.id).await?,
+                "action publiée",
+                "actions publiées",
+            ),
             rows: actions
                 .iter()
                 .map(|a| ActionRow {
@@ -821,24 +835,18 @@ impl ActionFields {
         let text_hint = if html_format {
             "Texte en HTML (l'action a été publiée ainsi)."
         } else {
-            "Markdown : **gras**, *italique*, listes avec « - », liens [texte](https://…)."
+            "Mise en forme simple : **gras**, *italique*, une liste avec « - » en début de ligne, un lien avec [texte](https://…)."
         };
         Self {
-            name: Field::new(
-                "name",
-                "Titre",
-                &v.name,
-                "Obligatoire, 200 caractères au plus.",
-                e,
-            ),
+            name: Field::new("name", "Titre", &v.name, "200 caractères au plus.", e).required(),
             summary: Field::new(
                 "summary",
                 "Sous-titre",
                 &v.summary,
-                "En une ou deux phrases : ce que c'est (montré tel quel sur Mastodon).",
+                "En une ou deux phrases : ce que c'est. C'est ce texte que verront les personnes qui suivent votre collectivité depuis Mastodon.",
                 e,
             ),
-            content: Field::new("content", "Description", &v.content, text_hint, e),
+            content: Field::new("content", "Description", &v.content, text_hint, e).required(),
             results: Field::new("results", "Résultats", &v.results, "Ce qu'elle a donné.", e),
             recommendations: Field::new(
                 "recommendations",
@@ -1451,8 +1459,8 @@ fn column_help() -> Vec<ColumnHelp> {
                 }
                 Column::Nom => "le titre",
                 Column::SousTitre => "une ou deux phrases",
-                Column::Description => "ce que c'est, en Markdown",
-                Column::Resultats => "ce qu'elle a donné, en Markdown",
+                Column::Description => "ce que c'est (mise en forme simple : **gras**, *italique*, listes avec « - »)",
+                Column::Resultats => "ce qu'elle a donné (même mise en forme)",
                 Column::Recommandations => "ce qu'il faut savoir avant de faire de même",
                 Column::Phase => "idee, etude, realisation (par défaut) ou service",
                 Column::Statut => "en-cours (par défaut), en-pause, abandonne ou termine",

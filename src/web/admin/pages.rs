@@ -13,6 +13,7 @@ use crate::db::partnerships::PartnershipState;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::pages::html;
+use crate::web::words;
 
 /// `?suivant=` (where to go after signing in).
 #[derive(Debug, Deserialize, Default)]
@@ -195,6 +196,12 @@ pub struct DashboardItem {
     pub comments: i64,
     /// `@user@domain`.
     pub handle: String,
+    /// "3 actions publiées".
+    pub actions_text: String,
+    /// "1 demande de partenariat en attente".
+    pub requests_text: String,
+    /// "2 commentaires à modérer".
+    pub comments_text: String,
 }
 
 #[derive(Template)]
@@ -222,10 +229,22 @@ pub async fn dashboard(State(state): State<AppState>, editor: Editor) -> AppResu
             .store
             .count_comments_to_moderate(CommentState::Pending, c.id)
             .await?;
+        let actions = state.store.count_actions_of(c.id).await?;
         items.push(DashboardItem {
             username: c.profile.username.to_string(),
             name: c.profile.name.clone(),
-            actions: state.store.count_actions_of(c.id).await?,
+            actions_text: words::count(actions, "action publiée", "actions publiées"),
+            requests_text: words::count(
+                requests as i64,
+                "demande de partenariat en attente",
+                "demandes de partenariat en attente",
+            ),
+            comments_text: words::count(
+                comments,
+                "commentaire à modérer",
+                "commentaires à modérer",
+            ),
+            actions,
             requests,
             comments,
             handle: format!("{}@{}", c.profile.username.as_ref(), c.domain),

@@ -1,0 +1,88 @@
+//! How the pages write numbers, counts and dates in French: thousands separated by a
+//! narrow no-break space ("230 890"), nouns agreeing with their count ("1 action",
+//! "3 actions", never "action(s)"), months by name ("décembre 2026").
+
+use chrono::{DateTime, Utc};
+
+/// `230890` → "230 890" (U+202F between groups of three digits, French typography).
+pub fn number(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::new();
+    if value < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "0 action", "1 action", "3 actions": French puts 0 and 1 in the singular.
+pub fn count(n: i64, singular: &str, plural: &str) -> String {
+    format!(
+        "{} {}",
+        number(n),
+        if n.abs() < 2 { singular } else { plural }
+    )
+}
+
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// `2026-12` → "décembre 2026"; anything else is returned as it is.
+pub fn month(key: &str) -> String {
+    let parsed = key.split_once('-').and_then(|(year, month)| {
+        let month: usize = month.parse().ok()?;
+        Some((year, MONTHS.get(month.checked_sub(1)?)?))
+    });
+    match parsed {
+        Some((year, name)) => format!("{name} {year}"),
+        None => key.to_string(),
+    }
+}
+
+/// A date as "7 décembre 2026".
+pub fn date(date: DateTime<Utc>) -> String {
+    use chrono::Datelike;
+    format!(
+        "{} {} {}",
+        date.day(),
+        MONTHS[date.month0() as usize],
+        date.year()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_counts_and_months() {
+        assert_eq!(number(230890), "230\u{202f}890");
+        assert_eq!(number(999), "999");
+        assert_eq!(number(-1234567), "-1\u{202f}234\u{202f}567");
+        assert_eq!(count(0, "action", "actions"), "0 action");
+        assert_eq!(count(1, "collectivité", "collectivités"), "1 collectivité");
+        assert_eq!(count(3, "collectivité", "collectivités"), "3 collectivités");
+        assert_eq!(count(1500, "action", "actions"), "1\u{202f}500 actions");
+        assert_eq!(month("2026-12"), "décembre 2026");
+        assert_eq!(month("2026-01"), "janvier 2026");
+        assert_eq!(month("2026-13"), "2026-13");
+        assert_eq!(month("n/a"), "n/a");
+    }
+}
