@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod accessibility;
 mod actions;
 mod activitypub;
 mod admin;
