@@ -126,7 +126,7 @@ struct HomePage {
     total_text: String,
     /// "Actions 1 à 20 sur 45".
     range_text: String,
-    /// Filters in use (the panel starts open when there are some).
+    /// Filters in use (said on the closed panel).
     filters_active: usize,
     filters_active_text: String,
     actions: Vec<ActionCard>,

@@ -309,7 +309,7 @@ async fn the_map_works_with_a_keyboard() {
     assert_eq!(link[0], "#resultats");
     assert_eq!(
         link[1].as_str().unwrap(),
-        format!("Voir les {total} actions trouvées en liste")
+        format!("Voir ces résultats en liste ({total} actions trouvées)")
     );
     let heading = driver
         .script("return document.getElementById('resultats').textContent;")
@@ -409,6 +409,82 @@ async fn the_map_works_with_a_keyboard() {
             "Escape closes the bubble and puts focus back on the marker"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    driver.end().await;
+}
+
+/// WCAG 2.1 relative luminance of an `rgb(r, g, b)` / `rgba(…)` CSS colour.
+fn luminance(css: &str) -> f64 {
+    let channels: Vec<f64> = css
+        .trim_start_matches("rgba(")
+        .trim_start_matches("rgb(")
+        .trim_end_matches(')')
+        .split(',')
+        .take(3)
+        .map(|c| c.trim().parse::<f64>().unwrap() / 255.0)
+        .map(|c| {
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        })
+        .collect();
+    0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+}
+
+fn contrast(a: &str, b: &str) -> f64 {
+    let (a, b) = (luminance(a), luminance(b));
+    (a.max(b) + 0.05) / (a.min(b) + 0.05)
+}
+
+/// RGAA 10.7 / WCAG 2.4.7 with 1.4.11: the focus indicator of every element reached
+/// with Tab is a solid outline of at least 2 px, at least 3:1 against the page's
+/// white and the grey of the header and footer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn focus_is_visible_at_3_to_1_on_every_background() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let (app, _, _) = demo_node().await;
+    driver.viewport(1280).await;
+    for path in ["/", "/statistiques", "/admin/c/lille/actions/nouvelle"] {
+        driver.open_as(&app, path, "claire").await;
+        driver.settled().await;
+        let mut seen = 0;
+        for _ in 0..25 {
+            driver.key("\u{E004}").await;
+            let style = driver
+                .script(
+                    "var e = document.activeElement; if (!e || e === document.body) { return null; }
+                     var s = getComputedStyle(e);
+                     return [e.tagName + ' ' + (e.textContent || e.id || '').trim().slice(0, 30), s.outlineStyle, s.outlineWidth, s.outlineColor];",
+                )
+                .await;
+            let Some(style) = style.as_array() else {
+                continue;
+            };
+            seen += 1;
+            let (what, outline, width, color) = (
+                style[0].as_str().unwrap(),
+                style[1].as_str().unwrap(),
+                style[2].as_str().unwrap(),
+                style[3].as_str().unwrap(),
+            );
+            let px: f64 = width.trim_end_matches("px").parse().unwrap();
+            assert!(
+                outline == "solid" && px >= 2.0,
+                "{path}: {what}: outline {outline} {width}"
+            );
+            for background in ["rgb(255, 255, 255)", "rgb(242, 245, 248)"] {
+                let ratio = contrast(color, background);
+                assert!(
+                    ratio >= 3.0,
+                    "{path}: {what}: focus {color} on {background} is {ratio:.2}:1"
+                );
+            }
+        }
+        assert!(seen >= 10, "{path}: Tab reached {seen} elements");
     }
     driver.end().await;
 }

@@ -189,7 +189,7 @@ async fn partnership_across_nodes(a: TestApp) {
     assert!(page.contains("Lille"), "the action page names its partner");
     let (_, page) = b.get_html(&lille_id).await;
     assert!(
-        page.contains("Projets mutualisés"),
+        page.contains("Projets menés avec d'autres collectivités"),
         "the partner's page lists the action"
     );
     assert!(page.contains("achat d"), "{page}");
