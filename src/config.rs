@@ -995,6 +995,44 @@ mod tests {
     }
 
     #[test]
+    fn map_providers_and_contact_are_checked() {
+        let mut settings = Settings::default();
+        assert!(settings.map.tiles().is_none(), "no third party by default");
+        settings.map.tile_url = "https://tuiles.example.fr/{z}/{x}/{y}.png".into();
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("map.provider = \"custom\""), "{error}");
+        settings.map.provider = TileProvider::Custom;
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("map.attribution est obligatoire"), "{error}");
+        settings.map.attribution = "© Tuiles".into();
+        settings.validate().unwrap();
+        let (_, _, notice) = settings.map.for_pages();
+        assert!(notice.contains("le serveur tuiles.example.fr"), "{notice}");
+        settings.map.tile_url = "http://tuiles.example.fr/tuile.png".into();
+        assert!(
+            settings.validate().is_err(),
+            "https with {{z}}/{{x}}/{{y}} only"
+        );
+
+        let mut settings = Settings::default();
+        settings.map.provider = TileProvider::Ign;
+        settings.validate().unwrap();
+        assert!(settings.map.tiles().unwrap().url.contains("PLANIGNV2"));
+
+        for (contact, valid) in [
+            ("accessibilite@ville.fr", true),
+            ("https://ville.fr/contact", true),
+            ("ville.fr", false),
+            ("ftp://ville.fr", false),
+            ("a b@ville.fr", false),
+        ] {
+            let mut settings = Settings::default();
+            settings.node.contact = contact.into();
+            assert_eq!(settings.validate().is_ok(), valid, "{contact}");
+        }
+    }
+
+    #[test]
     fn debug_is_refused_for_public_domains() {
         let mut settings = Settings {
             domain: "annuaire.example.fr".into(),

@@ -319,6 +319,26 @@ async fn the_map_works_with_a_keyboard() {
         format!("{total} actions trouvées")
     );
 
+    // From the top of the page, Tab, Tab, Enter (the skip link to the results), Tab:
+    // the first result (the issue counted 37 Tab presses).
+    driver.goto(&app.url("/")).await;
+    driver.markers().await;
+    driver.key("\u{E004}").await;
+    driver.key("\u{E004}").await;
+    let skip = driver
+        .script("return document.activeElement.getAttribute('href');")
+        .await;
+    assert_eq!(
+        skip, "#resultats",
+        "the second Tab stop skips to the results"
+    );
+    driver.key("\u{E007}").await;
+    driver.key("\u{E004}").await;
+    let first = driver
+        .script("return document.activeElement === document.querySelector('#liste article h3 a');")
+        .await;
+    assert_eq!(first, json!(true), "four key presses to the first result");
+
     // French controls; the map is not an image around controls.
     let controls = driver
         .script(
