@@ -221,6 +221,12 @@ async fn every_page_passes_axe_and_reflows_at_320_px() {
         for violation in driver.axe().await {
             failures.push(format!("{path} at {width} px: {violation}"));
         }
+        let declaration = driver
+            .script("return document.querySelector('footer a[href=\"/accessibilite\"]') !== null;")
+            .await;
+        if declaration != json!(true) {
+            failures.push(format!("{path}: no link to /accessibilite in the footer"));
+        }
         if width == 320 {
             if let Some((scroll, inner)) = driver.sideways(width).await {
                 failures.push(format!(
