@@ -515,7 +515,9 @@ pub async fn verify_inbound(
         .map_err(|e| InboxError::Unauthorized(format!("Digest invalide : {e}")))?;
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| InboxError::BadRequest(format!("JSON invalide : {e}")))?;
-    let (envelope, activity) = InboundActivity::parse(&activity)?;
+    // Only the envelope (id, type, actor) is read before the signature is checked; the
+    // whole activity is parsed once the sender is known.
+    let envelope = Envelope::read(&activity)?;
     if data.blocks.actor(&envelope.actor) {
         return Err(InboxError::Forbidden(format!(
             "{} est bloqué sur ce nœud",
@@ -529,6 +531,7 @@ pub async fn verify_inbound(
             actor.ap_id, envelope.actor
         )));
     }
+    let (envelope, activity) = InboundActivity::parse(&activity)?;
     Ok((activity, envelope, actor))
 }
 

@@ -174,7 +174,8 @@ async fn undo(
     let reaction = match kind {
         Some(ActivityType::Like) => Some("Like"),
         Some(ActivityType::Announce) => Some("Announce"),
-        None if object.kind().is_none() => Some(""),
+        // No type, or an empty one: an id-only Undo of a reaction, as before typing.
+        _ if object.kind().is_none_or(str::is_empty) => Some(""),
         _ => None,
     };
     if let (None, Some(reaction)) = (&follow, reaction) {
