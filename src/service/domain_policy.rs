@@ -120,9 +120,20 @@ struct Row {
 }
 
 /// Reads a Mastodon CSV (with or without its `#domain` header); refuses only a file
-/// that is not text.
+/// that is not text: malformed CSV, or a NUL byte anywhere (PostgreSQL cannot store
+/// one; a UTF-16 file is the usual cause), named by its line. Web, API and CLI all
+/// come through here.
 fn read_rows(csv_text: &str) -> AppResult<Vec<Row>> {
     let csv_text = csv_text.trim_start_matches('\u{feff}');
+    if let Some(at) = csv_text.find('\0') {
+        let line = csv_text[..at].matches('\n').count() + 1;
+        return Err(AppError::Validation(vec![FieldError::new(
+            "file",
+            format!(
+                "ligne {line} : le fichier contient un octet nul ; enregistrez-le au format « CSV UTF-8 » et recommencez"
+            ),
+        )]));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -176,7 +187,8 @@ fn read_rows(csv_text: &str) -> AppResult<Vec<Row>> {
 /// reported.
 ///
 /// # Errors
-/// A file that is not CSV text; storage failures.
+/// [`AppError::Validation`] for a file that is not CSV text (with the line of a NUL
+/// byte); storage failures.
 pub async fn import(state: &AppState, list: List, csv_text: &str) -> AppResult<ImportReport> {
     let result = import_rows(state, list, csv_text).await;
     // What went in applies at once, even when a later line failed.

@@ -12,6 +12,7 @@ use crate::helpers::{
 };
 
 both_engines!(mastodon_csv_round_trip);
+both_engines!(a_nul_byte_in_a_domain_list_is_refused_by_line);
 
 const MASTODON_EXPORT: &str = "#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n\
 spam.example,suspend,true,true,\"Spam, en masse\",false\n\
@@ -43,6 +44,37 @@ async fn get_as_admin(app: &TestApp, path: &str) -> Value {
         .json()
         .await
         .unwrap()
+}
+
+async fn a_nul_byte_in_a_domain_list_is_refused_by_line(app: TestApp) {
+    // A NUL in a comment or a domain (a UTF-16 file, or a hostile one): PostgreSQL
+    // cannot store it, so the file is refused as a whole with the line, nothing goes in.
+    for (path, body) in [
+        (
+            "/api/v1/moderation/blocks/import",
+            &b"#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n\
+               bon.example,suspend,true,true,,false\n\
+               spam.example,suspend,true,true,Spam\0cach\xc3\xa9,false\n"[..],
+        ),
+        (
+            "/api/v1/moderation/allows/import",
+            &b"#domain\nami.example\nnul\0.example\n"[..],
+        ),
+    ] {
+        let response = send(&app, reqwest::Method::POST, path, body.to_vec()).await;
+        let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let message = problem["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("ligne 3 : le fichier contient un octet nul"),
+            "{path}: {problem}"
+        );
+    }
+    assert!(!app.state.blocks.domain("bon.example"));
+    assert!(!app.state.blocks.domain("spam.example"));
+    let blocks = get_as_admin(&app, "/api/v1/moderation/blocks").await;
+    assert_eq!(blocks, json!([]));
+    let allows = get_as_admin(&app, "/api/v1/moderation/allows").await;
+    assert_eq!(allows, json!([]));
 }
 
 async fn mastodon_csv_round_trip(app: TestApp) {

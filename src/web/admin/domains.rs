@@ -285,12 +285,6 @@ fn file_text(file: Option<Vec<u8>>) -> AppResult<String> {
             "le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 » et recommencez",
         )
     })?;
-    if text.contains('\0') {
-        return Err(invalid(
-            "file",
-            "le fichier contient un octet nul : enregistrez-le au format « CSV UTF-8 » et recommencez",
-        ));
-    }
     Ok(text)
 }
 
