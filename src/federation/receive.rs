@@ -10,9 +10,9 @@ use url::Url;
 
 use super::inbox::{InboxError, id_of};
 use super::objects::action::{ArticleJson, as_to_action, has_mai_terms, partner_ids};
-use super::objects::believable;
 use super::objects::collectivite::domain_of;
 use super::objects::comment::ReplyJson;
+use super::objects::remote_dates;
 use crate::activitypub::activities::{
     ActivityType, Envelope, Flag, Follow, InboundActivity, ObjectRef,
 };
@@ -301,8 +301,7 @@ pub async fn create_or_update(
         if data_.name.is_empty() {
             return Err(InboxError::BadRequest("Article sans nom".into()));
         }
-        let now = Utc::now();
-        let published = believable(article.published, now);
+        let (published, updated) = remote_dates(article.published, article.updated, Utc::now());
         let stored = data
             .store
             .upsert_remote_action(
@@ -319,10 +318,8 @@ pub async fn create_or_update(
                 actor.id,
                 &data_,
                 &partners(data, &article).await?,
-                published.unwrap_or(now),
-                believable(article.updated, now)
-                    .or(published)
-                    .unwrap_or(now),
+                published,
+                updated,
             )
             .await?;
         if !stored {
@@ -353,9 +350,9 @@ pub async fn create_or_update(
     let when = |key: &str| {
         text(key)
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .and_then(|t| believable(Some(t.with_timezone(&Utc)), Utc::now()))
+            .map(|t| t.with_timezone(&Utc))
     };
-    let published = when("published").unwrap_or_else(Utc::now);
+    let (published, updated) = remote_dates(when("published"), when("updated"), Utc::now());
     // No NUL (a PostgreSQL text cannot hold it); an http(s) page only.
     let name = text("name").map(|n| {
         n.chars()
@@ -376,7 +373,7 @@ pub async fn create_or_update(
             content_html: content.as_str(),
             url: url.as_ref(),
             published,
-            updated: when("updated").unwrap_or(published),
+            updated,
         })
         .await?;
     Ok(Applied::Done)

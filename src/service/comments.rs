@@ -89,7 +89,8 @@ pub async fn receive_reply(
         .iter()
         .filter_map(crate::federation::inbox::id_of)
         .find(|u| matches!(u.scheme(), "http" | "https") && u.origin() == author.ap_id.origin());
-    let published = reply.published.unwrap_or_else(Utc::now);
+    let (published, updated) =
+        crate::federation::objects::remote_dates(reply.published, reply.updated, Utc::now());
     let stored = state
         .store
         .upsert_remote_comment(&NewComment {
@@ -105,7 +106,7 @@ pub async fn receive_reply(
                 CommentState::Pending
             },
             published,
-            updated: reply.updated.unwrap_or(published),
+            updated,
         })
         .await?;
     if stored.is_some() {

@@ -18,9 +18,10 @@ pub fn plausible(time: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
     time.filter(|time| PLAUSIBLE_YEARS.contains(&time.year()))
 }
 
-/// How far ahead of the receiving time a remote `published` or `updated` may be
-/// (clocks drift, time zones get mislabelled); beyond, the date is not believed.
-pub const FUTURE_SKEW: chrono::Duration = chrono::Duration::days(1);
+/// How far ahead of the receiving time a remote `published` or `updated` may be: the
+/// clock skew a signature's `Date` is allowed (one hour, as Mastodon), since a peer
+/// whose clock is further off cannot deliver anyway; beyond, the date is not believed.
+pub const FUTURE_SKEW: chrono::Duration = chrono::Duration::hours(1);
 
 /// A remote `published` or `updated`: [`plausible`], and not more than [`FUTURE_SKEW`]
 /// ahead of `now`. A later date is dropped like any unusable remote field (the time of
@@ -29,6 +30,22 @@ pub const FUTURE_SKEW: chrono::Duration = chrono::Duration::days(1);
 /// `endTime`) may lie in the future and do not go through here.
 pub fn believable(time: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     plausible(time).filter(|time| *time <= now + FUTURE_SKEW)
+}
+
+/// The `published` and `updated` a remote object is stored with, each [`believable`]
+/// or missing: `published` is `updated` when missing (an object is published no later
+/// than it is edited), else `now`; `updated` is `published` when missing or earlier
+/// (an edit cannot precede its object; "an older version never overwrites a newer one"
+/// compares `updated`).
+pub fn remote_dates(
+    published: Option<DateTime<Utc>>,
+    updated: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let updated = believable(updated, now);
+    let published = believable(published, now).or(updated).unwrap_or(now);
+    let updated = updated.map_or(published, |u| u.max(published));
+    (published, updated)
 }
 
 /// Reads a single value or an array as a `Vec`, skipping elements that do not parse

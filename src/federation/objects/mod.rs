@@ -10,5 +10,5 @@ pub mod instance;
 
 pub use crate::activitypub::ids::PUBLIC;
 pub use crate::activitypub::objects::{
-    FUTURE_SKEW, PLAUSIBLE_YEARS, believable, one_or_many, place, plausible,
+    FUTURE_SKEW, PLAUSIBLE_YEARS, believable, one_or_many, place, plausible, remote_dates,
 };

@@ -1,0 +1,23 @@
+-- Remote dates more than an hour ahead are no longer believed (the clock skew a
+-- signature's `Date` may have; it was a day): rows stored before, from other servers,
+-- with a `published` or `updated` more than an hour ahead of this migration are set
+-- to its time, and an `updated` earlier than `published` to `published`, so an
+-- object dated in the future cannot win "an older version never overwrites a newer
+-- one" against later edits. Local rows are this node's own. Keep in step with the
+-- SQLite migration (same statements, the time written for each engine).
+UPDATE actions SET published = now()
+    WHERE NOT local AND published > now() + interval '1 hour';
+UPDATE actions SET updated = now()
+    WHERE NOT local AND updated > now() + interval '1 hour';
+UPDATE actions SET updated = published WHERE NOT local AND updated < published;
+UPDATE comments SET published = now()
+    WHERE NOT local AND published > now() + interval '1 hour';
+UPDATE comments SET updated = now()
+    WHERE NOT local AND updated > now() + interval '1 hour';
+UPDATE comments SET updated = published WHERE NOT local AND updated < published;
+-- Posts are all remote (the timelines of followed actors).
+UPDATE posts SET published = now()
+    WHERE published > now() + interval '1 hour';
+UPDATE posts SET updated = now()
+    WHERE updated > now() + interval '1 hour';
+UPDATE posts SET updated = published WHERE updated < published;
