@@ -60,6 +60,16 @@ pub enum InboxError {
         /// Seconds to wait.
         after: u64,
     },
+    /// This node cannot take it now (overloaded, shutting down): `503` with
+    /// `Retry-After`. Not [`InboxError::Busy`]: a `429` tells the sender that it sends
+    /// too much, which is not what happened.
+    #[error("{message}")]
+    Unavailable {
+        /// Why, in French.
+        message: String,
+        /// Seconds to wait.
+        after: u64,
+    },
     /// Our own failure (database).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -73,6 +83,10 @@ impl From<InboxError> for AppError {
             InboxError::BadRequest(m) => AppError::BadRequest(m),
             InboxError::TooLarge => AppError::PayloadTooLarge,
             InboxError::Busy { message, after } => AppError::RateLimited {
+                message,
+                retry_after: after,
+            },
+            InboxError::Unavailable { message, after } => AppError::Unavailable {
                 message,
                 retry_after: after,
             },
@@ -91,11 +105,14 @@ impl From<AppError> for InboxError {
             AppError::RateLimited {
                 message,
                 retry_after,
-            }
-            | AppError::Unavailable {
+            } => InboxError::Busy {
+                message,
+                after: retry_after,
+            },
+            AppError::Unavailable {
                 message,
                 retry_after,
-            } => InboxError::Busy {
+            } => InboxError::Unavailable {
                 message,
                 after: retry_after,
             },
@@ -621,5 +638,32 @@ async fn handle(
             crate::metrics::inbox("refused", response.status());
             response
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::InboxError;
+    use crate::error::AppError;
+
+    /// A service that cannot take the activity now answers `503` through the inbox,
+    /// with its `Retry-After`; a cap reached stays `429`.
+    #[test]
+    fn unavailable_stays_503_through_the_inbox() {
+        let through = |error: AppError| AppError::from(InboxError::from(error));
+        let unavailable = through(AppError::Unavailable {
+            message: "nœud surchargé".into(),
+            retry_after: 30,
+        });
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.retry_after(), Some(30));
+        let limited = through(AppError::RateLimited {
+            message: "trop de requêtes".into(),
+            retry_after: 7,
+        });
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.retry_after(), Some(7));
     }
 }
