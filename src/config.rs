@@ -229,7 +229,8 @@ pub struct DirectorySettings {
     pub max_exports_per_address: usize,
     /// Full-text search cost one client address may spend per minute (a token
     /// bucket, refilled continuously); a search costs one unit per word and more per
-    /// prefix word ([`crate::directory::text::cost`]). Beyond, `429` with
+    /// prefix word, and one per 1 000 results skipped
+    /// ([`crate::service::directory::search_cost`]). Beyond, `429` with
     /// `Retry-After` (0: no bound).
     pub search_cost_per_minute: u32,
     /// The bucket's size: the cost one address may spend in a burst.

@@ -69,18 +69,33 @@ pub async fn all(state: &AppState, query: &SearchQuery, cap: i64) -> AppResult<V
         .await?)
 }
 
-/// Charges the full-text cost of `query` ([`crate::directory::text::cost`]) to the
-/// client's address (`directory.search_cost_per_minute`, `search_cost_burst`).
-/// Requests not counted by address (a trusted proxy's own) are not charged.
+/// The cost of a text search: its words ([`crate::directory::text::cost`]), plus 1
+/// per 1 000 results skipped (`cursor`), since a deep page ranks every match before
+/// it: page 500 (cursor 10 000) costs 10 more than the first. 0 without text.
+pub fn search_cost(query: &SearchQuery) -> u32 {
+    let words = query.q.as_deref().map_or(0, crate::directory::text::cost);
+    if words == 0 {
+        return 0;
+    }
+    let depth = u32::try_from(query.offset.max(0) / 1000).unwrap_or(u32::MAX);
+    words.saturating_add(depth)
+}
+
+/// Charges the full-text cost of `query` ([`search_cost`]) to the client's address
+/// (`directory.search_cost_per_minute`, `search_cost_burst`). Requests not counted by
+/// address (a trusted proxy's own) are not charged.
 ///
 /// # Errors
 /// [`AppError::RateLimited`] (`429`) when the address has spent its share.
 pub fn charge(state: &AppState, client: &ClientAddress, query: &SearchQuery) -> AppResult<()> {
-    let (Some(address), Some(q)) = (&client.0, &query.q) else {
+    let Some(address) = &client.0 else {
         return Ok(());
     };
+    let cost = search_cost(query);
+    if cost == 0 {
+        return Ok(());
+    }
     let settings = &state.settings.directory;
-    let cost = crate::directory::text::cost(q);
     match state.search_costs.spend(
         address,
         cost,

@@ -353,6 +353,28 @@ async fn search_cost_bounded(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(found["total"], 1);
+    // Depth is part of the cost: a cheap text search, 1 unit more per 1 000 results
+    // skipped. Four at cursor 9 980 (2 or 3 + 9 units each) overrun the burst of 30;
+    // the same four on the first page do not.
+    for round in 0..4 {
+        let shallow = get_from(&app, "/api/v1/directory/actions?q=guichet", "198.51.100.10").await;
+        assert_eq!(
+            shallow.status(),
+            StatusCode::OK,
+            "first page, round {round}"
+        );
+    }
+    let deep = "/api/v1/directory/actions?q=guichet&cursor=9980";
+    let first = get_from(&app, deep, "198.51.100.11").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(get_from(&app, deep, "198.51.100.11").await.status());
+    }
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "deep pages cost no more than the first: {statuses:?}"
+    );
     // Another address has its own budget.
     let other = get_from(&app, expensive, "198.51.100.8").await;
     assert_eq!(other.status(), StatusCode::OK);
