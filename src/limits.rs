@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -227,8 +227,10 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     let over = over.map(|(wait, _)| wait);
     if let Some(wait) = over {
         // A small body is read and dropped, so that the connection stays open for the
-        // sender's next request; a large one is not read, and the answer says the
-        // connection closes (otherwise the client may reuse it and see a reset).
+        // sender's next request; a large one is not read. The answer to a request whose
+        // body was not read says `Connection: close`: that is `server::serve`'s wrapper,
+        // which sees every such answer (this one, a `413`, any early refusal), so it is
+        // not set here too.
         let headers = request.headers();
         let small = match headers.get(header::CONTENT_LENGTH) {
             Some(length) => length
@@ -241,17 +243,11 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         if small {
             let _ = axum::body::to_bytes(request.into_body(), DRAINED_BODY).await;
         }
-        let mut response = AppError::RateLimited {
+        return AppError::RateLimited {
             message: format!("trop de requêtes : réessayez dans {wait} s"),
             retry_after: wait,
         }
         .into_response();
-        if !small {
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        return response;
     }
     next.run(request).await
 }

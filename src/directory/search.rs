@@ -243,8 +243,10 @@ impl SearchQuery {
                     Ok(n) if (0..=MAX_CURSOR).contains(&n) => query.offset = n,
                     _ => errors.push(
                         "cursor",
-                        "un curseur de 0 à 10000 : au-delà, précisez la recherche \
-                         (updated_since, collectivite…) ou prenez l'export /directory.csv",
+                        format!(
+                            "un curseur de 0 à {MAX_CURSOR} : au-delà, précisez la recherche \
+                             (updated_since, collectivite…) ou prenez l'export /directory.csv"
+                        ),
                     ),
                 },
                 _ => {}

@@ -36,7 +36,8 @@ pub fn router() -> Router<AppState> {
 
 /// Renders problem+json errors as an HTML page, same status, for clients asking for HTML
 /// (browsers following a link to a missing actor or action). `Retry-After` (on `429` and
-/// `503`) and `Connection: close` stay on the page.
+/// `503`) stays on the page. (`Connection: close` for an unread body is set by
+/// `server::serve` around the whole router, after this layer: nothing to keep here.)
 pub async fn html_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -63,10 +64,9 @@ pub async fn html_errors(
             .to_string()
     };
     let mut page = pages::message_response(parts.status, text("title"), text("detail"));
-    for name in [header::RETRY_AFTER, header::CONNECTION] {
-        if let Some(value) = parts.headers.get(&name) {
-            page.headers_mut().insert(name, value.clone());
-        }
+    if let Some(value) = parts.headers.get(header::RETRY_AFTER) {
+        page.headers_mut()
+            .insert(header::RETRY_AFTER, value.clone());
     }
     page
 }
