@@ -659,6 +659,12 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
+        self.actions_in_order(&ids).await
+    }
+
+    /// The actions of `ids` joined with their owner, in the order of `ids` (an id
+    /// without a row is left out).
+    pub async fn actions_in_order(&self, ids: &[i64]) -> StoreResult<Vec<Action>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -673,7 +679,7 @@ impl Store {
         );
         let rows: Vec<ActionRow> = on_pool!(self, pool => {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(text));
-            for id in &ids {
+            for id in ids {
                 query = query.bind(*id);
             }
             query.fetch_all(pool).await?
