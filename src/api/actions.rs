@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/actions/{id}",
             get(get_action).patch(update_action).delete(delete_action),
         )
+        .route("/api/v1/actions/{id}/nearby", get(list_nearby))
 }
 
 /// Maximum length of a summary (Mastodon shows it whole).
@@ -560,6 +561,18 @@ pub struct OwnerView {
     pub id: Url,
 }
 
+impl OwnerView {
+    /// The owner of `action`.
+    pub fn of(action: &Action) -> Self {
+        Self {
+            username: action.owner.username.clone(),
+            handle: format!("{}@{}", action.owner.username, action.owner.domain),
+            name: action.owner.name.clone(),
+            id: action.owner.ap_id.clone(),
+        }
+    }
+}
+
 /// An action as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActionView {
@@ -628,12 +641,7 @@ impl ActionView {
             uuid: action.id.0,
             id: action.ap_id.clone(),
             url: action.url.clone(),
-            collectivite: OwnerView {
-                username: action.owner.username.clone(),
-                handle: format!("{}@{}", action.owner.username, action.owner.domain),
-                name: action.owner.name.clone(),
-                id: action.owner.ap_id.clone(),
-            },
+            collectivite: OwnerView::of(action),
             name: d.name.clone(),
             summary: d.summary.clone(),
             content: d.content.html.to_string(),
@@ -657,6 +665,55 @@ impl ActionView {
             contacts_public: d.contacts_public,
             published: action.published,
             updated: action.updated,
+        }
+    }
+}
+
+/// An action of another collectivité near an action ("projets proches").
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NearbyView {
+    /// Public id (its own `/nearby` works on the node that holds it).
+    pub uuid: Uuid,
+    /// ActivityPub id.
+    pub id: Url,
+    /// HTML page (on its own node).
+    pub url: Url,
+    /// Owner: the collectivité to contact.
+    pub collectivite: OwnerView,
+    /// Title.
+    pub name: String,
+    /// Subtitle.
+    pub summary: Option<String>,
+    /// Phase.
+    pub phase: Phase,
+    /// Theme slugs.
+    pub themes: Vec<String>,
+    /// The theme slugs it shares with the action asked about.
+    pub shared_themes: Vec<String>,
+    /// Last updated.
+    pub updated: DateTime<Utc>,
+}
+
+impl NearbyView {
+    /// The view of `near`, an action near `action`.
+    pub fn new(action: &Action, near: &Action) -> Self {
+        Self {
+            uuid: near.id.0,
+            id: near.ap_id.clone(),
+            url: near.url.clone(),
+            collectivite: OwnerView::of(near),
+            name: near.data.name.clone(),
+            summary: near.data.summary.clone(),
+            phase: near.data.phase,
+            themes: near.data.themes.iter().map(|t| t.to_string()).collect(),
+            shared_themes: near
+                .data
+                .themes
+                .iter()
+                .filter(|t| action.data.themes.contains(t))
+                .map(|t| t.to_string())
+                .collect(),
+            updated: near.updated,
         }
     }
 }
@@ -803,6 +860,31 @@ pub async fn get_action(
     let action = find_action(&state, &id).await?;
     let show_contacts = owns(token.as_ref(), &action);
     Ok(axum::Json(ActionView::new(&action, show_contacts)))
+}
+
+/// "Projets proches" (issue 18): up to 5 live actions of other collectivités on the
+/// same themes and with similar words, best first (most shared themes, then text
+/// similarity of title and summary, then the latest updated), from every action this
+/// node holds (an aggregator: the network it follows); blocked domains left out.
+#[utoipa::path(get, path = "/api/v1/actions/{id}/nearby", tag = "actions",
+    params(("id" = Uuid, Path, description = "Action UUID")),
+    responses(
+        (status = 200, description = "Nearby actions, best first (possibly none)", body = [NearbyView]),
+        (status = 404, description = "Unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Deleted", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_nearby(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<axum::Json<Vec<NearbyView>>> {
+    let action = find_action(&state, &id).await?;
+    let nearby = service::nearby::nearby(&state, &action).await?;
+    Ok(axum::Json(
+        nearby
+            .iter()
+            .map(|near| NearbyView::new(&action, near))
+            .collect(),
+    ))
 }
 
 /// Edit an action (JSON merge patch: given fields replace, `null` clears); validated

@@ -25,6 +25,7 @@ use crate::state::AppState;
         super::actions::create_action,
         super::actions::list_actions,
         super::actions::get_action,
+        super::actions::list_nearby,
         super::actions::update_action,
         super::actions::delete_action,
         super::follows::create_follow,

@@ -21,6 +21,7 @@ pub mod deliveries;
 pub mod follows;
 pub mod imports;
 pub mod moderation;
+pub mod nearby;
 pub mod partnerships;
 pub mod posts;
 pub mod rows;

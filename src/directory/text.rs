@@ -113,6 +113,68 @@ pub fn tsquery(query: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
+/// Words of a title and a summary searched at most for "projets proches".
+pub const MAX_NEARBY_WORDS: usize = 10;
+
+/// French words too common to say what an action is about, left out of the words
+/// compared for "projets proches" (folded, as [`tokens`] gives them). PostgreSQL's
+/// `french` configuration drops them too; FTS5 has no such list.
+const STOP_WORDS: &[&str] = &[
+    "au", "aux", "avec", "ce", "ces", "dans", "de", "des", "du", "elle", "en", "et", "il", "la",
+    "le", "les", "leur", "leurs", "ou", "or", "par", "pas", "plus", "pour", "qu", "que", "qui",
+    "sa", "se", "ses", "son", "sur", "un", "une", "vos", "votre", "nos", "notre", "est", "sont",
+    "ont",
+];
+
+/// The words of an action's title and summary that "projets proches" compares: folded,
+/// stemmed as query words, without stop words and numbers, each once, at most
+/// [`MAX_NEARBY_WORDS`] (the title's first).
+pub fn nearby_words(title: &str, summary: Option<&str>) -> Vec<String> {
+    let text = format!("{title} {}", summary.unwrap_or(""));
+    let mut words: Vec<String> = Vec::new();
+    let folded = fold(&text);
+    for token in folded.split(|c: char| !c.is_alphanumeric()) {
+        if token.chars().count() < 2
+            || token.chars().all(|c| c.is_ascii_digit())
+            || STOP_WORDS.contains(&token)
+        {
+            continue;
+        }
+        let word = stem(token).to_string();
+        if !words.contains(&word) {
+            words.push(word);
+        }
+        if words.len() == MAX_NEARBY_WORDS {
+            break;
+        }
+    }
+    words
+}
+
+/// The FTS5 `MATCH` expression finding any of `words` (each quoted; the first
+/// [`MAX_PREFIX_TERMS`] of at least [`MIN_PREFIX_CHARS`] characters as prefixes, as in
+/// [`fts5_query`]), ORed. `None` without words.
+pub fn fts5_any(words: &[String]) -> Option<String> {
+    let mut prefixes = 0;
+    let terms: Vec<String> = words
+        .iter()
+        .map(|word| {
+            let prefix = prefixes < MAX_PREFIX_TERMS && word.chars().count() >= MIN_PREFIX_CHARS;
+            prefixes += usize::from(prefix);
+            format!("\"{word}\"{}", if prefix { "*" } else { "" })
+        })
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" OR "))
+}
+
+/// The text given to `websearch_to_tsquery('french', maillage_unaccent(…))` finding
+/// any of `words`: the words joined by `or`, which that function reads as OR and
+/// never as an error; words are letters and digits only (see [`nearby_words`], which
+/// leaves the word `or` out). `None` without words.
+pub fn tsquery_any(words: &[String]) -> Option<String> {
+    (!words.is_empty()).then(|| words.join(" or "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +218,28 @@ mod tests {
         assert_eq!(cost("numérique"), 3);
         assert_eq!(cost(many), 1 + 4 * 2 + 4);
         assert!(cost("abc abd abe abf abg abh abi abj abk") <= 1 + 4 * 4 + 4);
+    }
+
+    #[test]
+    fn nearby_words_and_queries() {
+        let words = nearby_words(
+            "École numérique pour les habitants (2024)",
+            Some("Les écoles de Lille, en ligne ; or et numérique."),
+        );
+        assert_eq!(words, ["ecole", "numerique", "habitant", "lille", "ligne"]);
+        assert_eq!(
+            fts5_any(&words).unwrap(),
+            "\"ecole\"* OR \"numerique\"* OR \"habitant\"* OR \"lille\"* OR \"ligne\""
+        );
+        assert_eq!(
+            tsquery_any(&words).unwrap(),
+            "ecole or numerique or habitant or lille or ligne"
+        );
+        assert!(nearby_words("« » 2024 - de la", None).is_empty());
+        assert!(fts5_any(&[]).is_none() && tsquery_any(&[]).is_none());
+        // Query syntax never survives.
+        assert!(nearby_words("a\" OR 1=1 --", None).is_empty());
+        let many = "alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima";
+        assert_eq!(nearby_words(many, None).len(), MAX_NEARBY_WORDS);
     }
 }

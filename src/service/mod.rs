@@ -13,6 +13,7 @@ pub mod import;
 pub mod keys;
 pub mod login_limiter;
 pub mod moderation;
+pub mod nearby;
 pub mod partnerships;
 pub mod passwords;
 pub mod tokens;

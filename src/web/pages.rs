@@ -462,6 +462,38 @@ struct ActionView {
     /// Other fediverse accounts that did.
     interested_others: usize,
     interested_others_text: String,
+    /// "Projets proches": actions of other collectivités, best first.
+    nearby: Vec<NearbyItem>,
+}
+
+/// An action of another collectivité near the one shown.
+struct NearbyItem {
+    url: String,
+    name: String,
+    owner_name: String,
+    owner_url: String,
+    /// The shared themes' labels, comma-separated.
+    shared: String,
+}
+
+impl NearbyItem {
+    fn new(action: &Action, near: &Action) -> Self {
+        let card = ActionCard::from(near);
+        Self {
+            url: card.url,
+            name: card.name,
+            owner_name: card.owner_name,
+            owner_url: card.owner_url,
+            shared: near
+                .data
+                .themes
+                .iter()
+                .filter(|t| action.data.themes.contains(t))
+                .map(|t| t.theme().label.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -546,6 +578,11 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         })
         .collect();
     let (interested, interested_others) = interest_of(state, action).await?;
+    let nearby = crate::service::nearby::nearby(state, action)
+        .await?
+        .iter()
+        .map(|near| NearbyItem::new(action, near))
+        .collect();
     let dates = match (d.start_date, d.end_date) {
         (Some(s), Some(e)) => Some(format!(
             "du {} au {}",
@@ -653,6 +690,7 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
             "autre compte",
             "autres comptes",
         ),
+        nearby,
     };
     html(StatusCode::OK, &ActionPage { node_name, a: view })
 }

@@ -35,6 +35,7 @@ mod jsonld;
 mod keys;
 mod moderation_queue;
 mod mutualisation;
+mod nearby;
 mod no_phantom;
 mod operations;
 mod operations_doc;
