@@ -2,11 +2,12 @@
 //! the twelve themes, communes of the referential, shared software), then typical
 //! queries timed through `service::directory::search`, as the API and pages call it.
 //!
-//! `maillage-bench search [--actions N] [--database URL] [--query Q]` (default 100 000
+//! `maillage-bench search [--actions N] [--database URL] [--query Q | --nearby]` (default 100 000
 //! actions on SQLite in a temporary folder). Given a database that already holds N
 //! actions (`sqlite://bench.db` of an earlier run, a PostgreSQL URL), the generation is
 //! skipped and only the queries run. `--query theme=education` runs that one query
-//! only; `RUST_LOG=sqlx::query=debug` shows each statement and its time.
+//! only; `--nearby` times "projets proches" instead; `RUST_LOG=sqlx::query=debug` shows
+//! each statement and its time.
 
 use std::time::Instant;
 
@@ -123,6 +124,10 @@ pub struct SearchArgs {
     /// Run this one query only (`theme=education`).
     #[arg(long)]
     pub query: Option<String>,
+    /// Time "projets proches" (the nearby actions of 200 actions spread over the
+    /// directory, as an action page asks for them) instead of the queries.
+    #[arg(long)]
+    pub nearby: bool,
 }
 
 /// Runs the scenario.
@@ -161,7 +166,11 @@ pub async fn run(args: SearchArgs, report: &mut crate::report::Report) -> anyhow
     );
     // Other work on the machine shows in the figures: say how loaded it was.
     let before = load_average();
-    run_queries(&state, args.query.as_deref(), report).await?;
+    if args.nearby {
+        run_nearby(&state, report).await?;
+    } else {
+        run_queries(&state, args.query.as_deref(), report).await?;
+    }
     report.line(
         "search: load average (1 min) before / after the queries",
         format!("{before} / {}", load_average()),
@@ -298,6 +307,57 @@ pub async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Re
         // and no page is marked all-visible (index-only scans then read the heap).
         sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     }
+    Ok(())
+}
+
+/// "Projets proches" of 200 actions spread over the directory (every call distinct:
+/// nothing is cached), each timed through `service::nearby::nearby` as the action page
+/// and the API call it.
+async fn run_nearby(
+    state: &maillage::state::AppState,
+    report: &mut crate::report::Report,
+) -> anyhow::Result<()> {
+    const CALLS: usize = 200;
+    let rows: i64 = maillage::db::on_pool!(&state.store, pool => {
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM actions").fetch_one(pool).await?
+    });
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let ids: Vec<i64> = (0..CALLS)
+        .map(|_| 1 + (rng.next() % rows.max(1) as u64) as i64)
+        .collect();
+    let actions = state.store.actions_in_order(&ids).await?;
+    let mut times = Vec::new();
+    let mut found = 0;
+    for action in &actions {
+        let t = Instant::now();
+        let nearby = maillage::service::nearby::nearby(state, action)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        found += nearby.len();
+    }
+    anyhow::ensure!(!times.is_empty(), "no action to time");
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let (p50, p95, p99) = (
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        percentile(&times, 0.99),
+    );
+    report.line(
+        "search: projets proches",
+        format!(
+            "{} calls; p50 {p50:.1} ms, p95 {p95:.1} ms, p99 {p99:.1} ms, max {:.1} ms; \
+             {:.1} actions found per call",
+            times.len(),
+            times[times.len() - 1],
+            found as f64 / times.len() as f64
+        ),
+    );
+    report.json(
+        "nearby",
+        serde_json::json!({"calls": times.len(), "p50_ms": p50, "p95_ms": p95,
+            "p99_ms": p99, "max_ms": times[times.len() - 1]}),
+    );
     Ok(())
 }
 
