@@ -231,6 +231,17 @@ impl Store {
         row.map(ActorRecord::try_from).transpose()
     }
 
+    /// A live actor of this node by ActivityPub id: a deleted collectivité (a
+    /// `Tombstone` row) is not one, so inbound activities addressed to it are ignored.
+    pub async fn live_local_actor(&self, ap_id: &Url) -> StoreResult<Option<ActorRecord>> {
+        const SQL: &str = "SELECT * FROM actors \
+             WHERE ap_id = $1 AND local = TRUE AND actor_type <> 'Tombstone'";
+        let row: Option<ActorRow> = on_pool!(self, pool => {
+            sqlx::query_as(SQL).bind(ap_id.as_str()).fetch_optional(pool).await?
+        });
+        row.map(ActorRecord::try_from).transpose()
+    }
+
     /// Any actor by database id.
     pub async fn actor_by_id(&self, id: i64) -> StoreResult<Option<ActorRecord>> {
         const SQL: &str = "SELECT * FROM actors WHERE id = $1";

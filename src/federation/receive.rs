@@ -84,7 +84,8 @@ async fn follow(
     let Some(target) = object.id() else {
         return Err(InboxError::BadRequest("Follow sans objet".into()));
     };
-    let mut followed = data.store.actor_by_ap_id(&target).await?;
+    // Only a live local actor can be followed: a deleted collectivité signs nothing.
+    let mut followed = data.store.live_local_actor(&target).await?;
     if followed.is_none() {
         // Groups exist on first use: a Follow may be the first thing they see.
         let group_name = target
@@ -98,12 +99,9 @@ async fn follow(
                 .map(|(_, actor)| actor);
         }
     }
-    let Some(followed) = followed else {
-        return ignored(format!("{target} n'est pas un acteur de ce nœud"));
+    let Some(followed) = followed.filter(|f| f.local) else {
+        return ignored(format!("{target} n'est pas un acteur actif de ce nœud"));
     };
-    if !followed.local {
-        return ignored(format!("{target} n'est pas un acteur de ce nœud"));
-    }
     let follow = Follow::embedded(envelope.id.clone(), follower.ap_id.clone(), &followed.ap_id);
     let accept = service::follows::answer_activity(
         data,
@@ -212,7 +210,7 @@ async fn answer(
         // Some servers answer with their own copy of the Follow: match actor and object.
         if let (Some(follower), Some(target)) = (object.actor(), object.object()) {
             if target == actor.ap_id {
-                if let Some(local) = data.store.actor_by_ap_id(&follower).await? {
+                if let Some(local) = data.store.live_local_actor(&follower).await? {
                     follow = data.store.follow_between(local.id, actor.id).await?;
                 }
             }
@@ -391,7 +389,7 @@ async fn partners(data: &Data<AppState>, article: &ArticleJson) -> Result<Vec<Ur
             kept.push(partner);
             continue;
         }
-        let Some(local) = data.store.actor_by_ap_id(&partner).await? else {
+        let Some(local) = data.store.live_local_actor(&partner).await? else {
             continue;
         };
         let asked = data.store.partnership_for(&article.id, local.id).await?;

@@ -620,6 +620,43 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
         StatusCode::GONE,
     )
     .await;
+    // A Follow of the deleted collectivité is ignored: no follower, no signed Accept.
+    let lille = b.actor("lille").await;
+    let follow = serde_json::to_vec(&json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": b.url("/activities/follow-after-delete"),
+        "type": "Follow",
+        "actor": lille.ap_id,
+        "object": marcq_id,
+    }))
+    .unwrap();
+    let response =
+        crate::helpers::post_signed(&a.client, &a.url("/inbox"), &lille, &follow, |_| {}).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let marcq = a
+        .state
+        .store
+        .actor_by_ap_id(&marcq_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let lille_on_a = a
+        .state
+        .store
+        .actor_by_ap_id(&lille.ap_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        a.state
+            .store
+            .follow_between(lille_on_a.id, marcq.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "no follower for a deleted collectivité"
+    );
+    assert_eq!(a.drain().await, 0, "no Accept: {}", a.deliveries().await);
 
     // From the command line, confirmed with --yes; nobody to tell.
     a.create_collectivite("roubaix", "59512").await;
