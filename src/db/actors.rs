@@ -24,6 +24,13 @@ pub struct NewLocalActor<'a> {
     pub private_key_pem: &'a str,
 }
 
+/// Drops the private key of the deleted collectivité `$1` when none of its deliveries
+/// is pending (SPEC §11: the key signs its `Delete`, then goes).
+const FORGET_KEY_IF_SPENT: &str = "UPDATE actors SET private_key_pem = NULL \
+     WHERE id = $1 AND actor_type = 'Tombstone' AND local = TRUE AND private_key_pem IS NOT NULL \
+     AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN activities v ON v.id = d.activity_id \
+     WHERE v.actor_id = actors.id AND d.state = 'pending')";
+
 /// Any actor as federation needs it: identity, endpoints and keys.
 #[derive(Debug, Clone)]
 pub struct ActorRecord {
@@ -287,9 +294,9 @@ impl Store {
     /// tombstones its live actions, removes its follows, partnerships, tokens and
     /// editors' links, and turns the actor into a `Tombstone` row. The row keeps its
     /// keys, so that the queued deliveries are still signed, and its username, so that
-    /// no new collectivité takes its address; [`Store::forget_spent_keys`] drops the
-    /// private key once those deliveries are done. Returns how many actions were
-    /// tombstoned.
+    /// no new collectivité takes its address. With no delivery queued the private key
+    /// goes in this transaction; otherwise [`Store::forget_spent_keys`] drops it once
+    /// those deliveries are done. Returns how many actions were tombstoned.
     pub async fn delete_local_collectivite(
         &self,
         actor_id: i64,
@@ -323,6 +330,8 @@ impl Store {
                 sqlx::query(sql).bind(actor_id).execute(&mut *tx).await?;
             }
             sqlx::query(TOMBSTONE_ACTOR).bind(now).bind(actor_id).execute(&mut *tx).await?;
+            // Nobody to tell: the key goes now, not on some later worker pass.
+            sqlx::query(FORGET_KEY_IF_SPENT).bind(actor_id).execute(&mut *tx).await?;
             sqlx::query(super::actions::BUMP_GENERATION).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(actions.len() as u64)
@@ -349,15 +358,24 @@ impl Store {
     }
 
     /// Drops the private keys of deleted collectivités whose deliveries are all done
-    /// (delivered or given up); returns how many.
+    /// (delivered or given up); returns how many. A read first: the worker calls it
+    /// after each batch and on its idle tick, and only writes when a key is to go.
     pub async fn forget_spent_keys(&self) -> StoreResult<u64> {
-        const SQL: &str = "UPDATE actors SET private_key_pem = NULL \
+        const CANDIDATES: &str = "SELECT id FROM actors \
              WHERE actor_type = 'Tombstone' AND local = TRUE AND private_key_pem IS NOT NULL \
              AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN activities v ON v.id = d.activity_id \
              WHERE v.actor_id = actors.id AND d.state = 'pending')";
-        Ok(on_pool!(self, pool => {
-            sqlx::query(SQL).execute(pool).await?.rows_affected()
-        }))
+        let candidates: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(CANDIDATES).fetch_all(pool).await?
+        });
+        let mut forgotten = 0;
+        for id in candidates {
+            // Checked again in the write: a delivery may have been queued since.
+            forgotten += on_pool!(self, pool => {
+                sqlx::query(FORGET_KEY_IF_SPENT).bind(id).execute(pool).await?.rows_affected()
+            });
+        }
+        Ok(forgotten)
     }
 
     /// Replaces the profile of a collectivité.

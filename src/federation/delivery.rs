@@ -211,13 +211,15 @@ impl DeliveryWorker {
 
     fn private_key(&self, job: &DeliveryJob) -> Result<Arc<signatures::SigningKey>, String> {
         let mut keys = self.keys.lock().expect("BUG: poisoned key cache");
+        // The job carries the stored key: once it is gone (a deleted collectivité's),
+        // the cached copy goes too, and nothing more is signed with it.
+        let Some(pem) = job.private_key_pem.as_deref() else {
+            keys.remove(&job.actor_ap_id);
+            return Err(format!("{} has no private key", job.actor_ap_id));
+        };
         if let Some(key) = keys.get(&job.actor_ap_id) {
             return Ok(key.clone());
         }
-        let pem = job
-            .private_key_pem
-            .as_deref()
-            .ok_or_else(|| format!("{} has no private key", job.actor_ap_id))?;
         let key = Arc::new(signatures::SigningKey::from_pem(pem).map_err(|e| e.to_string())?);
         if keys.len() > 10_000 {
             keys.clear();
@@ -403,14 +405,19 @@ impl DeliveryWorker {
         // What went through is recorded even if recording another outcome failed.
         self.record_delivered(&delivered).await?;
         if count > 0 {
-            // A deleted collectivité's key is kept until its `Delete` is delivered
-            // (SPEC §11); an index lookup when there is none.
-            let forgotten = self.state.store.forget_spent_keys().await?;
-            if forgotten > 0 {
-                tracing::info!(forgotten, "private keys of deleted collectivités dropped");
-            }
+            self.forget_spent_keys().await?;
         }
         failure.map_or(Ok(count), Err)
+    }
+
+    /// A deleted collectivité's key is kept until its `Delete` is delivered or given
+    /// up (SPEC §11), then dropped: a read, and a write only when a key goes.
+    async fn forget_spent_keys(&self) -> anyhow::Result<()> {
+        let forgotten = self.state.store.forget_spent_keys().await?;
+        if forgotten > 0 {
+            tracing::info!(forgotten, "private keys of deleted collectivités dropped");
+        }
+        Ok(())
     }
 
     /// Processes due deliveries until none is due (tests and `maillage worker --once`).
@@ -441,6 +448,11 @@ impl DeliveryWorker {
             if blocks_read.elapsed() > Duration::from_secs(60) {
                 if let Err(error) = self.state.blocks.reload(&self.state.store).await {
                     tracing::warn!(%error, "reloading blocks");
+                }
+                // Also on the idle tick: the last Delete may have been given up by
+                // `queue` commands or another worker.
+                if let Err(error) = self.forget_spent_keys().await {
+                    tracing::warn!(error = format!("{error:#}"), "dropping spent keys");
                 }
                 blocks_read = std::time::Instant::now();
             }

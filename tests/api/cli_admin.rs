@@ -667,6 +667,14 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
     );
     let list = ok(cli(&a, &["collectivite", "list"], None).await);
     assert!(!list.contains("roubaix"), "{list}");
+    let roubaix_id: url::Url = a.url("/actors/roubaix").parse().unwrap();
+    assert!(
+        key(&a).await.is_none() && {
+            let roubaix = a.state.store.actor_by_ap_id(&roubaix_id).await.unwrap();
+            roubaix.unwrap().private_key_pem.is_none()
+        },
+        "no delivery to sign: the key went with the deletion"
+    );
     let error = fails(cli(&a, &["collectivite", "delete", "roubaix", "--yes"], None).await);
     assert!(error.contains("supprimée le"), "{error}");
     // The address stays taken.
