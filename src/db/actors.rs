@@ -291,7 +291,7 @@ impl Store {
 
     /// Deletes the local collectivité `actor_id` in one transaction (SPEC §11): stores
     /// and queues `delete` (its audience read while the follows still exist),
-    /// tombstones its live actions, removes its follows, partnerships, tokens and
+    /// tombstones its live actions, removes its comments, follows, partnerships, tokens and
     /// editors' links, and turns the actor into a `Tombstone` row. The row keeps its
     /// keys, so that the queued deliveries are still signed, and its username, so that
     /// no new collectivité takes its address. With no delivery queued the private key
@@ -306,7 +306,9 @@ impl Store {
             "SELECT id FROM actions WHERE actor_id = $1 AND deleted_at IS NULL";
         const TOMBSTONE_ACTION: &str =
             "UPDATE actions SET deleted_at = $1, updated = $1 WHERE id = $2";
-        const CLEANUP: [&str; 4] = [
+        const CLEANUP: [&str; 5] = [
+            // Its comments (replies on its own actions): no longer served nor listed.
+            "DELETE FROM comments WHERE author_id = $1 AND local = TRUE",
             "DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1",
             "DELETE FROM partnerships WHERE requester_id = $1 OR owner_id = $1",
             "DELETE FROM api_tokens WHERE actor_id = $1",

@@ -499,6 +499,23 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
             .unwrap()
     };
     assert!(action_on_b().await.is_some());
+    // Marcq answers on its action: a comment of its own.
+    let response = a
+        .client
+        .post(a.url(&format!(
+            "/api/v1/actions/{}/comments",
+            action["uuid"].as_str().unwrap()
+        )))
+        .bearer_auth(&marcq_token)
+        .json(&json!({ "content": "Nous ouvrons la démarche." }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let comment: Value = response.json().await.unwrap();
+    let comment_id = comment["ap_id"].as_str().unwrap().to_string();
+    assert_eq!(a.get_as(&comment_id).await.status(), StatusCode::OK);
+    a.drain().await;
 
     // Refusals: not an admin token, unknown, no confirmation.
     let delete = |token: &str, username: &str| {
@@ -589,6 +606,11 @@ async fn collectivite_delete_federates_and_tombstones(a: TestApp) {
     assert_eq!(tombstone["formerType"], "Organization");
     assert_eq!(tombstone["id"], marcq_id.as_str());
     assert_eq!(a.get_as(&action_id).await.status(), StatusCode::GONE);
+    assert_eq!(
+        a.get_as(&comment_id).await.status(),
+        StatusCode::NOT_FOUND,
+        "its comments went with it"
+    );
     let webfinger = a
         .client
         .get(a.url(&format!(
