@@ -296,12 +296,14 @@ impl Store {
     /// keys, so that the queued deliveries are still signed, and its username, so that
     /// no new collectivité takes its address. With no delivery queued the private key
     /// goes in this transaction; otherwise [`Store::forget_spent_keys`] drops it once
-    /// those deliveries are done. Returns how many actions were tombstoned.
+    /// those deliveries are done. Returns how many actions were tombstoned, or `None`
+    /// (nothing stored or queued) when the actor was no longer a live collectivité:
+    /// another deletion came first.
     pub async fn delete_local_collectivite(
         &self,
         actor_id: i64,
         delete: &super::activities::NewActivity,
-    ) -> StoreResult<u64> {
+    ) -> StoreResult<Option<u64>> {
         const LIVE_ACTIONS: &str =
             "SELECT id FROM actions WHERE actor_id = $1 AND deleted_at IS NULL";
         const TOMBSTONE_ACTION: &str =
@@ -319,6 +321,17 @@ impl Store {
         let now = Utc::now();
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
+            // First, so that two deletions at once queue one `Delete`: the second waits
+            // on the row (PostgreSQL) or the write lock (SQLite), then finds a Tombstone.
+            let tombstoned = sqlx::query(TOMBSTONE_ACTOR)
+                .bind(now)
+                .bind(actor_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if tombstoned == 0 {
+                return Ok(None);
+            }
             super::activities::store_activity_in_tx!(tx, delete);
             let actions: Vec<i64> = sqlx::query_scalar(LIVE_ACTIONS)
                 .bind(actor_id)
@@ -331,12 +344,11 @@ impl Store {
             for sql in CLEANUP {
                 sqlx::query(sql).bind(actor_id).execute(&mut *tx).await?;
             }
-            sqlx::query(TOMBSTONE_ACTOR).bind(now).bind(actor_id).execute(&mut *tx).await?;
             // Nobody to tell: the key goes now, not on some later worker pass.
             sqlx::query(FORGET_KEY_IF_SPENT).bind(actor_id).execute(&mut *tx).await?;
             sqlx::query(super::actions::BUMP_GENERATION).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(actions.len() as u64)
+            Ok(Some(actions.len() as u64))
         })
     }
 

@@ -89,17 +89,23 @@ pub struct Deleted {
 /// the directory and the feeds.
 ///
 /// # Errors
-/// Storage failures.
+/// [`AppError::Gone`] when another deletion came first; storage failures.
 pub async fn delete_collectivite(
     state: &AppState,
     collectivite: &Collectivite,
 ) -> AppResult<Deleted> {
     let partners = state.store.partner_inboxes(collectivite.id).await?;
     let activity = crate::federation::activities::delete_actor(state, collectivite, partners);
-    let actions = state
+    let Some(actions) = state
         .store
         .delete_local_collectivite(collectivite.id, &activity)
-        .await?;
+        .await?
+    else {
+        return Err(AppError::Gone(format!(
+            "la collectivité « {} » a déjà été supprimée",
+            collectivite.profile.username
+        )));
+    };
     let deliveries = state.store.deliveries_of_activity(&activity.ap_id).await?;
     state.delivery_wakeup.notify_one();
     tracing::info!(

@@ -54,6 +54,7 @@ both_engines!(
     domains_unblock,
     queue_status_and_retry,
     collectivite_delete_federates_and_tombstones,
+    two_deletions_at_once_queue_one_delete,
 );
 
 /// Runs one SQL statement on the node's database.
@@ -744,4 +745,30 @@ fn admin_commands_help_with_an_example() {
             "{command:?}: {help}"
         );
     }
+}
+
+/// Two deletions of one collectivité at once: one deletes, the other gets `410 Gone`,
+/// and a single `Delete` is stored and queued.
+async fn two_deletions_at_once_queue_one_delete(a: TestApp) {
+    let b = spawn_app(a.engine).await.unwrap();
+    a.create_collectivite("marcq", "59378").await;
+    follow_marcq(&b, &a, "lille", "59350").await;
+    let marcq = a
+        .state
+        .store
+        .local_collectivite("marcq")
+        .await
+        .unwrap()
+        .unwrap();
+    let delete = maillage::service::collectivites::delete_collectivite;
+    let (first, second) = tokio::join!(delete(&a.state, &marcq), delete(&a.state, &marcq));
+    let statuses = [&first, &second].map(|r| match r {
+        Ok(_) => 202,
+        Err(e) => e.status().as_u16(),
+    });
+    assert!(
+        statuses == [202, 410] || statuses == [410, 202],
+        "{first:?} {second:?}"
+    );
+    assert_eq!(a.drain().await, 1, "one Delete: {}", a.deliveries().await);
 }
