@@ -325,9 +325,12 @@ async fn migration_status(loaded: &Loaded) -> CliResult {
     let pending = list.iter().filter(|m| m.applied_on.is_none()).count();
     let unknown = list.iter().filter(|m| m.unknown).count();
     println!(
-        "{} migration(s) appliquée(s), {pending} en attente ({:?})",
+        "{} migration(s) appliquée(s), {pending} en attente ({})",
         list.len() - pending,
-        store.engine()
+        match store.engine() {
+            crate::db::Engine::Sqlite => "SQLite",
+            crate::db::Engine::Postgres => "PostgreSQL",
+        }
     );
     for migration in &list {
         let state = match (migration.applied_on, migration.unknown) {

@@ -108,6 +108,8 @@ pub async fn run(state: AppState, command: UserCommand) -> CliResult {
                 let user = &listing.user;
                 let role = if user.admin {
                     "administrateur du nœud".to_string()
+                } else if listing.collectivites.is_empty() {
+                    "éditeur (sans collectivité)".to_string()
                 } else {
                     format!("éditeur de {}", listing.collectivites.join(", "))
                 };

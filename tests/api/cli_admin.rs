@@ -73,6 +73,11 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
 async fn migrate_status_reads_and_changes_nothing(app: TestApp) {
     let out = ok(cli(&app, &["migrate", "--status"], None).await);
     assert!(out.contains(", 0 en attente"), "{out}");
+    let engine = match app.engine {
+        crate::helpers::Engine::Sqlite => "(SQLite)",
+        crate::helpers::Engine::Postgres => "(PostgreSQL)",
+    };
+    assert!(out.lines().next().unwrap().ends_with(engine), "{out}");
     assert!(out.contains("0001 foundation\tappliquée le "), "{out}");
     // A migration recorded as not applied shows as pending, and reading the status
     // applies nothing.
