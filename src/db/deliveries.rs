@@ -356,11 +356,22 @@ impl Store {
         const HOST: &str = "UPDATE deliveries SET next_attempt_at = $1, updated_at = $1 \
              WHERE state = 'pending' AND domain = $2 \
              AND (locked_until IS NULL OR locked_until < $1)";
+        // Only what may succeed now: network errors, 5xx and 429 (a 4xx refusal stays
+        // refused), from an actor still here with its key, and not an activity whose
+        // object a later Delete of ours removed (re-sending its Create would revive it).
         const FAILED: &str = "UPDATE deliveries SET state = 'pending', attempts = 0, \
              next_attempt_at = $1, locked_until = NULL, updated_at = $1 \
-             WHERE state = 'failed' AND (CAST($2 AS TEXT) IS NULL OR domain = $2)";
+             WHERE state = 'failed' AND (CAST($2 AS TEXT) IS NULL OR domain = $2) \
+             AND (last_status IS NULL OR last_status >= 500 OR last_status = 429) \
+             AND activity_id IN (SELECT v.id FROM activities v JOIN actors a ON a.id = v.actor_id \
+             WHERE a.actor_type <> 'Tombstone' AND a.private_key_pem IS NOT NULL \
+             AND (v.kind = 'Delete' OR v.object_ap_id IS NULL OR NOT EXISTS \
+             (SELECT 1 FROM activities later WHERE later.object_ap_id = v.object_ap_id \
+             AND later.kind = 'Delete' AND later.id > v.id)))";
+        // Only the hosts whose deliveries were just made due.
         const REVIVE: &str = "UPDATE instances SET failures = 0, first_failure_at = NULL, \
-             unreachable_since = NULL WHERE CAST($1 AS TEXT) IS NULL OR domain = $1";
+             unreachable_since = NULL WHERE domain IN \
+             (SELECT domain FROM deliveries WHERE state = 'pending' AND updated_at = $1)";
         let now = Utc::now();
         let (sql, domain) = match which {
             Retry::Host(domain) => (HOST, Some(domain)),
@@ -369,7 +380,7 @@ impl Store {
         Ok(on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(sql).bind(now).bind(domain).execute(&mut *tx).await?.rows_affected();
-            sqlx::query(REVIVE).bind(domain).execute(&mut *tx).await?;
+            sqlx::query(REVIVE).bind(now).execute(&mut *tx).await?;
             tx.commit().await?;
             changed
         }))

@@ -427,6 +427,22 @@ async fn queue_status_and_retry(a: TestApp) {
         "{out}"
     );
     d.restart().await;
+    // A refusal (4xx) stays refused: retrying cannot change the answer.
+    execute(
+        &a,
+        "UPDATE deliveries SET last_status = 410 WHERE state = 'failed'",
+    )
+    .await;
+    let out = ok(cli(&a, &["queue", "retry", "--failed"], None).await);
+    assert!(
+        out.starts_with("0 livraison(s) abandonnée(s) remise(s)"),
+        "{out}"
+    );
+    execute(
+        &a,
+        "UPDATE deliveries SET last_status = 503 WHERE state = 'failed'",
+    )
+    .await;
     let out = ok(cli(&a, &["queue", "retry", "--failed"], None).await);
     assert!(
         out.starts_with("1 livraison(s) abandonnée(s) remise(s)"),
