@@ -10,11 +10,12 @@ use activitypub_federation::config::FederationMiddleware;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -197,8 +198,16 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         // gzip or brotli, as the client accepts, on text answers (HTML, JSON, JS, CSS,
         // GeoJSON, CSV, Atom): the default predicate skips images (already compressed),
         // event streams and bodies under 32 bytes. Streamed exports stay streamed: the
-        // encoder compresses chunk by chunk.
-        .layer(CompressionLayer::new().gzip(true).br(true))
+        // encoder compresses chunk by chunk. Admin answers are never compressed (BREACH:
+        // they carry the CSRF token beside federated text an attacker chooses), see
+        // [`Uncompressed`].
+        .layer(CompressionLayer::new().gzip(true).br(true).compress_when(
+            DefaultPredicate::new().and(
+                |_: StatusCode, _: axum::http::Version, _: &HeaderMap, ext: &Extensions| {
+                    ext.get::<Uncompressed>().is_none()
+                },
+            ),
+        ))
         // Every request gets an `x-request-id` (the client's, or a new UUID), in the
         // log span of the request and in the response.
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -224,6 +233,13 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state))
 }
+
+/// Response extension: the compression layer leaves this answer as it is. Set on every
+/// `/admin` answer, whose pages carry the session's CSRF token next to text from other
+/// nodes; compressing both together would let a length-observing attacker recover the
+/// token (BREACH).
+#[derive(Clone, Copy, Debug)]
+pub struct Uncompressed;
 
 /// Headers on every response, errors included: no content-type sniffing, a referrer
 /// policy (`same-origin` under `/admin`, whose addresses name collectivités and forms),
@@ -251,6 +267,7 @@ async fn security_headers(
     );
     if admin {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.extensions_mut().insert(Uncompressed);
     }
     response
 }

@@ -86,28 +86,31 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-/// The validators of every asset, computed once: `(ETag, Last-Modified)` by index.
+/// The validators of every asset, computed once: `(ETag, Last-Modified)` by index. The
+/// tags are weak (`W/"…"`): the same tag names the plain and the compressed bytes, which
+/// differ, and a strong tag would promise they are byte-identical (RFC 9110 §8.8.1).
 fn validators() -> &'static (Vec<String>, String) {
     static VALIDATORS: OnceLock<(Vec<String>, String)> = OnceLock::new();
     VALIDATORS.get_or_init(|| {
         let tags = ASSETS
             .iter()
-            .map(|(_, _, bytes)| format!("\"{}\"", &hex::encode(Sha256::digest(bytes))[..32]))
+            .map(|(_, _, bytes)| format!("W/\"{}\"", &hex::encode(Sha256::digest(bytes))[..32]))
             .collect();
         (tags, httpdate::fmt_http_date(std::time::SystemTime::now()))
     })
 }
 
 /// True when the request's validators match: `If-None-Match` (which wins, RFC 9110
-/// §13.1.3) lists the tag or `*`, or else `If-Modified-Since` is not before
+/// §13.1.3) lists the tag, weakly compared (§8.8.3.2), or `*`, or else `If-Modified-Since` is not before
 /// `last_modified`.
 fn not_modified(request: &HeaderMap, etag: &str, last_modified: &str) -> bool {
     if let Some(tags) = request.get(header::IF_NONE_MATCH) {
         let tags = tags.to_str().unwrap_or("");
+        let opaque = etag.trim_start_matches("W/");
         return tags
             .split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == etag || t == "*");
+            .any(|t| t == opaque || t == "*");
     }
     let since = request
         .get(header::IF_MODIFIED_SINCE)
@@ -145,5 +148,8 @@ pub async fn asset(Path(path): Path<String>, request: HeaderMap) -> Response {
     if let Ok(value) = HeaderValue::from_str(last_modified) {
         headers.insert(header::LAST_MODIFIED, value);
     }
+    // On the `304` too: a cache keys the stored answer by coding, and the compression
+    // layer only marks the answers it compresses.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     response
 }
