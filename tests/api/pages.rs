@@ -186,7 +186,18 @@ async fn pages_speak_plain_french() {
     // The accessibility declaration, with the contact and the recourse.
     let (status, declaration) = app.get_html("/accessibilite").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(declaration.contains("partiellement conforme"));
+    // No audit has been made: the status the law requires without one, in the
+    // declaration and in the public and admin footers.
+    assert!(
+        declaration.contains("<strong>non conforme</strong>"),
+        "{declaration}"
+    );
+    assert!(!declaration.contains("partiellement conforme"));
+    let (_, sign_in) = app.get_html("/admin/connexion").await;
+    for page in [&declaration, &home, &sign_in] {
+        assert!(page.contains("Accessibilité : non conforme</a>"));
+        assert!(!page.contains("partiellement conforme"));
+    }
     assert!(declaration.contains("href=\"mailto:accessibilite@ville.example\""));
     assert!(declaration.contains("Défenseur des droits"));
     assert!(declaration.contains("axe-core"));
