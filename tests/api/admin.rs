@@ -7,7 +7,7 @@ use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::Value;
 
 use crate::both_engines;
-use crate::helpers::{TestApp, csrf_of, sample_action};
+use crate::helpers::{Engine, TestApp, csrf_of, sample_action, spawn_app_with};
 
 const PASSWORD: &str = "un mot de passe solide";
 
@@ -947,4 +947,24 @@ async fn where_to_after_sign_in(app: TestApp) {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next:?}");
         assert_eq!(location(&response), expected, "{next:?}");
     }
+}
+
+/// The admin map picker shows the tiles of `map.provider`, as the public pages do, and
+/// says who serves them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_picker_uses_the_provider() {
+    let app = spawn_app_with(Engine::Sqlite, |s| {
+        s.map.provider = maillage::config::TileProvider::Ign;
+    })
+    .await
+    .unwrap();
+    let session = sign_in(&app).await;
+    let (status, page) = get(&app, &session, "/admin/c/marcq/actions/nouvelle").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let picker = &page[page.find("map-picker").expect("the picker")..];
+    assert!(
+        picker.contains("data-tiles=\"https://data.geopf.fr/wmts"),
+        "{picker}"
+    );
+    assert!(picker.contains("Le fond de carte vient de l"), "{picker}");
 }

@@ -784,6 +784,8 @@ struct ActionFormPage {
     /// hall to centre on when no point is typed.
     tiles: String,
     attribution: String,
+    /// Who serves the tiles and what the browser tells them (empty without tiles).
+    tiles_notice: String,
     center: Option<(f64, f64)>,
 }
 
@@ -937,6 +939,8 @@ impl FormContext<'_> {
                 None,
             ),
         };
+        // The same tiles as the public pages (`map.provider`), and the same notice.
+        let (tiles, attribution, tiles_notice) = self.state.settings.map.for_pages();
         html(
             status,
             &ActionFormPage {
@@ -950,8 +954,9 @@ impl FormContext<'_> {
                 title,
                 summary: errors.summary(&ACTION_INPUTS),
                 f: ActionFields::new(values, errors, html_format),
-                tiles: self.state.settings.map.tile_url.clone(),
-                attribution: self.state.settings.map.attribution.clone(),
+                tiles,
+                attribution,
+                tiles_notice,
                 center: self.owner.profile.location.map(|p| (p.lat, p.lon)),
             },
         )
