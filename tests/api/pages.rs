@@ -270,6 +270,28 @@ async fn answers_are_compressed_and_static_files_revalidate() {
     // A client that asks for nothing gets plain bytes.
     let plain = app.client.get(app.url("/")).send().await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
+    // The streamed CSV export, gzipped, holds the same bytes as the plain one.
+    let csv = |encoding: &'static str| {
+        let request = app.client.get(app.url("/directory.csv"));
+        async move {
+            let response = request
+                .header("accept-encoding", encoding)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.bytes().await.unwrap()
+        }
+    };
+    let plain_csv = csv("identity").await;
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&csv("gzip").await[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert!(plain_csv.len() > 100, "the export holds the action");
+    assert_eq!(unzipped, plain_csv.to_vec(), "gzip CSV = plain CSV");
     // Admin pages carry the CSRF token beside federated text: never compressed (BREACH),
     // the sign-in form as the rest.
     for path in ["/admin/connexion"] {
