@@ -297,12 +297,17 @@ pub async fn home_page(
             } else {
                 words::count(page.total, "action trouvée", "actions trouvées")
             },
-            range_text: format!(
-                "Actions {} à {} sur {}.",
-                words::number(query.offset + 1),
-                words::number(query.offset + page.items.len() as i64),
-                words::number(page.total)
-            ),
+            // Empty past the last page (a stale link): no « Actions 101 à 100 ».
+            range_text: if page.items.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "Actions {} à {} sur {}.",
+                    words::number(query.offset + 1),
+                    words::number(query.offset + page.items.len() as i64),
+                    words::number(page.total)
+                )
+            },
             filters_active,
             filters_active_text: words::count(
                 filters_active as i64,

@@ -202,6 +202,10 @@ async fn pages_speak_plain_french() {
     assert!(declaration.contains("Défenseur des droits"));
     assert!(declaration.contains("axe-core"));
 
+    // Past the last page, no « Actions 101 à 100 sur 1 ».
+    let (_, beyond) = app.get_html("/?cursor=100").await;
+    assert!(!beyond.contains("Actions 101"), "{beyond}");
+
     // No third-party tiles by default; when configured, the page says so.
     assert!(home.contains("data-tiles=\"\""));
     let ign = spawn_app_with(Engine::Sqlite, |s| {
