@@ -1,13 +1,14 @@
-//! Actions: insert, update and tombstone, each in one transaction with the activity it
-//! publishes; reads joined with the owner; outbox pages.
+//! Actions: insert, update, partners and tombstone of local actions as plain functions
+//! on a [`Tx`] (the service stores the activity each change publishes in the same
+//! transaction); remote actions' upsert and tombstone; reads joined with the owner;
+//! outbox pages.
 
 use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use super::activities::{NewActivity, store_activity_in_tx};
 use super::rows::{ActionRow, to_json};
-use super::{BeginWrite, Store, StoreResult, on_pool};
+use super::{Store, StoreResult, Tx, on_pool};
 use crate::domain::{Action, ActionId, NewAction};
 
 /// The select list of an action joined with its owner, as a literal so that queries
@@ -57,27 +58,23 @@ macro_rules! bind_action_data {
     }};
 }
 
-/// Rebuilds what the directory searches for action `$id` inside the transaction `$tx`:
-/// theme rows, places with their territory, software, providers and the search text
-/// (`$data: Option<&NewAction>`; `None` clears them all, for a deleted action).
-macro_rules! index_action_in_tx {
-    ($tx:expr, $id:expr, $data:expr) => {{
-        let id: i64 = $id;
-        let data: Option<&crate::domain::NewAction> = $data;
-        let scripts = crate::db::Scripts::scripts(&*$tx);
+/// Rebuilds what the directory searches for action `id` in `tx`: theme rows, places
+/// with their territory, software, providers and the search text (`data`; `None`
+/// clears them all, for a deleted action), and bumps the directory generation.
+pub async fn index_action(tx: &mut Tx, id: i64, data: Option<&NewAction>) -> StoreResult<()> {
+    let index = data.map(SearchIndex::of).unwrap_or_default();
+    on_pool!(tx, conn => {
+        let scripts = super::Scripts::scripts(&*conn);
         if scripts {
-            sqlx::query(sqlx::AssertSqlSafe(
-                crate::db::actions::CLEAR_INDEX_SCRIPT.as_str(),
-            ))
+            sqlx::query(sqlx::AssertSqlSafe(CLEAR_INDEX_SCRIPT.as_str()))
                 .bind(id)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         } else {
-            for statement in crate::db::actions::CLEAR_INDEX {
-                sqlx::query(statement).bind(id).execute(&mut *$tx).await?;
+            for statement in CLEAR_INDEX {
+                sqlx::query(statement).bind(id).execute(&mut *conn).await?;
             }
         }
-        let index = data.map(crate::db::actions::SearchIndex::of).unwrap_or_default();
         if !index.themes.is_empty() {
             // One statement for all themes: `($1, $2), ($1, $3), …`.
             let rows = (0..index.themes.len())
@@ -89,10 +86,10 @@ macro_rules! index_action_in_tx {
             for theme in &index.themes {
                 insert = insert.bind(theme.as_str());
             }
-            insert.execute(&mut *$tx).await?;
+            insert.execute(&mut *conn).await?;
         }
         for place in &index.places {
-            sqlx::query(crate::db::actions::INSERT_PLACE)
+            sqlx::query(INSERT_PLACE)
                 .bind(id)
                 .bind(place.insee.as_deref())
                 .bind(place.departement.as_deref())
@@ -100,16 +97,16 @@ macro_rules! index_action_in_tx {
                 .bind(place.epci.as_deref())
                 .bind(place.lat)
                 .bind(place.lon)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         }
         if data.is_some() && index.places.iter().all(|p| p.insee.is_none()) {
             // No commune named: the owner's territory (and town hall when no point).
-            sqlx::query(crate::db::actions::INSERT_OWNER_PLACE)
+            sqlx::query(INSERT_OWNER_PLACE)
                 .bind(id)
                 .bind(index.places.iter().find_map(|p| p.lat))
                 .bind(index.places.iter().find_map(|p| p.lon))
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         }
         for s in &index.software {
@@ -120,7 +117,7 @@ macro_rules! index_action_in_tx {
                 .bind(s.sill_id.as_deref())
                 .bind(s.comptoir_id.as_deref())
                 .bind(s.wikidata.as_deref())
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         }
         for p in &index.providers {
@@ -129,31 +126,32 @@ macro_rules! index_action_in_tx {
                 .bind(p.name.as_str())
                 .bind(crate::directory::text::fold(&p.name))
                 .bind(p.siren.as_ref().map(|s| s.to_string()))
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         }
         if scripts {
-            sqlx::query(sqlx::AssertSqlSafe(
-                crate::db::actions::SET_SEARCH_TEXT_AND_BUMP_SCRIPT.as_str(),
-            ))
+            sqlx::query(sqlx::AssertSqlSafe(SET_SEARCH_TEXT_AND_BUMP_SCRIPT.as_str()))
                 .bind(index.text.as_str())
                 .bind(id)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         } else {
-            sqlx::query(crate::db::actions::SET_SEARCH_TEXT)
+            sqlx::query(SET_SEARCH_TEXT)
                 .bind(index.text.as_str())
                 .bind(id)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
-            sqlx::query(crate::db::actions::BUMP_GENERATION)
-                .execute(&mut *$tx)
-                .await?;
+            sqlx::query(BUMP_GENERATION).execute(&mut *conn).await?;
         }
-    }};
+    });
+    Ok(())
 }
 
-pub(crate) use index_action_in_tx;
+/// Bumps the directory generation in `tx` (cached counts and facets become stale).
+pub async fn bump_generation(tx: &mut Tx) -> StoreResult<()> {
+    on_pool!(tx, conn => sqlx::query(BUMP_GENERATION).execute(&mut *conn).await?.rows_affected());
+    Ok(())
+}
 
 /// Clears the index rows of action `$1`.
 pub(crate) const CLEAR_INDEX: [&str; 4] = [
@@ -266,15 +264,131 @@ impl SearchIndex {
     }
 }
 
-/// Reads action `$id` joined with its owner inside the transaction `$tx`.
-macro_rules! action_in_tx {
-    ($tx:expr, $id:expr) => {{
-        let row: ActionRow = sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
-            .bind($id)
-            .fetch_one(&mut *$tx)
-            .await?;
-        Action::try_from(row)?
-    }};
+/// Action `id` (database id) joined with its owner, read in `tx`.
+pub async fn action_in(tx: &mut Tx, id: i64) -> StoreResult<Action> {
+    let row: ActionRow = on_pool!(tx, conn => {
+        sqlx::query_as(concat!(select_action!(), " WHERE a.id = $1"))
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?
+    });
+    Action::try_from(row)
+}
+
+/// Locks the row of action `id` in `tx` (PostgreSQL: until the end of the
+/// transaction; SQLite's write transaction holds the whole database already) and reads
+/// it, if it is live: `None` when it is deleted, so that changes about the same action
+/// at the same time each see the other's.
+pub async fn lock_live_action(tx: &mut Tx, id: i64) -> StoreResult<Option<Action>> {
+    const LOCK: &str =
+        "UPDATE actions SET partners = partners WHERE id = $1 AND deleted_at IS NULL";
+    let live = on_pool!(tx, conn => {
+        sqlx::query(LOCK).bind(id).execute(&mut *conn).await?.rows_affected()
+    });
+    if live == 0 {
+        return Ok(None);
+    }
+    action_in(tx, id).await.map(Some)
+}
+
+/// Inserts an action in `tx` and indexes it for the directory; returns its database
+/// id.
+pub async fn insert_action(
+    tx: &mut Tx,
+    identity: &ActionIdentity,
+    data: &NewAction,
+) -> StoreResult<i64> {
+    const SQL: &str = "INSERT INTO actions (name, summary, content_html, content_source, \
+         results_html, results_source, recommendations_html, recommendations_source, phase, \
+         status, themes, locations, start_date, end_date, budget_eur, open_to_partners, \
+         software, providers, links, images, contacts, contacts_public, \
+         uuid, ap_id, url, actor_id, local, published, updated, import_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+         $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $28, $29) RETURNING id";
+    let now = Utc::now();
+    let id: i64 = on_pool!(tx, conn => {
+        bind_action_data!(sqlx::query_scalar(SQL), data)
+            .bind(identity.id.0)
+            .bind(identity.ap_id.as_str())
+            .bind(identity.url.as_str())
+            .bind(identity.owner_id)
+            .bind(identity.local)
+            .bind(now)
+            .bind(identity.import_key.as_deref())
+            .fetch_one(&mut *conn)
+            .await?
+    });
+    index_action(tx, id, Some(data)).await?;
+    Ok(id)
+}
+
+/// Replaces the content of live action `id` in `tx` and indexes it again; false when
+/// it is deleted (nothing changed).
+pub async fn update_action(tx: &mut Tx, id: i64, data: &NewAction) -> StoreResult<bool> {
+    const SQL: &str = "UPDATE actions SET name = $1, summary = $2, content_html = $3, \
+         content_source = $4, results_html = $5, results_source = $6, \
+         recommendations_html = $7, recommendations_source = $8, phase = $9, status = $10, \
+         themes = $11, locations = $12, start_date = $13, end_date = $14, budget_eur = $15, \
+         open_to_partners = $16, software = $17, providers = $18, links = $19, images = $20, \
+         contacts = $21, contacts_public = $22, updated = $23 \
+         WHERE id = $24 AND deleted_at IS NULL";
+    let changed = on_pool!(tx, conn => {
+        bind_action_data!(sqlx::query(SQL), data)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    });
+    if changed == 0 {
+        return Ok(false);
+    }
+    index_action(tx, id, Some(data)).await?;
+    Ok(true)
+}
+
+/// Replaces the partners (actor ids) of live action `id` in `tx`; false when it is
+/// deleted.
+pub async fn set_partners(tx: &mut Tx, id: i64, partners: &[Url]) -> StoreResult<bool> {
+    const SQL: &str =
+        "UPDATE actions SET partners = $1, updated = $2 WHERE id = $3 AND deleted_at IS NULL";
+    let changed = on_pool!(tx, conn => {
+        sqlx::query(SQL)
+            .bind(to_json(&partners))
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    });
+    if changed == 0 {
+        return Ok(false);
+    }
+    bump_generation(tx).await?;
+    Ok(true)
+}
+
+/// Tombstones live action `id` in `tx` (it then answers `410 Gone`) and clears its
+/// index rows; false when it was deleted already.
+pub async fn tombstone_action(tx: &mut Tx, id: i64) -> StoreResult<bool> {
+    const SQL: &str =
+        "UPDATE actions SET deleted_at = $1, updated = $1 WHERE id = $2 AND deleted_at IS NULL";
+    let changed = on_pool!(tx, conn => {
+        sqlx::query(SQL).bind(Utc::now()).bind(id).execute(&mut *conn).await?.rows_affected()
+    });
+    if changed == 0 {
+        return Ok(false);
+    }
+    index_action(tx, id, None).await?;
+    Ok(true)
+}
+
+/// The live actions of actor `owner_id` (database ids), read in `tx`.
+pub async fn live_actions_of(tx: &mut Tx, owner_id: i64) -> StoreResult<Vec<i64>> {
+    const SQL: &str = "SELECT id FROM actions WHERE actor_id = $1 AND deleted_at IS NULL";
+    Ok(on_pool!(tx, conn => {
+        sqlx::query_scalar(SQL).bind(owner_id).fetch_all(&mut *conn).await?
+    }))
 }
 
 /// Where a new action comes from and who owns it.
@@ -314,124 +428,6 @@ struct OutboxRow {
 }
 
 impl Store {
-    /// Inserts an action and, in the same transaction, the activity `publish` builds
-    /// from the stored action (its `Create`).
-    pub async fn insert_action(
-        &self,
-        identity: &ActionIdentity,
-        data: &NewAction,
-        publish: impl FnOnce(&Action) -> NewActivity,
-    ) -> StoreResult<(Action, NewActivity)> {
-        const SQL: &str = "INSERT INTO actions (name, summary, content_html, content_source, \
-             results_html, results_source, recommendations_html, recommendations_source, phase, \
-             status, themes, locations, start_date, end_date, budget_eur, open_to_partners, \
-             software, providers, links, images, contacts, contacts_public, \
-             uuid, ap_id, url, actor_id, local, published, updated, import_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $28, $29) RETURNING id";
-        let now = Utc::now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = bind_action_data!(sqlx::query_scalar(SQL), data)
-                .bind(identity.id.0)
-                .bind(identity.ap_id.as_str())
-                .bind(identity.url.as_str())
-                .bind(identity.owner_id)
-                .bind(identity.local)
-                .bind(now)
-                .bind(identity.import_key.as_deref())
-                .fetch_one(&mut *tx)
-                .await?;
-            index_action_in_tx!(tx, id, Some(data));
-            let action = action_in_tx!(tx, id);
-            let activity = publish(&action);
-            store_activity_in_tx!(tx, &activity);
-            tx.commit().await?;
-            Ok((action, activity))
-        })
-    }
-
-    /// Replaces the content of an action and stores the activity `publish` builds from
-    /// the updated action (its `Update`), in one transaction.
-    pub async fn update_action(
-        &self,
-        db_id: i64,
-        data: &NewAction,
-        publish: impl FnOnce(&Action) -> NewActivity,
-    ) -> StoreResult<(Action, NewActivity)> {
-        const SQL: &str = "UPDATE actions SET name = $1, summary = $2, content_html = $3, \
-             content_source = $4, results_html = $5, results_source = $6, \
-             recommendations_html = $7, recommendations_source = $8, phase = $9, status = $10, \
-             themes = $11, locations = $12, start_date = $13, end_date = $14, budget_eur = $15, \
-             open_to_partners = $16, software = $17, providers = $18, links = $19, images = $20, \
-             contacts = $21, contacts_public = $22, updated = $23 \
-             WHERE id = $24 AND deleted_at IS NULL";
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            bind_action_data!(sqlx::query(SQL), data)
-                .bind(Utc::now())
-                .bind(db_id)
-                .execute(&mut *tx)
-                .await?;
-            index_action_in_tx!(tx, db_id, Some(data));
-            let action = action_in_tx!(tx, db_id);
-            let activity = publish(&action);
-            store_activity_in_tx!(tx, &activity);
-            tx.commit().await?;
-            Ok((action, activity))
-        })
-    }
-
-    /// Replaces the partners (actor ids) of a local action and stores the `Update`
-    /// `publish` builds, in one transaction (SPEC §5: an accepted partner is published).
-    pub async fn set_action_partners(
-        &self,
-        db_id: i64,
-        partners: &[Url],
-        publish: impl FnOnce(&Action) -> NewActivity,
-    ) -> StoreResult<(Action, NewActivity)> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE actions SET partners = $1, updated = $2 WHERE id = $3 AND deleted_at IS NULL")
-                .bind(to_json(&partners))
-                .bind(Utc::now())
-                .bind(db_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
-            let action = action_in_tx!(tx, db_id);
-            let activity = publish(&action);
-            store_activity_in_tx!(tx, &activity);
-            tx.commit().await?;
-            Ok((action, activity))
-        })
-    }
-
-    /// Tombstones an action (it then answers `410 Gone`) and stores its `Delete`.
-    pub async fn delete_action(
-        &self,
-        db_id: i64,
-        publish: impl FnOnce(&Action) -> NewActivity,
-    ) -> StoreResult<(Action, NewActivity)> {
-        let now: DateTime<Utc> = Utc::now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query(
-                "UPDATE actions SET deleted_at = $1, updated = $1 WHERE id = $2 AND deleted_at IS NULL",
-            )
-            .bind(now)
-            .bind(db_id)
-            .execute(&mut *tx)
-            .await?;
-            index_action_in_tx!(tx, db_id, None);
-            let action = action_in_tx!(tx, db_id);
-            let activity = publish(&action);
-            store_activity_in_tx!(tx, &activity);
-            tx.commit().await?;
-            Ok((action, activity))
-        })
-    }
-
     /// Inserts or updates an action received from its owner's node; false when nothing
     /// changed. An older version (by `updated`) never overwrites a newer one; a
     /// tombstoned action stays deleted.
@@ -470,9 +466,9 @@ impl Store {
              RETURNING id";
         let uuid = Uuid::new_v5(&Uuid::NAMESPACE_URL, ap_id.as_str().as_bytes());
         super::retry_insert_race(|| async {
-            on_pool!(self, pool => {
-                let mut tx = pool.begin_write().await?;
-                let id: Option<i64> = bind_action_data!(sqlx::query_scalar(SQL), data)
+            let mut tx = self.begin().await?;
+            let id: Option<i64> = on_pool!(&mut tx, conn => {
+                bind_action_data!(sqlx::query_scalar(SQL), data)
                     .bind(uuid)
                     .bind(ap_id.as_str())
                     .bind(url.as_str())
@@ -480,16 +476,14 @@ impl Store {
                     .bind(published)
                     .bind(updated)
                     .bind(to_json(&partners))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(id) = id else {
-                    tx.commit().await?;
-                    return Ok(false);
-                };
-                index_action_in_tx!(tx, id, Some(data));
-                tx.commit().await?;
-                Ok(true)
-            })
+                    .fetch_optional(&mut *conn)
+                    .await?
+            });
+            if let Some(id) = id {
+                index_action(&mut tx, id, Some(data)).await?;
+            }
+            tx.commit().await?;
+            Ok(id.is_some())
         })
         .await
     }
@@ -499,25 +493,26 @@ impl Store {
         const SQL: &str = "UPDATE actions SET deleted_at = $1, updated = $1 \
              WHERE ap_id = $2 AND actor_id = $3 AND local = FALSE AND deleted_at IS NULL";
         let now = Utc::now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        let mut tx = self.begin().await?;
+        let (n, id): (u64, Option<i64>) = on_pool!(&mut tx, conn => {
             let n = sqlx::query(SQL)
                 .bind(now)
                 .bind(ap_id.as_str())
                 .bind(owner_id)
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?
                 .rows_affected();
-            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM actions WHERE ap_id = $1 AND local = FALSE")
+            let id = sqlx::query_scalar("SELECT id FROM actions WHERE ap_id = $1 AND local = FALSE")
                 .bind(ap_id.as_str())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await?;
-            if let (Some(id), true) = (id, n > 0) {
-                index_action_in_tx!(tx, id, None);
-            }
-            tx.commit().await?;
-            Ok(n > 0)
-        })
+            (n, id)
+        });
+        if let (Some(id), true) = (id, n > 0) {
+            index_action(&mut tx, id, None).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
     }
 
     /// The action with this public id, tombstoned or not.

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::deliveries::Audience;
-use super::{BeginWrite, Store, StoreResult, on_pool};
+use super::deliveries::{Audience, enqueue};
+use super::{Store, StoreResult, Tx, on_pool};
 
 /// An activity to store with the change that caused it.
 #[derive(Debug, Clone)]
@@ -39,51 +39,33 @@ pub struct ActivityRecord {
     pub published: DateTime<Utc>,
 }
 
-/// SQL inserting a [`NewActivity`]; bind with [`bind_activity!`].
-pub(crate) const INSERT_ACTIVITY: &str = "INSERT INTO activities \
-     (ap_id, actor_id, kind, object_ap_id, payload, local, published) \
-     VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id";
-
-/// Binds a [`NewActivity`] to [`INSERT_ACTIVITY`].
-macro_rules! bind_activity {
-    ($query:expr, $activity:expr) => {{
-        let a: &$crate::db::activities::NewActivity = $activity;
-        $query
-            .bind(a.ap_id.as_str())
-            .bind(a.actor_id)
-            .bind(a.kind)
-            .bind(a.object_ap_id.as_str())
-            .bind(a.payload.to_string())
+/// Stores `activity` and queues its deliveries ([`enqueue`]) in `tx`; returns its id.
+pub async fn store_activity(tx: &mut Tx, activity: &NewActivity) -> StoreResult<i64> {
+    const SQL: &str = "INSERT INTO activities \
+         (ap_id, actor_id, kind, object_ap_id, payload, local, published) \
+         VALUES ($1, $2, $3, $4, $5, TRUE, $6) RETURNING id";
+    let id: i64 = on_pool!(tx, conn => {
+        sqlx::query_scalar(SQL)
+            .bind(activity.ap_id.as_str())
+            .bind(activity.actor_id)
+            .bind(activity.kind)
+            .bind(activity.object_ap_id.as_str())
+            .bind(activity.payload.to_string())
             .bind(chrono::Utc::now())
-    }};
+            .fetch_one(&mut *conn)
+            .await?
+    });
+    enqueue(tx, id, &activity.audience).await?;
+    Ok(id)
 }
-pub(crate) use bind_activity;
-
-/// Stores a [`NewActivity`] and queues its deliveries inside the transaction `$tx`.
-macro_rules! store_activity_in_tx {
-    ($tx:expr, $activity:expr) => {{
-        let activity: &$crate::db::activities::NewActivity = $activity;
-        let id: i64 = $crate::db::activities::bind_activity!(
-            sqlx::query_scalar($crate::db::activities::INSERT_ACTIVITY),
-            activity
-        )
-        .fetch_one(&mut *$tx)
-        .await?;
-        $crate::db::deliveries::enqueue_in_tx!($tx, id, &activity.audience);
-        id
-    }};
-}
-pub(crate) use store_activity_in_tx;
 
 impl Store {
     /// Stores an activity on its own and queues its deliveries, in one transaction.
     pub async fn insert_activity(&self, activity: &NewActivity) -> StoreResult<i64> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id = store_activity_in_tx!(tx, activity);
-            tx.commit().await?;
-            Ok(id)
-        })
+        let mut tx = self.begin().await?;
+        let id = store_activity(&mut tx, activity).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Number of activities an actor published.

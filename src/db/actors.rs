@@ -4,7 +4,7 @@ use chrono::Utc;
 use url::Url;
 
 use super::rows::{ActorRow, to_json};
-use super::{BeginWrite, Store, StoreResult, on_pool};
+use super::{Store, StoreResult, Tx, on_pool};
 use crate::domain::{Collectivite, NewCollectivite};
 
 /// Keys and endpoints of a local actor being created.
@@ -125,6 +125,60 @@ pub struct InstanceActorRecord {
     pub private_key_pem: String,
     /// Created.
     pub published: chrono::DateTime<Utc>,
+}
+
+/// Turns the live local collectivité `actor_id` into a `Tombstone` row in `tx`; false
+/// when it was not one (another deletion came first). The row keeps its keys, so that
+/// the queued deliveries are still signed, and its username, so that no new
+/// collectivité takes its address. First in a deletion: two deletions at once then
+/// queue one `Delete`, the second waiting on the row (PostgreSQL) or the write lock
+/// (SQLite), then finding a Tombstone.
+pub async fn tombstone_local_collectivite(tx: &mut Tx, actor_id: i64) -> StoreResult<bool> {
+    const SQL: &str = "UPDATE actors SET actor_type = 'Tombstone', updated = $1 \
+         WHERE id = $2 AND local = TRUE AND actor_type = 'Organization'";
+    let tombstoned = on_pool!(tx, conn => {
+        sqlx::query(SQL).bind(Utc::now()).bind(actor_id).execute(&mut *conn).await?.rows_affected()
+    });
+    Ok(tombstoned > 0)
+}
+
+/// The inboxes (with their domains) of the remote actors in an accepted partnership
+/// with the actor `actor_id`, either side, read in `tx`.
+pub async fn partner_inboxes(tx: &mut Tx, actor_id: i64) -> StoreResult<Vec<(Url, String)>> {
+    const SQL: &str = "SELECT DISTINCT COALESCE(a.shared_inbox, a.inbox), a.domain \
+         FROM partnerships p JOIN actors a \
+         ON a.id = CASE WHEN p.owner_id = $1 THEN p.requester_id ELSE p.owner_id END \
+         WHERE (p.owner_id = $1 OR p.requester_id = $1) AND p.state = 'accepted' \
+         AND a.local = FALSE";
+    let rows: Vec<(String, String)> = on_pool!(tx, conn => {
+        sqlx::query_as(SQL).bind(actor_id).fetch_all(&mut *conn).await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter_map(|(inbox, domain)| Some((Url::parse(&inbox).ok()?, domain)))
+        .collect())
+}
+
+/// Removes in `tx` what ties the deleted local collectivité `actor_id` to others: its
+/// comments, follows both ways, partnerships, API tokens and editors' links; then drops
+/// its private key when no delivery of its is pending.
+pub async fn remove_collectivite_links(tx: &mut Tx, actor_id: i64) -> StoreResult<()> {
+    const CLEANUP: [&str; 6] = [
+        // Its comments (replies on its own actions): no longer served nor listed.
+        "DELETE FROM comments WHERE author_id = $1 AND local = TRUE",
+        "DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1",
+        "DELETE FROM partnerships WHERE requester_id = $1 OR owner_id = $1",
+        "DELETE FROM api_tokens WHERE actor_id = $1",
+        "DELETE FROM user_collectivites WHERE actor_id = $1",
+        // Nobody to tell: the key goes now, not on some later worker pass.
+        FORGET_KEY_IF_SPENT,
+    ];
+    on_pool!(tx, conn => {
+        for sql in CLEANUP {
+            sqlx::query(sql).bind(actor_id).execute(&mut *conn).await?;
+        }
+    });
+    Ok(())
 }
 
 /// Binds the profile columns, in the order of `PROFILE_COLUMNS`.
@@ -261,95 +315,14 @@ impl Store {
     /// Removes a remote actor with its follows and actions (`Delete{actor}`).
     pub async fn delete_remote_actor(&self, ap_id: &Url) -> StoreResult<bool> {
         const SQL: &str = "DELETE FROM actors WHERE ap_id = $1 AND local = FALSE";
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let removed = sqlx::query(SQL).bind(ap_id.as_str()).execute(&mut *tx).await?.rows_affected() > 0;
-            // Its actions went with it (cascade): the directory changed.
-            sqlx::query(super::actions::BUMP_GENERATION).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(removed)
-        })
-    }
-
-    /// The inboxes (with their domains) of the remote actors in an accepted partnership
-    /// with the actor `actor_id`, either side: who hears of its deletion besides its
-    /// followers.
-    pub async fn partner_inboxes(&self, actor_id: i64) -> StoreResult<Vec<(Url, String)>> {
-        const SQL: &str = "SELECT DISTINCT COALESCE(a.shared_inbox, a.inbox), a.domain \
-             FROM partnerships p JOIN actors a \
-             ON a.id = CASE WHEN p.owner_id = $1 THEN p.requester_id ELSE p.owner_id END \
-             WHERE (p.owner_id = $1 OR p.requester_id = $1) AND p.state = 'accepted' \
-             AND a.local = FALSE";
-        let rows: Vec<(String, String)> = on_pool!(self, pool => {
-            sqlx::query_as(SQL).bind(actor_id).fetch_all(pool).await?
+        let mut tx = self.begin().await?;
+        let removed = on_pool!(&mut tx, conn => {
+            sqlx::query(SQL).bind(ap_id.as_str()).execute(&mut *conn).await?.rows_affected() > 0
         });
-        Ok(rows
-            .into_iter()
-            .filter_map(|(inbox, domain)| Some((Url::parse(&inbox).ok()?, domain)))
-            .collect())
-    }
-
-    /// Deletes the local collectivité `actor_id` in one transaction (SPEC §11): stores
-    /// and queues `delete` (its audience read while the follows still exist),
-    /// tombstones its live actions, removes its comments, follows, partnerships, tokens and
-    /// editors' links, and turns the actor into a `Tombstone` row. The row keeps its
-    /// keys, so that the queued deliveries are still signed, and its username, so that
-    /// no new collectivité takes its address. With no delivery queued the private key
-    /// goes in this transaction; otherwise [`Store::forget_spent_keys`] drops it once
-    /// those deliveries are done. Returns how many actions were tombstoned, or `None`
-    /// (nothing stored or queued) when the actor was no longer a live collectivité:
-    /// another deletion came first.
-    pub async fn delete_local_collectivite(
-        &self,
-        actor_id: i64,
-        delete: &super::activities::NewActivity,
-    ) -> StoreResult<Option<u64>> {
-        const LIVE_ACTIONS: &str =
-            "SELECT id FROM actions WHERE actor_id = $1 AND deleted_at IS NULL";
-        const TOMBSTONE_ACTION: &str =
-            "UPDATE actions SET deleted_at = $1, updated = $1 WHERE id = $2";
-        const CLEANUP: [&str; 5] = [
-            // Its comments (replies on its own actions): no longer served nor listed.
-            "DELETE FROM comments WHERE author_id = $1 AND local = TRUE",
-            "DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1",
-            "DELETE FROM partnerships WHERE requester_id = $1 OR owner_id = $1",
-            "DELETE FROM api_tokens WHERE actor_id = $1",
-            "DELETE FROM user_collectivites WHERE actor_id = $1",
-        ];
-        const TOMBSTONE_ACTOR: &str = "UPDATE actors SET actor_type = 'Tombstone', updated = $1 \
-             WHERE id = $2 AND local = TRUE AND actor_type = 'Organization'";
-        let now = Utc::now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            // First, so that two deletions at once queue one `Delete`: the second waits
-            // on the row (PostgreSQL) or the write lock (SQLite), then finds a Tombstone.
-            let tombstoned = sqlx::query(TOMBSTONE_ACTOR)
-                .bind(now)
-                .bind(actor_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if tombstoned == 0 {
-                return Ok(None);
-            }
-            super::activities::store_activity_in_tx!(tx, delete);
-            let actions: Vec<i64> = sqlx::query_scalar(LIVE_ACTIONS)
-                .bind(actor_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            for id in &actions {
-                sqlx::query(TOMBSTONE_ACTION).bind(now).bind(*id).execute(&mut *tx).await?;
-                super::actions::index_action_in_tx!(tx, *id, None);
-            }
-            for sql in CLEANUP {
-                sqlx::query(sql).bind(actor_id).execute(&mut *tx).await?;
-            }
-            // Nobody to tell: the key goes now, not on some later worker pass.
-            sqlx::query(FORGET_KEY_IF_SPENT).bind(actor_id).execute(&mut *tx).await?;
-            sqlx::query(super::actions::BUMP_GENERATION).execute(&mut *tx).await?;
-            tx.commit().await?;
-            Ok(Some(actions.len() as u64))
-        })
+        // Its actions went with it (cascade): the directory changed.
+        super::actions::bump_generation(&mut tx).await?;
+        tx.commit().await?;
+        Ok(removed)
     }
 
     /// When the local collectivité `username` was deleted (its id and the time), if it

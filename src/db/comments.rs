@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
-use super::activities::{NewActivity, store_activity_in_tx};
-use super::{BeginWrite, Store, StoreResult, on_pool};
+use super::{Store, StoreResult, Tx, on_pool};
 
 /// Moderation state of a comment.
 #[derive(
@@ -179,6 +178,33 @@ pub struct NewComment<'a> {
     pub updated: DateTime<Utc>,
 }
 
+/// Stores a comment written here in `tx`; returns its database id.
+pub async fn insert_local_comment(
+    tx: &mut Tx,
+    uuid: Uuid,
+    new: &NewComment<'_>,
+) -> StoreResult<i64> {
+    const SQL: &str = "INSERT INTO comments (uuid, ap_id, action_id, in_reply_to, author_id, \
+         local, content_html, url, state, published, updated, received_at) \
+         VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8, $9, $10, $11) RETURNING id";
+    Ok(on_pool!(tx, conn => {
+        sqlx::query_scalar(SQL)
+            .bind(uuid)
+            .bind(new.ap_id.as_str())
+            .bind(new.action_db_id)
+            .bind(new.in_reply_to.as_str())
+            .bind(new.author_id)
+            .bind(new.content_html)
+            .bind(new.url.map(Url::as_str))
+            .bind(new.state.as_str())
+            .bind(new.published)
+            .bind(new.updated)
+            .bind(Utc::now())
+            .fetch_one(&mut *conn)
+            .await?
+    }))
+}
+
 impl Store {
     /// Stores a remote comment, or updates its content when this version is newer and
     /// from the same author. An edited comment goes back to moderation (`pending`,
@@ -230,42 +256,6 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query_as(SQL).bind(author_id).bind(domain).fetch_one(pool).await?
         }))
-    }
-
-    /// Stores a comment written here (approved) and its `Create{Note}`, in one
-    /// transaction.
-    pub async fn insert_local_comment(
-        &self,
-        uuid: Uuid,
-        new: &NewComment<'_>,
-        activity: &NewActivity,
-    ) -> StoreResult<Comment> {
-        const SQL: &str = "INSERT INTO comments (uuid, ap_id, action_id, in_reply_to, author_id, \
-             local, content_html, url, state, published, updated, received_at) \
-             VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8, $9, $10, $11) RETURNING id";
-        let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(SQL)
-                .bind(uuid)
-                .bind(new.ap_id.as_str())
-                .bind(new.action_db_id)
-                .bind(new.in_reply_to.as_str())
-                .bind(new.author_id)
-                .bind(new.content_html)
-                .bind(new.url.map(Url::as_str))
-                .bind(new.state.as_str())
-                .bind(new.published)
-                .bind(new.updated)
-                .bind(Utc::now())
-                .fetch_one(&mut *tx)
-                .await?;
-            store_activity_in_tx!(tx, activity);
-            tx.commit().await?;
-            id
-        });
-        self.comment(id)
-            .await?
-            .ok_or_else(|| super::StoreError::Corrupt("comment vanished".into()))
     }
 
     /// Sets the moderation state of a comment.

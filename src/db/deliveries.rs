@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use url::Url;
 
-use super::{BeginWrite, Store, StoreResult, on_pool};
+use super::{BeginWrite, Store, StoreResult, Tx, on_pool};
 
 /// Where an activity goes.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ pub enum Audience {
 }
 
 /// SQL queueing an activity (`$1`) for every accepted remote follower of `$3`.
-pub(crate) const ENQUEUE_FOLLOWERS: &str = "INSERT INTO deliveries \
+const ENQUEUE_FOLLOWERS: &str = "INSERT INTO deliveries \
      (activity_id, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) \
      SELECT DISTINCT $1, COALESCE(a.shared_inbox, a.inbox), a.domain, 'pending', 0, $2, $2, $2 \
      FROM follows f JOIN actors a ON a.id = f.follower_id \
@@ -41,7 +41,7 @@ pub(crate) const ENQUEUE_FOLLOWERS: &str = "INSERT INTO deliveries \
      ON CONFLICT (activity_id, inbox) DO NOTHING";
 
 /// SQL queueing an activity (`$1`) for the remote accepted partners of action `$3`.
-pub(crate) const ENQUEUE_PARTNERS: &str = "INSERT INTO deliveries \
+const ENQUEUE_PARTNERS: &str = "INSERT INTO deliveries \
      (activity_id, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) \
      SELECT DISTINCT $1, COALESCE(a.shared_inbox, a.inbox), a.domain, 'pending', 0, $2, $2, $2 \
      FROM partnerships p JOIN actors a ON a.id = p.requester_id \
@@ -49,7 +49,7 @@ pub(crate) const ENQUEUE_PARTNERS: &str = "INSERT INTO deliveries \
      ON CONFLICT (activity_id, inbox) DO NOTHING";
 
 /// SQL queueing an activity (`$1`) for one inbox (`$2`, domain `$3`).
-pub(crate) const ENQUEUE_INBOX: &str = "INSERT INTO deliveries \
+const ENQUEUE_INBOX: &str = "INSERT INTO deliveries \
      (activity_id, inbox, domain, state, attempts, next_attempt_at, created_at, updated_at) \
      VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4) \
      ON CONFLICT (activity_id, inbox) DO NOTHING";
@@ -71,40 +71,39 @@ impl Audience {
     }
 }
 
-/// Queues `activity_id` for `audience` inside the transaction `$tx`.
-macro_rules! enqueue_in_tx {
-    ($tx:expr, $activity_id:expr, $audience:expr) => {{
-        let now = chrono::Utc::now();
-        let audience: &$crate::db::deliveries::Audience = $audience;
-        let (followers_of, partners_of, inboxes) = audience.parts();
+/// Queues the stored activity `activity_id` for `audience` in `tx`.
+pub async fn enqueue(tx: &mut Tx, activity_id: i64, audience: &Audience) -> StoreResult<()> {
+    let now = chrono::Utc::now();
+    let (followers_of, partners_of, inboxes) = audience.parts();
+    on_pool!(tx, conn => {
         if let Some(actor_id) = followers_of {
-            sqlx::query($crate::db::deliveries::ENQUEUE_FOLLOWERS)
-                .bind($activity_id)
+            sqlx::query(ENQUEUE_FOLLOWERS)
+                .bind(activity_id)
                 .bind(now)
                 .bind(actor_id)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         }
         if let Some(action) = partners_of {
-            sqlx::query($crate::db::deliveries::ENQUEUE_PARTNERS)
-                .bind($activity_id)
+            sqlx::query(ENQUEUE_PARTNERS)
+                .bind(activity_id)
                 .bind(now)
                 .bind(action.as_str())
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         }
         for (inbox, domain) in inboxes {
-            sqlx::query($crate::db::deliveries::ENQUEUE_INBOX)
-                .bind($activity_id)
+            sqlx::query(ENQUEUE_INBOX)
+                .bind(activity_id)
                 .bind(inbox.as_str())
                 .bind(domain.as_str())
                 .bind(now)
-                .execute(&mut *$tx)
+                .execute(&mut *conn)
                 .await?;
         }
-    }};
+    });
+    Ok(())
 }
-pub(crate) use enqueue_in_tx;
 
 /// A claimed delivery, with what is needed to sign and send it.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -5,8 +5,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::activities::{NewActivity, store_activity_in_tx};
-use super::{BeginWrite, Store, StoreResult, on_pool};
+use super::{Store, StoreResult, Tx, on_pool};
 
 /// Where a follow stands, stored as its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,33 +104,40 @@ const UPSERT: &str = "INSERT INTO follows (ap_id, follower_id, followed_id, stat
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (follower_id, followed_id) DO UPDATE \
      SET ap_id = excluded.ap_id, state = excluded.state RETURNING *";
 
-impl Store {
-    /// Records a follow and, in the same transaction, the activity answering or asking
-    /// it (`Accept` for a remote follower, `Follow` for ours).
-    pub async fn upsert_follow_with_activity(
-        &self,
-        ap_id: &Url,
-        follower_id: i64,
-        followed_id: i64,
-        state: FollowState,
-        activity: &NewActivity,
-    ) -> StoreResult<FollowRecord> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let follow: FollowRecord = sqlx::query_as(UPSERT)
-                .bind(ap_id.as_str())
-                .bind(follower_id)
-                .bind(followed_id)
-                .bind(state.as_str())
-                .bind(Utc::now())
-                .fetch_one(&mut *tx)
-                .await?;
-            store_activity_in_tx!(tx, activity);
-            tx.commit().await?;
-            Ok(follow)
-        })
-    }
+/// Records (or replaces) the follow of `follower_id` to `followed_id` in `tx`, with
+/// its `Follow` id and state.
+pub async fn upsert_follow(
+    tx: &mut Tx,
+    ap_id: &Url,
+    follower_id: i64,
+    followed_id: i64,
+    state: FollowState,
+) -> StoreResult<FollowRecord> {
+    Ok(on_pool!(tx, conn => {
+        sqlx::query_as(UPSERT)
+            .bind(ap_id.as_str())
+            .bind(follower_id)
+            .bind(followed_id)
+            .bind(state.as_str())
+            .bind(Utc::now())
+            .fetch_one(&mut *conn)
+            .await?
+    }))
+}
 
+/// Removes follow `id` in `tx`; false when there was none.
+pub async fn delete_follow(tx: &mut Tx, id: i64) -> StoreResult<bool> {
+    let removed = on_pool!(tx, conn => {
+        sqlx::query("DELETE FROM follows WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    });
+    Ok(removed > 0)
+}
+
+impl Store {
     /// Records a follow with no activity (imports, benchmarks, tests).
     pub async fn insert_follow(
         &self,
@@ -150,27 +156,6 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         }))
-    }
-
-    /// Removes a follow and stores the activity saying so (`Undo{Follow}`), if any.
-    pub async fn delete_follow_with_activity(
-        &self,
-        follow_id: i64,
-        activity: Option<&NewActivity>,
-    ) -> StoreResult<bool> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let removed = sqlx::query("DELETE FROM follows WHERE id = $1")
-                .bind(follow_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if let Some(activity) = activity {
-                store_activity_in_tx!(tx, activity);
-            }
-            tx.commit().await?;
-            Ok(removed > 0)
-        })
     }
 
     /// The follow with this `Follow` activity id.
@@ -216,7 +201,10 @@ impl Store {
 
     /// Removes a follow without telling anyone (the follower undid it).
     pub async fn delete_follow(&self, id: i64) -> StoreResult<bool> {
-        self.delete_follow_with_activity(id, None).await
+        let mut tx = self.begin().await?;
+        let removed = delete_follow(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(removed)
     }
 
     /// True when some local actor follows `actor_id` and was accepted.

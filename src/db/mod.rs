@@ -1,6 +1,10 @@
-//! Owns persistence. [`Store`] is the one storage interface over SQLite (default) and
-//! PostgreSQL (SPEC §8). Queries are written once in standard SQL and run on either
-//! engine through [`on_pool!`]; what truly differs between engines is a named function.
+//! Owns persistence, SQL only. [`Store`] is the one storage interface over SQLite
+//! (default) and PostgreSQL (SPEC §8). Writes that go together run on a [`Tx`], which a
+//! service opens ([`Store::begin`]) and passes to the plain `async fn`s of the area files;
+//! which rows change and which activity is published is the service's business, not
+//! this module's. Queries are written once in standard SQL and run on either engine
+//! through [`on_pool!`] (a pool or a transaction); what truly differs between engines
+//! is a named function.
 //! Area files: [`actors`], [`actions`], [`activities`], [`follows`], [`partnerships`],
 //! [`comments`], [`moderation`], [`tokens`]; row types
 //! and their conversion to domain values in [`rows`].
@@ -98,18 +102,59 @@ pub enum Store {
     Postgres(PgPool),
 }
 
-/// Runs the same expression on whichever pool the store holds. The expression is
-/// expanded once per engine, so the same SQL text and binds are type-checked for both.
+/// One value per engine: what [`Store::engines`] and [`Tx::engines`] hand to
+/// [`on_pool!`].
+#[derive(Debug)]
+pub enum ByEngine<S, P> {
+    /// The SQLite side.
+    Sqlite(S),
+    /// The PostgreSQL side.
+    Postgres(P),
+}
+
+/// Runs the same expression on whichever engine a [`Store`] (its pool) or a [`Tx`]
+/// (its connection) holds. The expression is expanded once per engine, so the same SQL
+/// text and binds are type-checked for both. The one engine-dispatch macro of `db/`.
 #[macro_export]
 macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match $store {
-            $crate::db::Store::Sqlite($pool) => $body,
-            $crate::db::Store::Postgres($pool) => $body,
+    ($on:expr, $conn:ident => $body:expr) => {
+        match $on.engines() {
+            $crate::db::ByEngine::Sqlite($conn) => $body,
+            $crate::db::ByEngine::Postgres($conn) => $body,
         }
     };
 }
 pub use on_pool;
+
+/// A write transaction, opened by a service with [`Store::begin`] and passed to the
+/// plain `db` functions that take `&mut Tx`, so that a change, its activity and its
+/// deliveries commit together. Dropped without [`Tx::commit`], it rolls back.
+#[derive(Debug)]
+pub struct Tx(
+    ByEngine<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Transaction<'static, sqlx::Postgres>>,
+);
+
+impl Tx {
+    /// The connection of the transaction, per engine (for [`on_pool!`]).
+    pub fn engines(&mut self) -> ByEngine<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
+        match &mut self.0 {
+            ByEngine::Sqlite(tx) => ByEngine::Sqlite(&mut **tx),
+            ByEngine::Postgres(tx) => ByEngine::Postgres(&mut **tx),
+        }
+    }
+
+    /// Commits the transaction.
+    ///
+    /// # Errors
+    /// The database refused the commit; nothing was written.
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.0 {
+            ByEngine::Sqlite(tx) => tx.commit().await?,
+            ByEngine::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
 
 /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite, so that a transaction
 /// takes the write lock at once and waits for it (busy timeout) instead of failing with
@@ -302,6 +347,25 @@ fn warn_if_readable_by_others(file: &std::path::Path) {
 }
 
 impl Store {
+    /// The pool, per engine (for [`on_pool!`]).
+    pub fn engines(&self) -> ByEngine<&SqlitePool, &PgPool> {
+        match self {
+            Store::Sqlite(pool) => ByEngine::Sqlite(pool),
+            Store::Postgres(pool) => ByEngine::Postgres(pool),
+        }
+    }
+
+    /// Starts a write transaction ([`BeginWrite`]: `BEGIN IMMEDIATE` on SQLite).
+    ///
+    /// # Errors
+    /// No connection could be had.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        Ok(Tx(match self {
+            Store::Sqlite(pool) => ByEngine::Sqlite(pool.begin_write().await?),
+            Store::Postgres(pool) => ByEngine::Postgres(pool.begin_write().await?),
+        }))
+    }
+
     /// Opens the database named by `url` (`sqlite://file.db`, `sqlite::memory:`,
     /// `postgres://…`), creating a SQLite file if missing (`0600`).
     ///

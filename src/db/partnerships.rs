@@ -1,16 +1,12 @@
 //! Partnerships (SPEC §5): a collectivité asks to join an action (`Join`), the owner
 //! accepts or rejects, a partner leaves. One row per (action, requester), on the node
-//! of either side; the owner's node also keeps the action's `partners` list in step,
-//! in the same transaction as the answer.
+//! of either side. Keeping the action's `partners` in step is `service::partnerships`'
+//! business, in the same transaction as the answer.
 
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use super::actions::BUMP_GENERATION;
-use super::activities::{NewActivity, store_activity_in_tx};
-use super::rows::{ActionRow, to_json};
-use super::{BeginWrite, Store, StoreResult, on_pool};
-use crate::domain::Action;
+use super::{Store, StoreResult, Tx, on_pool};
 
 /// Where a partnership request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -184,143 +180,61 @@ pub struct NewPartnership<'a> {
     pub owner_id: i64,
 }
 
-/// The change an answer makes to a local action's partners, and the `Update` saying so.
-pub struct PartnersChange<'a> {
-    /// Database id of the local action.
-    pub action_db_id: i64,
-    /// The partner added (`added`) to the action's partners, or removed from them.
-    pub partner: &'a Url,
-    /// Added (an `Accept`) or removed (a departure).
-    pub added: bool,
-    /// Builds the `Update` of the changed action.
-    pub publish: Box<dyn FnOnce(&Action) -> NewActivity + Send + 'a>,
+/// Records a request (`pending`) in `tx`; a new request for the same action by the
+/// same collectivité (after a refusal or a departure) replaces the old one. Returns its
+/// database id.
+pub async fn upsert_partnership(tx: &mut Tx, new: &NewPartnership<'_>) -> StoreResult<i64> {
+    const SQL: &str = "INSERT INTO partnerships \
+         (ap_id, action_ap_id, action_name, requester_id, owner_id, state, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) \
+         ON CONFLICT (action_ap_id, requester_id) DO UPDATE SET ap_id = excluded.ap_id, \
+         action_name = excluded.action_name, owner_id = excluded.owner_id, \
+         state = 'pending', updated_at = excluded.updated_at RETURNING id";
+    Ok(on_pool!(tx, conn => {
+        sqlx::query_scalar(SQL)
+            .bind(new.ap_id.as_str())
+            .bind(new.action_ap_id.as_str())
+            .bind(new.action_name)
+            .bind(new.requester_id)
+            .bind(new.owner_id)
+            .bind(Utc::now())
+            .fetch_one(&mut *conn)
+            .await?
+    }))
 }
 
-/// What [`Store::settle_partnership`] did.
-#[derive(Debug)]
-pub enum Settled {
-    /// Stored; with the action when its partners changed.
-    Done(Option<Box<Action>>),
-    /// The request was no longer in the state its answer expects (answered or ended
-    /// meanwhile): nothing was stored.
-    Stale,
+/// Moves request `id` from `from` to `to` in `tx`; false when it was no longer in
+/// `from` (answered or ended meanwhile), and nothing changed.
+pub async fn set_partnership_state(
+    tx: &mut Tx,
+    id: i64,
+    from: PartnershipState,
+    to: PartnershipState,
+) -> StoreResult<bool> {
+    const SQL: &str =
+        "UPDATE partnerships SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4";
+    let changed = on_pool!(tx, conn => {
+        sqlx::query(SQL)
+            .bind(to.as_str())
+            .bind(Utc::now())
+            .bind(id)
+            .bind(from.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+    });
+    Ok(changed > 0)
 }
 
 impl Store {
-    /// Records a request (`pending`); a new request for the same action by the same
-    /// collectivité (after a refusal or a departure) replaces the old one. The `Join`
-    /// to deliver, if any, is stored in the same transaction.
-    pub async fn upsert_partnership(
-        &self,
-        new: &NewPartnership<'_>,
-        activity: Option<&NewActivity>,
-    ) -> StoreResult<Partnership> {
-        const SQL: &str = "INSERT INTO partnerships \
-             (ap_id, action_ap_id, action_name, requester_id, owner_id, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) \
-             ON CONFLICT (action_ap_id, requester_id) DO UPDATE SET ap_id = excluded.ap_id, \
-             action_name = excluded.action_name, owner_id = excluded.owner_id, \
-             state = 'pending', updated_at = excluded.updated_at RETURNING id";
-        let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(SQL)
-                .bind(new.ap_id.as_str())
-                .bind(new.action_ap_id.as_str())
-                .bind(new.action_name)
-                .bind(new.requester_id)
-                .bind(new.owner_id)
-                .bind(Utc::now())
-                .fetch_one(&mut *tx)
-                .await?;
-            if let Some(activity) = activity {
-                store_activity_in_tx!(tx, activity);
-            }
-            tx.commit().await?;
-            id
-        });
+    /// Records a request (`pending`) with nothing to deliver ([`upsert_partnership`]).
+    pub async fn upsert_partnership(&self, new: &NewPartnership<'_>) -> StoreResult<Partnership> {
+        let mut tx = self.begin().await?;
+        let id = upsert_partnership(&mut tx, new).await?;
+        tx.commit().await?;
         self.partnership(id)
             .await?
             .ok_or_else(|| super::StoreError::Corrupt("partnership vanished".into()))
-    }
-
-    /// Moves a request from `from` to `state`, stores the activity answering it
-    /// (`Accept`, `Reject`, `Leave`) and, on the owner's node, the action's new partners
-    /// with their `Update` — all in one transaction. The partners are read in that
-    /// transaction, the action's row locked, so that answers about the same action at
-    /// the same time each keep the other's change.
-    pub async fn settle_partnership(
-        &self,
-        id: i64,
-        from: PartnershipState,
-        state: PartnershipState,
-        activity: Option<&NewActivity>,
-        change: Option<PartnersChange<'_>>,
-    ) -> StoreResult<Settled> {
-        const SET: &str =
-            "UPDATE partnerships SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4";
-        // Takes the row's lock (PostgreSQL) before its partners are read.
-        const LOCK: &str =
-            "UPDATE actions SET partners = partners WHERE id = $1 AND deleted_at IS NULL";
-        const PARTNERS: &str = "UPDATE actions SET partners = $1, updated = $2 \
-             WHERE id = $3 AND deleted_at IS NULL";
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let set = sqlx::query(SET)
-                .bind(state.as_str())
-                .bind(Utc::now())
-                .bind(id)
-                .bind(from.as_str())
-                .execute(&mut *tx)
-                .await?;
-            if set.rows_affected() == 0 {
-                return Ok(Settled::Stale);
-            }
-            if let Some(activity) = activity {
-                store_activity_in_tx!(tx, activity);
-            }
-            let mut changed = None;
-            let live = match &change {
-                Some(change) => {
-                    sqlx::query(LOCK)
-                        .bind(change.action_db_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected()
-                        > 0
-                }
-                None => false,
-            };
-            if let (Some(change), true) = (change, live) {
-                let select = concat!(super::actions::select_action!(), " WHERE a.id = $1");
-                let row: ActionRow = sqlx::query_as(select)
-                    .bind(change.action_db_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let mut partners = Action::try_from(row)?.partners;
-                if !change.added {
-                    partners.retain(|p| p != change.partner);
-                } else if !partners.contains(change.partner) {
-                    partners.push(change.partner.clone());
-                }
-                sqlx::query(PARTNERS)
-                    .bind(to_json(&partners))
-                    .bind(Utc::now())
-                    .bind(change.action_db_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
-                let row: ActionRow = sqlx::query_as(select)
-                    .bind(change.action_db_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let action = Action::try_from(row)?;
-                let update = (change.publish)(&action);
-                store_activity_in_tx!(tx, &update);
-                changed = Some(Box::new(action));
-            }
-            tx.commit().await?;
-            Ok(Settled::Done(changed))
-        })
     }
 
     /// A request by database id.

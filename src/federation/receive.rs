@@ -103,22 +103,7 @@ async fn follow(
         return ignored(format!("{target} n'est pas un acteur actif de ce nœud"));
     };
     let follow = Follow::embedded(envelope.id.clone(), follower.ap_id.clone(), &followed.ap_id);
-    let accept = service::follows::answer_activity(
-        data,
-        &followed,
-        follower,
-        service::follows::Answer::Accept,
-        &follow,
-    );
-    data.store
-        .upsert_follow_with_activity(
-            &envelope.id,
-            follower.id,
-            followed.id,
-            FollowState::Accepted,
-            &accept,
-        )
-        .await?;
+    service::follows::accept_follower(data, &follow, follower, &followed).await?;
     tracing::info!(follower = %follower.ap_id, followed = %followed.ap_id, "new follower");
     // Aggregator mode: joining the network is following the aggregator, which follows
     // back (and so backfills the new node's actions).
@@ -531,22 +516,14 @@ async fn answer_join(
             "seul le porteur de l'action peut répondre".into(),
         ));
     }
-    use crate::db::partnerships::PartnershipState as S;
-    let new_state = match (state, partnership.state) {
-        (FollowState::Accepted, S::Pending) => S::Accepted,
-        (FollowState::Rejected, S::Pending) => S::Rejected,
-        (FollowState::Rejected, S::Accepted) => S::Left,
-        _ => return ignored("demande déjà dans cet état"),
+    let accepted = state == FollowState::Accepted;
+    let Some(new_state) =
+        service::partnerships::received_answer(data, &partnership, accepted).await?
+    else {
+        return ignored("demande déjà dans cet état ou changée entre-temps");
     };
-    let settled = data
-        .store
-        .settle_partnership(partnership.id, partnership.state, new_state, None, None)
-        .await?;
-    if matches!(settled, crate::db::partnerships::Settled::Stale) {
-        return ignored("demande changée entre-temps");
-    }
     tracing::info!(action = %partnership.action_ap_id, state = new_state.as_str(), "our partnership request answered");
-    if new_state == S::Accepted {
+    if new_state == crate::db::partnerships::PartnershipState::Accepted {
         // The partner's node lists the action: read it from its origin now.
         let object = ObjectRef::from(&partnership.action_ap_id);
         if let Err(error) = create_or_update(data, object.value(), actor).await {

@@ -1,8 +1,9 @@
 //! Actions (SPEC §2, §3): create, update and delete a local action; each change stores
-//! its `Create`/`Update`/`Delete` activity in the same transaction, so federation never
-//! misses one.
+//! its `Create`/`Update`/`Delete` activity in the same transaction ([`Tx`]), so
+//! federation never misses one.
 
 use crate::db::actions::ActionIdentity;
+use crate::db::{self, Tx};
 use crate::domain::{Action, ActionId, Collectivite, NewAction, Place};
 use crate::error::{AppError, AppResult};
 use crate::federation::activities::{ActionActivity, wrap_action};
@@ -60,12 +61,10 @@ pub async fn create_keyed_action(
         local: true,
         import_key: import_key.map(str::to_string),
     };
-    let (action, _activity) = state
-        .store
-        .insert_action(&identity, &data, |action| {
-            wrap_action(state, ActionActivity::Create, action)
-        })
-        .await?;
+    let mut tx = state.store.begin().await?;
+    let db_id = db::actions::insert_action(&mut tx, &identity, &data).await?;
+    let action = publish(state, &mut tx, db_id, ActionActivity::Create).await?;
+    tx.commit().await?;
     announce(state, &action).await;
     state.delivery_wakeup.notify_one();
     Ok(action)
@@ -81,12 +80,10 @@ pub async fn update_action(
     data: NewAction,
 ) -> AppResult<Action> {
     ensure_live(action)?;
-    let (action, _activity) = state
-        .store
-        .update_action(action.db_id, &data, |action| {
-            wrap_action(state, ActionActivity::Update, action)
-        })
-        .await?;
+    let mut tx = state.store.begin().await?;
+    db::actions::update_action(&mut tx, action.db_id, &data).await?;
+    let action = publish(state, &mut tx, action.db_id, ActionActivity::Update).await?;
+    tx.commit().await?;
     announce(state, &action).await;
     state.delivery_wakeup.notify_one();
     Ok(action)
@@ -102,12 +99,10 @@ pub async fn set_partners(
     partners: Vec<url::Url>,
 ) -> AppResult<Action> {
     ensure_live(action)?;
-    let (action, _activity) = state
-        .store
-        .set_action_partners(action.db_id, &partners, |action| {
-            wrap_action(state, ActionActivity::Update, action)
-        })
-        .await?;
+    let mut tx = state.store.begin().await?;
+    db::actions::set_partners(&mut tx, action.db_id, &partners).await?;
+    let action = publish(state, &mut tx, action.db_id, ActionActivity::Update).await?;
+    tx.commit().await?;
     announce(state, &action).await;
     state.delivery_wakeup.notify_one();
     Ok(action)
@@ -119,13 +114,24 @@ pub async fn set_partners(
 /// [`AppError::Gone`] when already deleted.
 pub async fn delete_action(state: &AppState, action: &Action) -> AppResult<Action> {
     ensure_live(action)?;
-    let (action, _activity) = state
-        .store
-        .delete_action(action.db_id, |action| {
-            wrap_action(state, ActionActivity::Delete, action)
-        })
-        .await?;
+    let mut tx = state.store.begin().await?;
+    db::actions::tombstone_action(&mut tx, action.db_id).await?;
+    let action = publish(state, &mut tx, action.db_id, ActionActivity::Delete).await?;
+    tx.commit().await?;
     state.delivery_wakeup.notify_one();
+    Ok(action)
+}
+
+/// Reads the local action `db_id` as `tx` left it and stores (and queues) the activity
+/// `kind` saying so, in `tx`; returns the action.
+pub(crate) async fn publish(
+    state: &AppState,
+    tx: &mut Tx,
+    db_id: i64,
+    kind: ActionActivity,
+) -> AppResult<Action> {
+    let action = db::actions::action_in(tx, db_id).await?;
+    db::activities::store_activity(tx, &wrap_action(state, kind, &action)).await?;
     Ok(action)
 }
 

@@ -1,7 +1,8 @@
-//! Collectivités (SPEC §2): creating a local one with its keys, and replacing its profile.
+//! Collectivités (SPEC §2, §11): creating a local one with its keys, replacing its
+//! profile, and deleting it with everything that ties it to others.
 
-use crate::db::StoreError;
 use crate::db::actors::NewLocalActor;
+use crate::db::{self, StoreError};
 use crate::domain::{Collectivite, NewCollectivite};
 use crate::error::{AppError, AppResult};
 use crate::federation::objects::collectivite::ActorUrls;
@@ -83,10 +84,12 @@ pub struct Deleted {
     pub deliveries: i64,
 }
 
-/// SPEC §11 "Delete of a collectivité": queues `Delete{Actor}` for its followers and
-/// remote partners, signed with its key (kept until those deliveries are done), then
-/// it answers `410` with a `Tombstone`, its actions too, and WebFinger `404`; it leaves
-/// the directory and the feeds.
+/// SPEC §11 "Delete of a collectivité", in one transaction: queues `Delete{Actor}` for
+/// its followers and remote partners (both read in that transaction), signed with its
+/// key (kept until those deliveries are done); tombstones its actions; removes its
+/// comments, follows, partnerships, tokens and editors' links. It then answers `410`
+/// with a `Tombstone`, its actions too, and WebFinger `404`; it leaves the directory
+/// and the feeds.
 ///
 /// # Errors
 /// [`AppError::Gone`] when another deletion came first; storage failures.
@@ -94,20 +97,28 @@ pub async fn delete_collectivite(
     state: &AppState,
     collectivite: &Collectivite,
 ) -> AppResult<Deleted> {
-    let partners = state.store.partner_inboxes(collectivite.id).await?;
-    let activity = crate::federation::activities::delete_actor(state, collectivite, partners);
-    let Some(actions) = state
-        .store
-        .delete_local_collectivite(collectivite.id, &activity)
-        .await?
-    else {
+    let mut tx = state.store.begin().await?;
+    // First: a deletion at the same time waits here, then finds a Tombstone.
+    if !db::actors::tombstone_local_collectivite(&mut tx, collectivite.id).await? {
         return Err(AppError::Gone(format!(
             "la collectivité « {} » a déjà été supprimée",
             collectivite.profile.username
         )));
-    };
+    }
+    let partners = db::actors::partner_inboxes(&mut tx, collectivite.id).await?;
+    let activity = crate::federation::activities::delete_actor(state, collectivite, partners);
+    // Queued while its follows still exist: they are its audience.
+    db::activities::store_activity(&mut tx, &activity).await?;
+    let actions = db::actions::live_actions_of(&mut tx, collectivite.id).await?;
+    for id in &actions {
+        db::actions::tombstone_action(&mut tx, *id).await?;
+    }
+    db::actors::remove_collectivite_links(&mut tx, collectivite.id).await?;
+    db::actions::bump_generation(&mut tx).await?;
+    tx.commit().await?;
     let deliveries = state.store.deliveries_of_activity(&activity.ap_id).await?;
     state.delivery_wakeup.notify_one();
+    let actions = actions.len() as u64;
     tracing::info!(
         collectivite = %collectivite.ap_id,
         actions,

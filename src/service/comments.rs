@@ -8,6 +8,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::activitypub::activities::{Create, ObjectRef};
+use crate::db;
 use crate::db::actors::ActorRecord;
 use crate::db::comments::{Comment, CommentState, NewComment};
 use crate::db::deliveries::Audience;
@@ -252,10 +253,15 @@ pub async fn reply(
         &ap_id,
         audience,
     );
+    let mut tx = state.store.begin().await?;
+    let id = db::comments::insert_local_comment(&mut tx, uuid, &new).await?;
+    db::activities::store_activity(&mut tx, &create).await?;
+    tx.commit().await?;
     let comment = state
         .store
-        .insert_local_comment(uuid, &new, &create)
-        .await?;
+        .comment(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("commentaire disparu".into()))?;
     state.delivery_wakeup.notify_one();
     Ok(comment)
 }

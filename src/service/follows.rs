@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::activitypub::activities::{Accept, Follow, ObjectRef, Reject, Undo};
 use crate::activitypub::ids::parse_id;
+use crate::db;
 use crate::db::activities::NewActivity;
 use crate::db::actors::ActorRecord;
 use crate::db::deliveries::Audience;
@@ -57,6 +58,42 @@ pub fn answer_activity(
             audience,
         ),
     }
+}
+
+/// Records the follow `ap_id` of `follower_id` to `followed_id`
+/// and, in the same transaction, the activity asking or answering it.
+async fn record(
+    state: &AppState,
+    ap_id: &Url,
+    (follower_id, followed_id): (i64, i64),
+    follow_state: FollowState,
+    activity: &NewActivity,
+) -> AppResult<FollowRecord> {
+    let mut tx = state.store.begin().await?;
+    let follow =
+        db::follows::upsert_follow(&mut tx, ap_id, follower_id, followed_id, follow_state).await?;
+    db::activities::store_activity(&mut tx, activity).await?;
+    tx.commit().await?;
+    Ok(follow)
+}
+
+/// A remote actor's `Follow` (`follow`) of the local actor `followed`:
+/// accepted, its `Accept` queued in the same transaction.
+pub(crate) async fn accept_follower(
+    state: &AppState,
+    follow: &Follow,
+    follower: &ActorRecord,
+    followed: &ActorRecord,
+) -> AppResult<FollowRecord> {
+    let accept = answer_activity(state, followed, follower, Answer::Accept, follow);
+    record(
+        state,
+        &follow.id,
+        (follower.id, followed.id),
+        FollowState::Accepted,
+        &accept,
+    )
+    .await
 }
 
 /// Finds a remote actor from `acct:user@host`, `user@host`, `@user@host` or its URL.
@@ -126,16 +163,14 @@ pub async fn follow(
         &followed.ap_id,
         Audience::Inboxes(vec![(followed.inbox.clone(), followed.domain.clone())]),
     );
-    let follow = data
-        .store
-        .upsert_follow_with_activity(
-            &follow.id,
-            follower.id,
-            followed.id,
-            FollowState::Pending,
-            &activity,
-        )
-        .await?;
+    let follow = record(
+        data,
+        &follow.id,
+        (follower.id, followed.id),
+        FollowState::Pending,
+        &activity,
+    )
+    .await?;
     data.delivery_wakeup.notify_one();
     Ok((follow, followed))
 }
@@ -186,10 +221,10 @@ pub async fn unfollow(state: &AppState, follower: &ActorRecord, follow_id: i64) 
         &followed.ap_id,
         Audience::Inboxes(vec![(followed.inbox.clone(), followed.domain.clone())]),
     );
-    state
-        .store
-        .delete_follow_with_activity(follow.id, Some(&undo))
-        .await?;
+    let mut tx = state.store.begin().await?;
+    db::follows::delete_follow(&mut tx, follow.id).await?;
+    db::activities::store_activity(&mut tx, &undo).await?;
+    tx.commit().await?;
     state.delivery_wakeup.notify_one();
     Ok(())
 }

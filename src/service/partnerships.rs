@@ -9,10 +9,10 @@ use url::Url;
 
 use crate::activitypub::activities::{Accept, Join, Leave, ObjectRef, Reject};
 
+use crate::db::activities::NewActivity;
 use crate::db::deliveries::Audience;
-use crate::db::partnerships::{
-    NewPartnership, PartnersChange, Partnership, PartnershipState, Settled,
-};
+use crate::db::partnerships::{NewPartnership, Partnership, PartnershipState};
+use crate::db::{self, Tx};
 use crate::domain::{Action, Collectivite};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::federation::activities::{ActionActivity, activity_id, queued, wrap_action};
@@ -45,7 +45,7 @@ fn answer_of(
     partnership: &Partnership,
     accept: bool,
     audience: Audience,
-) -> crate::db::activities::NewActivity {
+) -> NewActivity {
     let (id, owner, to) = (
         activity_id(state),
         partnership.owner.ap_id.clone(),
@@ -191,19 +191,21 @@ pub async fn request(
         &target.ap_id,
         audience,
     );
-    let partnership = state
-        .store
-        .upsert_partnership(
-            &NewPartnership {
-                ap_id: &join.ap_id,
-                action_ap_id: &target.ap_id,
-                action_name: &target.name,
-                requester_id: requester.id,
-                owner_id: target.owner_id,
-            },
-            Some(&join),
-        )
-        .await?;
+    let mut tx = state.store.begin().await?;
+    let id = db::partnerships::upsert_partnership(
+        &mut tx,
+        &NewPartnership {
+            ap_id: &join.ap_id,
+            action_ap_id: &target.ap_id,
+            action_name: &target.name,
+            requester_id: requester.id,
+            owner_id: target.owner_id,
+        },
+    )
+    .await?;
+    db::activities::store_activity(&mut tx, &join).await?;
+    tx.commit().await?;
+    let partnership = reread(state, id).await?;
     state.delivery_wakeup.notify_one();
     tracing::info!(action = %target.ap_id, requester = %requester.ap_id, "partnership requested");
     Ok(partnership)
@@ -224,7 +226,9 @@ async fn owned_action(state: &AppState, partnership: &Partnership) -> AppResult<
 }
 
 /// Stores the answer and, when partners change (`partners`: the action and whether the
-/// requester joins or leaves them), the action's new list and `Update`.
+/// requester joins or leaves them), the action's new list and `Update`, in one
+/// transaction. The action's row is locked before its partners are read, so that
+/// answers about the same action at the same time each keep the other's change.
 ///
 /// # Errors
 /// [`AppError::Conflict`] when the request changed since `partnership` was read.
@@ -232,7 +236,7 @@ async fn settle(
     state: &AppState,
     partnership: &Partnership,
     new_state: PartnershipState,
-    answer: Option<&crate::db::activities::NewActivity>,
+    answer: Option<&NewActivity>,
     partners: Option<(&Action, bool)>,
 ) -> AppResult<Partnership> {
     // A partner who leaves gets this last `Update` too, so its copy drops it.
@@ -243,39 +247,74 @@ async fn settle(
         },
         _ => Vec::new(),
     };
-    let change = partners.map(|(action, added)| PartnersChange {
-        action_db_id: action.db_id,
-        partner: &partnership.requester.ap_id,
-        added,
-        publish: Box::new(move |action: &Action| {
-            let mut update = wrap_action(state, ActionActivity::Update, action);
-            if let Audience::FollowersAndPartners { also, .. } = &mut update.audience {
-                also.extend(leaver);
-            }
-            update
-        }),
-    });
-    let settled = state
-        .store
-        .settle_partnership(partnership.id, partnership.state, new_state, answer, change)
-        .await?;
-    let changed = match settled {
-        Settled::Done(changed) => changed,
-        Settled::Stale => {
-            return Err(conflict(
-                "cette demande a changé entre-temps : rechargez la page".into(),
-            ));
+    let mut tx = state.store.begin().await?;
+    if !db::partnerships::set_partnership_state(
+        &mut tx,
+        partnership.id,
+        partnership.state,
+        new_state,
+    )
+    .await?
+    {
+        return Err(conflict(
+            "cette demande a changé entre-temps : rechargez la page".into(),
+        ));
+    }
+    if let Some(answer) = answer {
+        db::activities::store_activity(&mut tx, answer).await?;
+    }
+    let changed = match partners {
+        Some((action, added)) => {
+            let partner = &partnership.requester.ap_id;
+            change_partners(state, &mut tx, action.db_id, partner, added, leaver).await?
         }
+        None => None,
     };
+    tx.commit().await?;
     if let Some(action) = changed {
         if let Err(error) = crate::federation::groups::announce(state, &action).await {
             tracing::warn!(action = %action.ap_id, %error, "group announce failed");
         }
     }
     state.delivery_wakeup.notify_one();
+    reread(state, partnership.id).await
+}
+
+/// Adds `partner` to (`added`) or removes it from the partners of the live local
+/// action `action_db_id` in `tx`, and stores its `Update`, also sent to `also` (a
+/// partner who leaves). `None` when the action is deleted: nothing to change.
+pub(crate) async fn change_partners(
+    state: &AppState,
+    tx: &mut Tx,
+    action_db_id: i64,
+    partner: &Url,
+    added: bool,
+    also: Vec<(Url, String)>,
+) -> AppResult<Option<Action>> {
+    let Some(action) = db::actions::lock_live_action(tx, action_db_id).await? else {
+        return Ok(None);
+    };
+    let mut partners = action.partners;
+    if !added {
+        partners.retain(|p| p != partner);
+    } else if !partners.contains(partner) {
+        partners.push(partner.clone());
+    }
+    db::actions::set_partners(tx, action_db_id, &partners).await?;
+    let action = db::actions::action_in(tx, action_db_id).await?;
+    let mut update = wrap_action(state, ActionActivity::Update, &action);
+    if let Audience::FollowersAndPartners { also: inboxes, .. } = &mut update.audience {
+        inboxes.extend(also);
+    }
+    db::activities::store_activity(tx, &update).await?;
+    Ok(Some(action))
+}
+
+/// The request `id` as stored now.
+async fn reread(state: &AppState, id: i64) -> AppResult<Partnership> {
     state
         .store
-        .partnership(partnership.id)
+        .partnership(id)
         .await?
         .ok_or_else(|| AppError::NotFound("demande de partenariat disparue".into()))
 }
@@ -365,7 +404,7 @@ pub async fn end(
 pub(crate) async fn left(
     state: &AppState,
     partnership: &Partnership,
-    notice: Option<&crate::db::activities::NewActivity>,
+    notice: Option<&NewActivity>,
 ) -> AppResult<Partnership> {
     let action = if partnership.owner.local {
         owned_action(state, partnership).await.ok()
@@ -409,19 +448,48 @@ pub(crate) async fn received_join(
     }
     let partnership = state
         .store
-        .upsert_partnership(
-            &NewPartnership {
-                ap_id: join_id,
-                action_ap_id: &action.ap_id,
-                action_name: &action.data.name,
-                requester_id: requester.id,
-                owner_id: action.owner.id,
-            },
-            None,
-        )
+        .upsert_partnership(&NewPartnership {
+            ap_id: join_id,
+            action_ap_id: &action.ap_id,
+            action_name: &action.data.name,
+            requester_id: requester.id,
+            owner_id: action.owner.id,
+        })
         .await?;
     if !action.data.open_to_partners {
         answer(state, &partnership, false).await?;
     }
     Ok(true)
+}
+
+/// The owner's answer (`accepted` or not) to a request a local collectivité sent:
+/// `Accept` of a pending one accepts it, `Reject` of a pending one refuses it, `Reject`
+/// of an accepted one ends it (the owner removed the partner). Returns the new state,
+/// or `None` when the answer does not apply to the request's state (or it changed
+/// meanwhile): nothing stored.
+pub(crate) async fn received_answer(
+    state: &AppState,
+    partnership: &Partnership,
+    accepted: bool,
+) -> AppResult<Option<PartnershipState>> {
+    use PartnershipState as S;
+    let new_state = match (accepted, partnership.state) {
+        (true, S::Pending) => S::Accepted,
+        (false, S::Pending) => S::Rejected,
+        (false, S::Accepted) => S::Left,
+        _ => return Ok(None),
+    };
+    let mut tx = state.store.begin().await?;
+    if !db::partnerships::set_partnership_state(
+        &mut tx,
+        partnership.id,
+        partnership.state,
+        new_state,
+    )
+    .await?
+    {
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(Some(new_state))
 }

@@ -59,21 +59,25 @@ async fn store_actions(
             local: true,
             import_key: None,
         };
-        app.state
-            .store
-            .insert_action(&identity, &data, |action| NewActivity {
-                ap_id: app
-                    .url(&format!("/activities/{}", uuid::Uuid::now_v7()))
-                    .parse()
-                    .unwrap(),
-                actor_id: action.owner.id,
-                kind: "Create",
-                object_ap_id: action.ap_id.clone(),
-                payload: json!({}),
-                audience: Audience::Nobody,
-            })
+        let mut tx = app.state.store.begin().await.unwrap();
+        maillage::db::actions::insert_action(&mut tx, &identity, &data)
             .await
             .expect("stored");
+        let create = NewActivity {
+            ap_id: app
+                .url(&format!("/activities/{}", uuid::Uuid::now_v7()))
+                .parse()
+                .unwrap(),
+            actor_id: owner.id,
+            kind: "Create",
+            object_ap_id: identity.ap_id.clone(),
+            payload: json!({}),
+            audience: Audience::Nobody,
+        };
+        maillage::db::activities::store_activity(&mut tx, &create)
+            .await
+            .expect("stored");
+        tx.commit().await.expect("committed");
     }
 }
 

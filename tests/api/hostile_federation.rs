@@ -829,16 +829,13 @@ async fn remote_partners_checked(a: TestApp) {
     // Tourcoing asked to join (its Join went to Lille's node); Marcq never did.
     a.state
         .store
-        .upsert_partnership(
-            &maillage::db::partnerships::NewPartnership {
-                ap_id: &format!("{}/joins/1", tourcoing.ap_id).parse().unwrap(),
-                action_ap_id: &action_url,
-                action_name: "Partenaires",
-                requester_id: tourcoing.id,
-                owner_id: known.id,
-            },
-            None,
-        )
+        .upsert_partnership(&maillage::db::partnerships::NewPartnership {
+            ap_id: &format!("{}/joins/1", tourcoing.ap_id).parse().unwrap(),
+            action_ap_id: &action_url,
+            action_name: "Partenaires",
+            requester_id: tourcoing.id,
+            owner_id: known.id,
+        })
         .await
         .unwrap();
     let mut partners = vec![

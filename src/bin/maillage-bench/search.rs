@@ -275,17 +275,18 @@ pub async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Re
             local: true,
             import_key: None,
         };
-        state
-            .store
-            .insert_action(&identity, &data, |action| NewActivity {
-                ap_id: state.url(&format!("/activities/{}", uuid::Uuid::now_v7())),
-                actor_id: action.owner.id,
-                kind: "Create",
-                object_ap_id: action.ap_id.clone(),
-                payload: serde_json::json!({}),
-                audience: Audience::Nobody,
-            })
-            .await?;
+        let mut tx = state.store.begin().await?;
+        maillage::db::actions::insert_action(&mut tx, &identity, &data).await?;
+        let create = NewActivity {
+            ap_id: state.url(&format!("/activities/{}", uuid::Uuid::now_v7())),
+            actor_id: owner.id,
+            kind: "Create",
+            object_ap_id: identity.ap_id.clone(),
+            payload: serde_json::json!({}),
+            audience: Audience::Nobody,
+        };
+        maillage::db::activities::store_activity(&mut tx, &create).await?;
+        tx.commit().await?;
         if (i + 1) % 20_000 == 0 {
             eprintln!(
                 "{} actions inserted in {:.0} s",
