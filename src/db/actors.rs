@@ -127,6 +127,19 @@ pub struct InstanceActorRecord {
     pub published: chrono::DateTime<Utc>,
 }
 
+/// Locks the row of the local collectivité `actor_id` in `tx` (PostgreSQL: until the
+/// end of the transaction, so that a deletion waits for it or it for the deletion;
+/// SQLite's write transaction holds the whole database already); false when it is not
+/// a live collectivité (deleted, `Tombstone`).
+pub async fn lock_live_collectivite(tx: &mut Tx, actor_id: i64) -> StoreResult<bool> {
+    const SQL: &str = "UPDATE actors SET updated = updated \
+         WHERE id = $1 AND local = TRUE AND actor_type = 'Organization'";
+    let live = on_pool!(tx, conn => {
+        sqlx::query(SQL).bind(actor_id).execute(&mut *conn).await?.rows_affected()
+    });
+    Ok(live > 0)
+}
+
 /// Turns the live local collectivité `actor_id` into a `Tombstone` row in `tx`; false
 /// when it was not one (another deletion came first). The row keeps its keys, so that
 /// the queued deliveries are still signed, and its username, so that no new
@@ -160,14 +173,16 @@ pub async fn partner_inboxes(tx: &mut Tx, actor_id: i64) -> StoreResult<Vec<(Url
 }
 
 /// Removes in `tx` what ties the deleted local collectivité `actor_id` to others: its
-/// comments, follows both ways, partnerships, API tokens and editors' links; then drops
-/// its private key when no delivery of its is pending.
+/// comments, follows both ways, partnerships (but for its ended ones on other local
+/// collectivités' actions, kept in their owners' history), API tokens and editors'
+/// links; then drops its private key when no delivery of its is pending.
 pub async fn remove_collectivite_links(tx: &mut Tx, actor_id: i64) -> StoreResult<()> {
     const CLEANUP: [&str; 6] = [
         // Its comments (replies on its own actions): no longer served nor listed.
         "DELETE FROM comments WHERE author_id = $1 AND local = TRUE",
         "DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1",
-        "DELETE FROM partnerships WHERE requester_id = $1 OR owner_id = $1",
+        "DELETE FROM partnerships WHERE owner_id = $1 OR (requester_id = $1 \
+         AND NOT (state = 'left' AND owner_id IN (SELECT id FROM actors WHERE local = TRUE)))",
         "DELETE FROM api_tokens WHERE actor_id = $1",
         "DELETE FROM user_collectivites WHERE actor_id = $1",
         // Nobody to tell: the key goes now, not on some later worker pass.

@@ -226,6 +226,22 @@ pub async fn set_partnership_state(
     Ok(changed > 0)
 }
 
+/// The accepted partnerships of the local collectivité `requester_id` on live actions
+/// of other local collectivités, read in `tx`: the request's id and the action's
+/// database id.
+pub async fn accepted_on_local_actions(
+    tx: &mut Tx,
+    requester_id: i64,
+) -> StoreResult<Vec<(i64, i64)>> {
+    const SQL: &str = "SELECT p.id, a.id FROM partnerships p \
+         JOIN actions a ON a.ap_id = p.action_ap_id \
+         WHERE p.requester_id = $1 AND p.state = 'accepted' AND p.owner_id <> $1 \
+         AND a.local = TRUE AND a.deleted_at IS NULL ORDER BY p.id";
+    Ok(on_pool!(tx, conn => {
+        sqlx::query_as(SQL).bind(requester_id).fetch_all(&mut *conn).await?
+    }))
+}
+
 impl Store {
     /// Records a request (`pending`) with nothing to deliver ([`upsert_partnership`]).
     pub async fn upsert_partnership(&self, new: &NewPartnership<'_>) -> StoreResult<Partnership> {

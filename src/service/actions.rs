@@ -62,6 +62,11 @@ pub async fn create_keyed_action(
         import_key: import_key.map(str::to_string),
     };
     let mut tx = state.store.begin().await?;
+    // The owner's row locked: a deletion running now waits, or came first and then
+    // left no live collectivité to own the action (SPEC §11).
+    if !db::actors::lock_live_collectivite(&mut tx, owner.id).await? {
+        return Err(collectivite_gone(owner));
+    }
     let db_id = db::actions::insert_action(&mut tx, &identity, &data).await?;
     let action = publish(state, &mut tx, db_id, ActionActivity::Create).await?;
     tx.commit().await?;
@@ -81,7 +86,9 @@ pub async fn update_action(
 ) -> AppResult<Action> {
     ensure_live(action)?;
     let mut tx = state.store.begin().await?;
-    db::actions::update_action(&mut tx, action.db_id, &data).await?;
+    if !db::actions::update_action(&mut tx, action.db_id, &data).await? {
+        return Err(deleted_meanwhile(action));
+    }
     let action = publish(state, &mut tx, action.db_id, ActionActivity::Update).await?;
     tx.commit().await?;
     announce(state, &action).await;
@@ -100,7 +107,9 @@ pub async fn set_partners(
 ) -> AppResult<Action> {
     ensure_live(action)?;
     let mut tx = state.store.begin().await?;
-    db::actions::set_partners(&mut tx, action.db_id, &partners).await?;
+    if !db::actions::set_partners(&mut tx, action.db_id, &partners).await? {
+        return Err(deleted_meanwhile(action));
+    }
     let action = publish(state, &mut tx, action.db_id, ActionActivity::Update).await?;
     tx.commit().await?;
     announce(state, &action).await;
@@ -115,7 +124,9 @@ pub async fn set_partners(
 pub async fn delete_action(state: &AppState, action: &Action) -> AppResult<Action> {
     ensure_live(action)?;
     let mut tx = state.store.begin().await?;
-    db::actions::tombstone_action(&mut tx, action.db_id).await?;
+    if !db::actions::tombstone_action(&mut tx, action.db_id).await? {
+        return Err(deleted_meanwhile(action));
+    }
     let action = publish(state, &mut tx, action.db_id, ActionActivity::Delete).await?;
     tx.commit().await?;
     state.delivery_wakeup.notify_one();
@@ -133,6 +144,22 @@ pub(crate) async fn publish(
     let action = db::actions::action_in(tx, db_id).await?;
     db::activities::store_activity(tx, &wrap_action(state, kind, &action)).await?;
     Ok(action)
+}
+
+/// A collectivité deleted since it was read: it owns nothing new.
+fn collectivite_gone(owner: &Collectivite) -> AppError {
+    AppError::Gone(format!(
+        "la collectivité « {} » a été supprimée",
+        owner.profile.username
+    ))
+}
+
+/// An action deleted since it was read (by another request, or with its owner).
+fn deleted_meanwhile(action: &Action) -> AppError {
+    AppError::Gone(format!(
+        "l'action {} a été supprimée entre-temps",
+        action.id
+    ))
 }
 
 fn ensure_live(action: &Action) -> AppResult<()> {

@@ -7,6 +7,7 @@ use crate::domain::{Collectivite, NewCollectivite};
 use crate::error::{AppError, AppResult};
 use crate::federation::objects::collectivite::ActorUrls;
 use crate::service::keys::generate_keypair;
+use crate::service::partnerships;
 use crate::state::AppState;
 
 fn username_taken(error: StoreError, username: &str) -> AppError {
@@ -86,10 +87,11 @@ pub struct Deleted {
 
 /// SPEC §11 "Delete of a collectivité", in one transaction: queues `Delete{Actor}` for
 /// its followers and remote partners (both read in that transaction), signed with its
-/// key (kept until those deliveries are done); tombstones its actions; removes its
-/// comments, follows, partnerships, tokens and editors' links. It then answers `410`
-/// with a `Tombstone`, its actions too, and WebFinger `404`; it leaves the directory
-/// and the feeds.
+/// key (kept until those deliveries are done); ends its partnerships on other local
+/// collectivités' actions (it leaves their partners, each action's `Update` queued);
+/// tombstones its actions; removes its comments, follows, other partnerships, tokens
+/// and editors' links. It then answers `410` with a `Tombstone`, its actions too, and
+/// WebFinger `404`; it leaves the directory and the feeds.
 ///
 /// # Errors
 /// [`AppError::Gone`] when another deletion came first; storage failures.
@@ -109,6 +111,17 @@ pub async fn delete_collectivite(
     let activity = crate::federation::activities::delete_actor(state, collectivite, partners);
     // Queued while its follows still exist: they are its audience.
     db::activities::store_activity(&mut tx, &activity).await?;
+    let mut updated = Vec::new();
+    for (request, action) in
+        db::partnerships::accepted_on_local_actions(&mut tx, collectivite.id).await?
+    {
+        use db::partnerships::PartnershipState::{Accepted, Left};
+        db::partnerships::set_partnership_state(&mut tx, request, Accepted, Left).await?;
+        let partner = &collectivite.ap_id;
+        let change =
+            partnerships::change_partners(state, &mut tx, action, partner, false, Vec::new());
+        updated.extend(change.await?);
+    }
     let actions = db::actions::live_actions_of(&mut tx, collectivite.id).await?;
     for id in &actions {
         db::actions::tombstone_action(&mut tx, *id).await?;
@@ -116,12 +129,18 @@ pub async fn delete_collectivite(
     db::actors::remove_collectivite_links(&mut tx, collectivite.id).await?;
     db::actions::bump_generation(&mut tx).await?;
     tx.commit().await?;
+    for action in &updated {
+        if let Err(error) = crate::federation::groups::announce(state, action).await {
+            tracing::warn!(action = %action.ap_id, %error, "group announce failed");
+        }
+    }
     let deliveries = state.store.deliveries_of_activity(&activity.ap_id).await?;
     state.delivery_wakeup.notify_one();
     let actions = actions.len() as u64;
     tracing::info!(
         collectivite = %collectivite.ap_id,
         actions,
+        partnerships_ended = updated.len(),
         deliveries,
         "collectivité deleted; Delete queued"
     );

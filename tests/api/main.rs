@@ -16,6 +16,7 @@ mod browser;
 mod cli;
 mod cli_admin;
 mod cli_ops;
+mod collectivite_delete;
 mod collectivites;
 mod concurrency;
 mod crash;
