@@ -1,6 +1,7 @@
 //! `maillage db copy --to URL` (SPEC §11): the whole node, keys included, from the
-//! configured database to an empty database of the other engine, checked by per-table
-//! row counts and identical keys, printed at the end. Run it with the node stopped.
+//! configured database to a database of the other engine that holds no node yet,
+//! checked by per-table row counts and identical keys, printed at the end (exit 1 when
+//! a count or a key differs). Run it with the node stopped.
 
 use clap::Subcommand;
 
@@ -12,13 +13,15 @@ use crate::state::AppState;
 /// Database commands.
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
-    /// Copy the whole node (keys included) to an empty database of the other engine
-    /// (SQLite to PostgreSQL or back), then check row counts and keys. Stop the node
-    /// first; a missing SQLite file is created, a PostgreSQL database must exist.
+    /// Copy the whole node (keys included) to an empty (or only migrated) database of
+    /// the other engine (SQLite to PostgreSQL or back), then check row counts and keys;
+    /// exit 1 if any differ. Stop the node first; a missing SQLite file is created, a
+    /// PostgreSQL database must exist.
     ///
     /// Example: maillage db copy --to postgres://maillage@localhost/maillage
     Copy {
-        /// The target database URL (`sqlite://FILE` or `postgres://…`), empty.
+        /// The target database URL (`sqlite://FILE` or `postgres://…`), empty or only
+        /// migrated.
         #[arg(long)]
         to: String,
     },
