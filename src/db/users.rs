@@ -177,32 +177,40 @@ impl Store {
         Ok(list)
     }
 
-    /// Opens a session (the cookie token's hash) until `expires_at`.
+    /// Opens a session (the cookie token's hash) until `expires_at`, only if the
+    /// account still has the password hash that was checked (`checked_hash`) and is
+    /// not disabled: a sign-in that checked the old password while `user passwd` or
+    /// `user disable` ran opens nothing. False when nothing was opened.
     pub async fn insert_session(
         &self,
         token_hash: &str,
         user_id: i64,
+        checked_hash: &str,
         csrf_token: &str,
         expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         const SQL: &str = "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)";
+             SELECT $1, id, $3, $4, $5 FROM users \
+             WHERE id = $2 AND password_hash = $6 AND disabled_at IS NULL";
         on_pool!(self, pool => {
-            sqlx::query(SQL)
+            let opened = sqlx::query(SQL)
                 .bind(token_hash)
                 .bind(user_id)
                 .bind(csrf_token)
                 .bind(Utc::now())
                 .bind(expires_at)
+                .bind(checked_hash)
                 .execute(pool)
-                .await?;
+                .await?
+                .rows_affected()
+                > 0;
             // Expired sessions go when new ones come.
             sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
                 .bind(Utc::now())
                 .execute(pool)
                 .await?;
-        });
-        Ok(())
+            Ok(opened)
+        })
     }
 
     /// The live session of a cookie token's hash.

@@ -194,10 +194,22 @@ pub async fn login(
     let token = random_token();
     let csrf = random_token();
     let expires = chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS);
-    state
+    // The password or the account may have changed since it was checked.
+    let opened = state
         .store
-        .insert_session(&hash_token(&token), user.id, &csrf, expires)
+        .insert_session(
+            &hash_token(&token),
+            user.id,
+            &user.password_hash,
+            &csrf,
+            expires,
+        )
         .await?;
+    if !opened {
+        return Err(AppError::Unauthorized(
+            "identifiant ou mot de passe incorrect".into(),
+        ));
+    }
     tracing::info!(user = %user.username, "signed in");
     Ok((
         token,

@@ -264,3 +264,55 @@ both_engines!(
     concurrent_sign_ins_one_account,
     concurrent_sign_ins_one_address,
 );
+
+both_engines!(no_session_after_passwd_or_disable);
+
+/// A sign-in that checked the old password while `user passwd` or `user disable` ran
+/// (the change lands between its check and its session insert) opens no session.
+async fn no_session_after_passwd_or_disable(app: TestApp) {
+    use maillage::service::users;
+    let state = &app.state;
+    users::create_user(state, "marie", PASSWORD, &[], true)
+        .await
+        .unwrap();
+    let expires = chrono::Utc::now() + chrono::Duration::days(1);
+    let account = async || {
+        state
+            .store
+            .user_by_username("marie")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    // The session insert of a sign-in that checked `user`'s password hash.
+    let open = async |token: &str, user: &maillage::db::users::User| {
+        state
+            .store
+            .insert_session(token, user.id, &user.password_hash, "csrf", expires)
+            .await
+            .unwrap()
+    };
+    let checked = account().await;
+    users::set_password(state, "marie", "un autre mot de passe solide")
+        .await
+        .unwrap();
+    let opened = open("ancien", &checked).await;
+    assert!(!opened, "the password changed after it was checked");
+
+    let current = account().await;
+    assert!(
+        open("actuel", &current).await,
+        "the hash checked is the current one"
+    );
+    users::set_disabled(state, "marie", true).await.unwrap();
+    let opened = open("desactive", &current).await;
+    assert!(!opened, "the account was disabled after the check");
+    for token in ["ancien", "actuel", "desactive"] {
+        assert!(
+            state.store.session(token).await.unwrap().is_none(),
+            "{token}"
+        );
+    }
+    let listing = state.store.users().await.unwrap();
+    assert_eq!(listing[0].sessions, 0, "no session left");
+}
