@@ -3,6 +3,7 @@
 //! fills what the editor left out from the referential (INSEE code, EPCI SIREN,
 //! département or région code).
 
+pub use crate::service::collectivites::find_local;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -408,22 +409,6 @@ impl From<&Collectivite> for CollectiviteView {
             published: c.published,
             updated: c.updated,
         }
-    }
-}
-
-/// The local collectivité `username`, or 404 (410 when it was deleted).
-pub async fn find_local(state: &AppState, username: &str) -> AppResult<Collectivite> {
-    if let Some(collectivite) = state.store.local_collectivite(username).await? {
-        return Ok(collectivite);
-    }
-    match state.store.deleted_local_collectivite(username).await? {
-        Some((_, deleted)) => Err(AppError::Gone(format!(
-            "la collectivité « {username} » a été supprimée le {}",
-            deleted.format("%d/%m/%Y")
-        ))),
-        None => Err(AppError::NotFound(format!(
-            "aucune collectivité « {username} » sur ce nœud"
-        ))),
     }
 }
 

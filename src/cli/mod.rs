@@ -306,6 +306,12 @@ async fn open(loaded: &Loaded, access: Access) -> Result<crate::startup::Prepare
         })
 }
 
+/// A migration as `migrate` and `migrate --status` name it: its number on four digits
+/// and its description in quotes (`0001 « foundation »`).
+fn migration_name(version: i64, description: &str) -> String {
+    format!("{version:04} « {description} »")
+}
+
 /// `maillage migrate --status`: the migrations applied (when) and pending, read without
 /// migrating; a missing database is refused, not created.
 async fn migration_status(loaded: &Loaded) -> CliResult {
@@ -342,8 +348,8 @@ async fn migration_status(loaded: &Loaded) -> CliResult {
             (None, _) => "en attente".into(),
         };
         println!(
-            "  {:04} {}\t{state}",
-            migration.version, migration.description
+            "  {}\t{state}",
+            migration_name(migration.version, &migration.description)
         );
     }
     if pending > 0 {
@@ -437,7 +443,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     prepared.applied.len()
                 );
                 for migration in &prepared.applied {
-                    println!("  {} {}", migration.version, migration.description);
+                    println!(
+                        "  {}",
+                        migration_name(migration.version, &migration.description)
+                    );
                 }
             }
             prepared.state.store.close().await;

@@ -20,8 +20,9 @@ use super::vocabulary::vocabulary_document;
 use super::{AS2_CONTENT_TYPE, discovery};
 use crate::activitypub::activities::{ActivityType, Create, ObjectRef, Tombstone};
 use crate::activitypub::context::with_context;
-use crate::domain::{Action, Collectivite};
+use crate::domain::Action;
 use crate::error::{AppError, AppResult};
+use crate::service::collectivites::find_local;
 use crate::state::AppState;
 use crate::web;
 
@@ -87,16 +88,6 @@ pub fn tombstone_response(
     )
 }
 
-async fn local_collectivite(state: &AppState, username: &str) -> AppResult<Collectivite> {
-    state
-        .store
-        .local_collectivite(username)
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound(format!("aucune collectivité « {username} » sur ce nœud"))
-        })
-}
-
 /// Parses a path segment as a UUID; anything else is simply not found.
 pub fn parse_uuid(value: &str) -> AppResult<Uuid> {
     Uuid::parse_str(value).map_err(|_| AppError::NotFound(format!("« {value} » n'existe pas")))
@@ -118,20 +109,14 @@ async fn get_actor(
     Path(username): Path<String>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    let collectivite = match local_collectivite(&state, &username).await {
-        Err(AppError::NotFound(message)) => {
-            // SPEC §11: a deleted collectivité answers 410 with a Tombstone.
-            let Some((ap_id, deleted)) = state.store.deleted_local_collectivite(&username).await?
-            else {
-                return Err(AppError::NotFound(message));
+    let collectivite = match find_local(&state, &username).await {
+        // SPEC §11: a deleted collectivité answers 410 with a Tombstone (its page, the
+        // same 410 with the message).
+        Err(AppError::Gone(message)) if !wants_html(&headers) => {
+            return match state.store.deleted_local_collectivite(&username).await? {
+                Some((ap_id, deleted)) => Ok(tombstone_response(&ap_id, "Organization", deleted)),
+                None => Err(AppError::Gone(message)),
             };
-            if wants_html(&headers) {
-                return Err(AppError::Gone(format!(
-                    "la collectivité « {username} » a quitté ce nœud le {}",
-                    deleted.format("%d/%m/%Y")
-                )));
-            }
-            return Ok(tombstone_response(&ap_id, "Organization", deleted));
         }
         other => other?,
     };
@@ -169,7 +154,7 @@ async fn get_outbox(
     Path(username): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> AppResult<Response> {
-    let collectivite = local_collectivite(&state, &username).await?;
+    let collectivite = find_local(&state, &username).await?;
     let id = state.url(&format!("/actors/{username}/outbox"));
     let total = state.store.count_actions_of(collectivite.id).await?;
     if query.page.is_none() {
@@ -223,7 +208,7 @@ async fn get_followers(
     State(state): State<AppState>,
     Path(username): Path<String>,
 ) -> AppResult<Response> {
-    let collectivite = local_collectivite(&state, &username).await?;
+    let collectivite = find_local(&state, &username).await?;
     let total = state.store.count_followers(collectivite.id).await?;
     let id = state.url(&format!("/actors/{username}/followers"));
     Ok(as2_response(
@@ -237,7 +222,7 @@ async fn get_following(
     State(state): State<AppState>,
     Path(username): Path<String>,
 ) -> AppResult<Response> {
-    let collectivite = local_collectivite(&state, &username).await?;
+    let collectivite = find_local(&state, &username).await?;
     let total = state.store.count_following(collectivite.id).await?;
     let id = state.url(&format!("/actors/{username}/following"));
     Ok(as2_response(

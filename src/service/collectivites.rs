@@ -149,3 +149,24 @@ pub async fn delete_collectivite(
         deliveries,
     })
 }
+
+/// The local collectivité `username`, or [`AppError::NotFound`]
+/// ([`AppError::Gone`] when it was deleted): the one lookup of the API, the
+/// ActivityPub routes and the pages.
+///
+/// # Errors
+/// Not found, gone, or a storage failure.
+pub async fn find_local(state: &AppState, username: &str) -> AppResult<Collectivite> {
+    if let Some(collectivite) = state.store.local_collectivite(username).await? {
+        return Ok(collectivite);
+    }
+    match state.store.deleted_local_collectivite(username).await? {
+        Some((_, deleted)) => Err(AppError::Gone(format!(
+            "la collectivité « {username} » a été supprimée le {}",
+            deleted.format("%d/%m/%Y")
+        ))),
+        None => Err(AppError::NotFound(format!(
+            "aucune collectivité « {username} » sur ce nœud"
+        ))),
+    }
+}

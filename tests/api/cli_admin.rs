@@ -78,14 +78,14 @@ async fn migrate_status_reads_and_changes_nothing(app: TestApp) {
         crate::helpers::Engine::Postgres => "(PostgreSQL)",
     };
     assert!(out.lines().next().unwrap().ends_with(engine), "{out}");
-    assert!(out.contains("0001 foundation\tappliquée le "), "{out}");
+    assert!(out.contains("0001 « foundation »\tappliquée le "), "{out}");
     // A migration recorded as not applied shows as pending, and reading the status
     // applies nothing.
     let before = count(&app, "SELECT COUNT(*) FROM _sqlx_migrations").await;
     execute(&app, "DELETE FROM _sqlx_migrations WHERE version = 1").await;
     let out = ok(cli(&app, &["migrate", "--status"], None).await);
     assert!(out.contains(", 1 en attente"), "{out}");
-    assert!(out.contains("0001 foundation\ten attente"), "{out}");
+    assert!(out.contains("0001 « foundation »\ten attente"), "{out}");
     assert!(out.contains("maillage migrate"), "{out}");
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM _sqlx_migrations").await,
@@ -100,7 +100,10 @@ async fn migrate_status_reads_and_changes_nothing(app: TestApp) {
     )
     .await;
     let out = ok(cli(&app, &["migrate", "--status"], None).await);
-    assert!(out.contains("9999 from the future\tappliquée le "), "{out}");
+    assert!(
+        out.contains("9999 « from the future »\tappliquée le "),
+        "{out}"
+    );
     assert!(out.contains("version plus récente"), "{out}");
 
     // Where there is no database, nothing is read and nothing is created.

@@ -260,7 +260,7 @@ fn migrate_says_what_it_applied(database_url: &str, engine: &str) {
             .starts_with(&format!("{known} migration(s) appliquée(s)")),
         "{first}"
     );
-    assert_eq!(lines.next(), Some("  1 foundation"), "{first}");
+    assert_eq!(lines.next(), Some("  0001 « foundation »"), "{first}");
     assert_eq!(first.lines().count(), known + 1, "{first}");
     let again = ok(maillage(dir.path(), &env, &["migrate"], ""));
     assert!(again.starts_with("aucune migration en attente"), "{again}");
