@@ -23,7 +23,8 @@ fn username_taken(error: StoreError, username: &str) -> AppError {
 /// Creates a local collectivité with a fresh RSA-2048 key pair.
 ///
 /// # Errors
-/// [`AppError::Conflict`] on `username` when it is taken.
+/// [`AppError::Conflict`] on `username` when it is taken, or reserved by a deleted
+/// collectivité (both checked before the key pair is generated).
 pub async fn create_collectivite(
     state: &AppState,
     profile: NewCollectivite,
@@ -34,6 +35,16 @@ pub async fn create_collectivite(
             StoreError::Conflict(username.clone()),
             &username,
         ));
+    }
+    // Checked before the key pair (seconds of work) is made.
+    if let Some((_, deleted)) = state.store.deleted_local_collectivite(&username).await? {
+        return Err(AppError::Conflict {
+            field: Some("username".into()),
+            message: format!(
+                "l'identifiant « {username} » est réservé : la collectivité de ce nom a été supprimée le {}, et d'autres serveurs connaissent son adresse",
+                deleted.format("%d/%m/%Y")
+            ),
+        });
     }
     let keys = generate_keypair().await?;
     let urls = ActorUrls::local(state, &username);

@@ -210,3 +210,64 @@ async fn other_kinds_fill_from_referential(app: TestApp) {
     assert_eq!(corse["name"], "Ajaccio");
     assert_eq!(corse["departement"], "2A");
 }
+
+both_engines!(a_deleted_collectivite_keeps_its_name);
+
+/// A deleted collectivité's name stays reserved, refused before any key pair is made,
+/// and the API, its page and the command say it the same way: « a été supprimée ».
+async fn a_deleted_collectivite_keeps_its_name(app: TestApp) {
+    app.create_collectivite("marcq", "59378").await;
+    let response = app
+        .client
+        .delete(app.url("/api/v1/collectivites/marcq"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let api = assert_problem(
+        app.client
+            .get(app.url("/api/v1/collectivites/marcq"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::GONE,
+    )
+    .await;
+    assert!(
+        api["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a été supprimée le"),
+        "{api}"
+    );
+    let (status, page) = app.get_html("/actors/marcq").await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(page.contains("a été supprimée le"), "{page}");
+    let response = app
+        .client
+        .post(app.url("/api/v1/collectivites"))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({"username": "marcq", "insee": "59378"}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, StatusCode::CONFLICT).await;
+    assert!(problem.to_string().contains("est réservé"), "{problem}");
+    let error = crate::cli::fails(
+        crate::cli_admin::cli(
+            &app,
+            &[
+                "collectivite",
+                "create",
+                "--username",
+                "marcq",
+                "--insee",
+                "59378",
+            ],
+            None,
+        )
+        .await,
+    );
+    assert!(error.contains("a été supprimée le"), "{error}");
+}
