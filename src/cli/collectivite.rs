@@ -39,22 +39,12 @@ pub enum CollectiviteCommand {
 
 /// Asks the operator to type `username` again; false when they typed something else.
 fn confirm_delete(username: &str, name: &str) -> Result<bool, CliError> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return Err(CliError(format!(
-            "suppression de « {username} » non confirmée : l'entrée n'est pas un terminal ; ajoutez --yes"
-        )));
-    }
-    eprint!(
-        "Supprimer {name} ({username}) ? Ses abonnés et partenaires en seront informés, ses actions et son adresse répondront 410 ; c'est définitif.\nTapez « {username} » pour confirmer : "
-    );
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError(format!("lecture de la confirmation : {e}")))?;
-    Ok(line.trim() == username)
+    super::confirm(
+        username,
+        &format!(
+            "Supprimer {name} ({username}) ? Ses abonnés et partenaires en seront informés, ses actions et son adresse répondront 410 ; c'est définitif."
+        ),
+    )
 }
 
 /// Profile fields on the command line.

@@ -148,6 +148,25 @@ pub enum Command {
     },
 }
 
+/// Asks the operator, after `question`, to type `name` again; false when they typed
+/// something else. Refused when the input is not a terminal (scripts pass `--yes`).
+fn confirm(name: &str, question: &str) -> Result<bool, CliError> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError(format!(
+            "suppression de « {name} » non confirmée : l'entrée n'est pas un terminal ; ajoutez --yes"
+        )));
+    }
+    eprint!("{question}\nTapez « {name} » pour confirmer : ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError(format!("lecture de la confirmation : {e}")))?;
+    Ok(line.trim() == name)
+}
+
 /// A CLI failure: a message for the operator.
 #[derive(Debug)]
 pub struct CliError(String);

@@ -1,6 +1,7 @@
 //! `maillage user create --username NAME [--collectivite NAME]... [--admin]`: an
 //! editor's account for the web admin; `user list | passwd NAME | disable NAME |
-//! enable NAME` (SPEC §11). Passwords are asked on the terminal (twice, not echoed) or
+//! enable NAME` (SPEC §11), `user role NAME --admin|--editor` and `user delete NAME
+//! [--yes]`. Passwords are asked on the terminal (twice, not echoed) or
 //! read from the first line of standard input.
 
 use std::io::{BufRead, IsTerminal};
@@ -8,7 +9,7 @@ use std::io::{BufRead, IsTerminal};
 use clap::Subcommand;
 
 use super::{CliError, CliResult};
-use crate::service::users::{create_user, set_disabled, set_password};
+use crate::service::users::{create_user, delete_user, set_admin, set_disabled, set_password};
 use crate::state::AppState;
 
 /// Account commands.
@@ -51,6 +52,32 @@ pub enum UserCommand {
     Enable {
         /// Login name.
         username: String,
+    },
+    /// Make an account a node admin, or an editor of the collectivités it is bound to
+    /// (refused for the last enabled node admin).
+    ///
+    /// Example: maillage user role marie --admin
+    Role {
+        /// Login name.
+        username: String,
+        /// Node admin: every collectivité, blocks and reports.
+        #[arg(long, conflicts_with = "editor", required_unless_present = "editor")]
+        admin: bool,
+        /// Editor of the collectivités the account is bound to.
+        #[arg(long)]
+        editor: bool,
+    },
+    /// Delete an account and its sessions (refused for the last enabled node admin).
+    /// Asks for confirmation on a terminal unless --yes; refuses without --yes when not
+    /// on a terminal.
+    ///
+    /// Example: maillage user delete marie --yes
+    Delete {
+        /// Login name.
+        username: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -146,6 +173,35 @@ pub async fn run(state: AppState, command: UserCommand) -> CliResult {
             } else {
                 println!("compte « {username} » déjà actif");
             }
+        }
+        UserCommand::Role {
+            username, admin, ..
+        } => {
+            let role = if admin {
+                "administrateur du nœud"
+            } else {
+                "éditeur de ses collectivités"
+            };
+            if set_admin(&state, &username, admin).await? {
+                println!("compte « {username} » : {role} ; voir maillage user list");
+            } else {
+                println!("compte « {username} » déjà {role}");
+            }
+        }
+        UserCommand::Delete { username, yes } => {
+            let question = format!(
+                "Supprimer le compte « {username} » ? Ses sessions sont fermées ; c'est définitif."
+            );
+            if !yes && !super::confirm(&username, &question)? {
+                return Err(CliError(format!(
+                    "suppression de « {username} » abandonnée : rien n'a changé"
+                )));
+            }
+            let user = delete_user(&state, &username).await?;
+            println!(
+                "compte « {} » supprimé ; ses sessions sont fermées",
+                user.username
+            );
         }
     }
     Ok(())

@@ -118,6 +118,28 @@ impl Store {
         })
     }
 
+    /// Deletes an account with its sessions and its links to collectivités, in one
+    /// statement, unless it is the last enabled node admin; false then (or when there
+    /// is no such account).
+    pub async fn delete_user(&self, user_id: i64) -> StoreResult<bool> {
+        // Sessions and links go by ON DELETE CASCADE.
+        const SQL: &str = "DELETE FROM users WHERE id = $1 AND (admin = FALSE OR EXISTS \
+             (SELECT 1 FROM users o WHERE o.admin = TRUE AND o.disabled_at IS NULL AND o.id <> $1))";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(SQL).bind(user_id).execute(pool).await?.rows_affected() > 0
+        }))
+    }
+
+    /// Makes an account a node admin or an editor again, unless that would leave no
+    /// enabled node admin; false then (or when it already had that role).
+    pub async fn set_user_admin(&self, user_id: i64, admin: bool) -> StoreResult<bool> {
+        const SQL: &str = "UPDATE users SET admin = $2 WHERE id = $1 AND admin <> $2 AND ($2 OR EXISTS \
+             (SELECT 1 FROM users o WHERE o.admin = TRUE AND o.disabled_at IS NULL AND o.id <> $1))";
+        Ok(on_pool!(self, pool => {
+            sqlx::query(SQL).bind(user_id).bind(admin).execute(pool).await?.rows_affected() > 0
+        }))
+    }
+
     /// Every account by name, with the collectivités it edits and its live sessions.
     pub async fn users(&self) -> StoreResult<Vec<UserListing>> {
         const USERS: &str = "SELECT * FROM users ORDER BY username";

@@ -96,6 +96,49 @@ pub async fn set_disabled(state: &AppState, username: &str, disabled: bool) -> A
     Ok(changed)
 }
 
+/// The refusal to leave the node without an enabled admin.
+fn last_admin(username: &str) -> AppError {
+    AppError::Conflict {
+        field: None,
+        message: format!(
+            "« {username} » est le dernier compte administrateur actif du nœud : créez-en un autre avant (maillage user create --admin)"
+        ),
+    }
+}
+
+/// Deletes the account `username`, its sessions and its links to collectivités (API
+/// tokens belong to collectivités, not to accounts, and stay).
+///
+/// # Errors
+/// [`AppError::NotFound`]; [`AppError::Conflict`] for the last enabled node admin,
+/// whom nobody could replace from the web admin.
+pub async fn delete_user(state: &AppState, username: &str) -> AppResult<User> {
+    let user = find_user(state, username).await?;
+    if !state.store.delete_user(user.id).await? {
+        return Err(last_admin(username));
+    }
+    tracing::info!(user = %user.username, "account deleted");
+    Ok(user)
+}
+
+/// Makes the account `username` a node admin (`admin`) or an editor of the
+/// collectivités it is bound to; false when it already had that role.
+///
+/// # Errors
+/// [`AppError::NotFound`]; [`AppError::Conflict`] when the last enabled node admin
+/// would become an editor.
+pub async fn set_admin(state: &AppState, username: &str, admin: bool) -> AppResult<bool> {
+    let user = find_user(state, username).await?;
+    if user.admin == admin {
+        return Ok(false);
+    }
+    if !state.store.set_user_admin(user.id, admin).await? {
+        return Err(last_admin(username));
+    }
+    tracing::info!(user = %user.username, admin, "account role set");
+    Ok(true)
+}
+
 /// Creates an account bound to local collectivités (by username), or a node admin.
 ///
 /// # Errors

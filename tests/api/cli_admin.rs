@@ -796,3 +796,105 @@ async fn two_deletions_at_once_queue_one_delete(a: TestApp) {
     );
     assert_eq!(a.drain().await, 1, "one Delete: {}", a.deliveries().await);
 }
+
+both_engines!(user_delete_keeps_an_admin);
+
+/// `user delete` and `user role`: the account, its sessions and its links go; the
+/// last enabled node admin stays an admin; scripts must say --yes.
+async fn user_delete_keeps_an_admin(app: TestApp) {
+    use maillage::service::users::{create_user, login};
+    const PASSWORD: &str = "un mot de passe solide";
+    let exists = async |name: &str| {
+        let user = app.state.store.user_by_username(name).await.unwrap();
+        user.is_some()
+    };
+    app.create_collectivite("marcq", "59378").await;
+    create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
+        .await
+        .unwrap();
+    create_user(&app.state, "chef", PASSWORD, &[], true)
+        .await
+        .unwrap();
+    let (token, _) = login(&app.state, "marie", PASSWORD, None).await.unwrap();
+
+    let error = fails(cli(&app, &["user", "delete", "marie"], None).await);
+    assert!(error.contains("--yes"), "{error}");
+    assert!(exists("marie").await);
+    let out = ok(cli(&app, &["user", "delete", "marie", "--yes"], None).await);
+    assert!(out.contains("compte « marie » supprimé"), "{out}");
+    assert!(!exists("marie").await);
+    assert!(
+        maillage::service::users::session(&app.state, &token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM user_collectivites").await,
+        0
+    );
+    let error = fails(cli(&app, &["user", "delete", "marie", "--yes"], None).await);
+    assert!(error.contains("aucun compte « marie »"), "{error}");
+
+    // The last enabled admin stays, even beside a disabled one.
+    create_user(&app.state, "adjoint", PASSWORD, &[], true)
+        .await
+        .unwrap();
+    ok(cli(&app, &["user", "disable", "adjoint"], None).await);
+    let error = fails(cli(&app, &["user", "delete", "chef", "--yes"], None).await);
+    assert!(
+        error.contains("dernier compte administrateur actif"),
+        "{error}"
+    );
+    assert!(exists("chef").await);
+    let error = fails(cli(&app, &["user", "role", "chef", "--editor"], None).await);
+    assert!(
+        error.contains("dernier compte administrateur actif"),
+        "{error}"
+    );
+    ok(cli(&app, &["user", "enable", "adjoint"], None).await);
+    ok(cli(&app, &["user", "delete", "chef", "--yes"], None).await);
+    // Roles: the remaining admin cannot step down until another is made admin.
+    create_user(&app.state, "paul", PASSWORD, &["marcq".into()], false)
+        .await
+        .unwrap();
+    let error = fails(cli(&app, &["user", "role", "adjoint", "--editor"], None).await);
+    assert!(
+        error.contains("dernier compte administrateur actif"),
+        "{error}"
+    );
+    let out = ok(cli(&app, &["user", "role", "paul", "--admin"], None).await);
+    assert!(
+        out.contains("compte « paul » : administrateur du nœud"),
+        "{out}"
+    );
+    assert!(
+        app.state
+            .store
+            .user_by_username("paul")
+            .await
+            .unwrap()
+            .unwrap()
+            .admin
+    );
+    ok(cli(&app, &["user", "role", "adjoint", "--editor"], None).await);
+    assert!(
+        !app.state
+            .store
+            .user_by_username("adjoint")
+            .await
+            .unwrap()
+            .unwrap()
+            .admin
+    );
+    let usage = cli(&app, &["user", "role", "paul"], None).await;
+    assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+    assert!(!exists("chef").await);
+
+    let help = ok(cli(&app, &["user", "delete", "--help"], None).await);
+    assert!(
+        help.contains("Example: maillage user delete marie --yes"),
+        "{help}"
+    );
+}
