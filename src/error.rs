@@ -8,71 +8,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::StoreError;
+/// The entries of [`AppError::Validation`]: one invalid field, from the domain's
+/// validation (`domain::fields`).
+pub use crate::domain::FieldError;
+use crate::domain::InvalidFields;
 
 /// Result alias for handlers and services.
 pub type AppResult<T, E = AppError> = std::result::Result<T, E>;
-
-/// One invalid field of a request body or query string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct FieldError {
-    /// JSON path of the field, e.g. `themes[1]` or `location[0].latitude`.
-    pub field: String,
-    /// Human-readable message, in French, saying what is expected.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A field error for `field` with `message`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-/// Collects field errors while a body is converted into a domain value.
-#[derive(Debug, Default)]
-pub struct FieldErrors(Vec<FieldError>);
-
-impl FieldErrors {
-    /// Records an error on `field`.
-    pub fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError::new(field, message));
-    }
-
-    /// Keeps the value of `result`, or records its error on `field` and returns `None`.
-    pub fn check<T, E: std::fmt::Display>(
-        &mut self,
-        field: impl Into<String>,
-        result: Result<T, E>,
-    ) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(error) => {
-                self.push(field, error.to_string());
-                None
-            }
-        }
-    }
-
-    /// `Ok(value)` when no error was recorded, the validation error otherwise.
-    ///
-    /// # Errors
-    /// [`AppError::Validation`] with every recorded field.
-    pub fn finish<T>(self, value: impl FnOnce() -> T) -> AppResult<T> {
-        if self.0.is_empty() {
-            Ok(value())
-        } else {
-            Err(AppError::Validation(self.0))
-        }
-    }
-
-    /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 /// Every error a handler can return; each becomes a problem+json response.
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +184,12 @@ impl AppError {
     }
 }
 
+impl From<InvalidFields> for AppError {
+    fn from(InvalidFields(errors): InvalidFields) -> Self {
+        AppError::Validation(errors)
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -293,6 +241,7 @@ pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FieldErrors;
 
     #[test]
     fn internal_errors_do_not_leak() {
@@ -307,7 +256,7 @@ mod tests {
         let mut errors = FieldErrors::default();
         errors.push("name", "obligatoire");
         errors.push("themes[0]", "inconnu");
-        let error = errors.finish(|| ()).unwrap_err();
+        let error = AppError::from(errors.finish(|| ()).unwrap_err());
         let problem = error.problem();
         assert_eq!(problem.status, 422);
         assert_eq!(problem.errors.len(), 2);

@@ -305,7 +305,7 @@ pub async fn list_collectivites(
     State(state): State<AppState>,
     Query(params): Query<CollectivitesParams>,
 ) -> AppResult<axum::Json<Vec<DirectoryCollectivite>>> {
-    let mut errors = crate::error::FieldErrors::default();
+    let mut errors = crate::domain::FieldErrors::default();
     if let Some(kind) = params.kind.as_deref() {
         errors.check("kind", crate::domain::CollectiviteKind::parse(kind));
     }

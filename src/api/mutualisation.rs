@@ -19,7 +19,8 @@ use super::collectivites::find_local;
 use crate::db::comments::{Comment, CommentState};
 use crate::db::moderation::Block;
 use crate::db::partnerships::{Partnership, PartnershipState};
-use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::domain::FieldError;
+use crate::error::{AppError, AppResult, Problem};
 use crate::service;
 use crate::state::AppState;
 
@@ -346,7 +347,7 @@ pub async fn list_comments(
     Path(id): Path<String>,
     super::auth::MaybeBearer(token): super::auth::MaybeBearer,
 ) -> AppResult<axum::Json<Vec<CommentView>>> {
-    let action = super::actions::find_action(&state, &id).await?;
+    let action = service::permissions::live_action(&state, &id).await?;
     let editor = token
         .as_ref()
         .is_some_and(|t| t.admin || t.actor_id == Some(action.owner.id));
@@ -371,7 +372,7 @@ pub async fn create_comment(
     bearer: Bearer,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> AppResult<impl IntoResponse> {
-    let action = super::actions::find_action(&state, &id).await?;
+    let action = service::permissions::live_action(&state, &id).await?;
     if !action.owner.local {
         return Err(not_found("action", &id));
     }
@@ -428,7 +429,7 @@ pub async fn interest(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> AppResult<axum::Json<Vec<InterestView>>> {
-    let action = super::actions::find_action(&state, &id).await?;
+    let action = service::permissions::live_action(&state, &id).await?;
     let list = state.store.interest_in(action.db_id).await?;
     Ok(axum::Json(
         list.into_iter()
@@ -476,7 +477,7 @@ pub async fn moderation_comments(
     Query(query): Query<StateQuery>,
     bearer: Bearer,
 ) -> AppResult<Response> {
-    let mut errors = crate::error::FieldErrors::default();
+    let mut errors = crate::domain::FieldErrors::default();
     let wanted = match query.state.as_deref() {
         None => Some(CommentState::Pending),
         Some(s) => {

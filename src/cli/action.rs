@@ -7,9 +7,10 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::{CliError, CliResult};
-use crate::api::actions::{ActionBody, ActionView};
+use crate::api::actions::ActionView;
 use crate::api::collectivites::find_local;
 use crate::domain::NewAction;
+use crate::domain::drafts::ActionBody;
 use crate::service;
 use crate::state::AppState;
 

@@ -3,8 +3,9 @@
 use clap::{Args, Subcommand};
 
 use super::{CliError, CliResult};
-use crate::api::collectivites::{CollectiviteBody, CollectiviteView, find_local};
+use crate::api::collectivites::{CollectiviteView, find_local};
 use crate::api::merge_patch;
+use crate::domain::drafts::CollectiviteBody;
 use crate::service;
 use crate::state::AppState;
 

@@ -12,10 +12,9 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use super::{CliError, CliResult};
-use crate::api::actions::ActionBody;
-use crate::api::collectivites::CollectiviteBody;
 use crate::config::Settings;
 use crate::domain::NewAction;
+use crate::domain::drafts::{ActionBody, CollectiviteBody};
 use crate::startup::App;
 use crate::state::AppState;
 use crate::{federation, service};
@@ -276,8 +275,8 @@ mod tests {
             assert!(towns.contains(&action.town.as_str()), "{}", action.town);
             let name = action.body.name.clone().unwrap();
             assert!(names.insert(name.clone()), "duplicate {name}");
-            let data = NewAction::try_from(action.body)
-                .unwrap_or_else(|e| panic!("{name}: {:?}", e.problem().errors));
+            let data =
+                NewAction::try_from(action.body).unwrap_or_else(|e| panic!("{name}: {:?}", e.0));
             themes.extend(data.themes.iter().map(|t| t.to_string()));
         }
         assert_eq!(

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{CliError, CliResult};
-use crate::api::collectivites::CollectiviteBody;
 use crate::config::{DEFAULT_CONFIG_FILE, Settings, env_key, redact};
 use crate::db::sqlite_file;
 use crate::directory::text::fold;
+use crate::domain::drafts::CollectiviteBody;
 use crate::domain::{Collectivite, InseeCode, NewCollectivite};
 use crate::referential::Referential;
 use crate::service;

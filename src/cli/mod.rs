@@ -192,6 +192,12 @@ impl From<AppError> for CliError {
     }
 }
 
+impl From<crate::domain::InvalidFields> for CliError {
+    fn from(error: crate::domain::InvalidFields) -> Self {
+        AppError::from(error).into()
+    }
+}
+
 impl From<crate::db::StoreError> for CliError {
     fn from(error: crate::db::StoreError) -> Self {
         AppError::from(error).into()

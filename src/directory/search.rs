@@ -6,8 +6,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::domain::FieldErrors;
 use crate::domain::{Action, InseeCode, Phase, Siren, Status, ThemeSlug};
-use crate::error::{AppResult, FieldErrors};
+use crate::error::AppResult;
 use crate::referential::Referential;
 use crate::taxonomy::Taxonomy;
 
@@ -252,7 +253,7 @@ impl SearchQuery {
                 _ => {}
             }
         }
-        errors.finish(|| query)
+        Ok(errors.finish(|| query)?)
     }
 
     /// What identifies the result set (every filter; not the order or the page), for

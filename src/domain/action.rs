@@ -1,6 +1,6 @@
 //! Actions: the digital public actions of a collectivité (SPEC §2), published as AS2
-//! `Article`s. [`NewAction`] holds only validated values; building one from an API body
-//! happens in [`crate::api::actions`].
+//! `Article`s. [`NewAction`] holds only validated values; building one from an editor's
+//! draft happens in [`super::drafts::action`].
 
 use std::fmt;
 

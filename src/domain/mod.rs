@@ -1,12 +1,15 @@
 //! Owns Maillage's domain: validated value types and the records built from them.
-//! Every value coming from outside (API bodies, CLI files, database rows, AS2 documents)
-//! is parsed into these types at the edge; code past the edge never re-checks them.
-//! Persistence lives in [`crate::db`], wire formats in [`crate::api`] and
-//! [`crate::federation`].
+//! Every value coming from outside (API bodies, admin forms, CLI files, CSV rows,
+//! database rows, AS2 documents) is parsed into these types at the edge; code past the
+//! edge never re-checks them. What editors write is a draft ([`drafts`]), validated
+//! into a domain value with every invalid field listed ([`fields`]). This layer imports
+//! nothing above it: persistence lives in `db`, wire formats in `api` and `activitypub`.
 
 pub mod action;
 pub mod codes;
 pub mod collectivite;
+pub mod drafts;
+pub mod fields;
 pub mod geo;
 pub mod html;
 
@@ -16,5 +19,6 @@ pub use action::{
 };
 pub use codes::{InseeCode, Siren, Username};
 pub use collectivite::{Collectivite, CollectiviteKind, CollectivitePatch, Label, NewCollectivite};
+pub use fields::{FieldError, FieldErrors, InvalidFields};
 pub use geo::{GeoPoint, Place, PostalAddress};
 pub use html::{RichText, SafeHtml, TextFormat};

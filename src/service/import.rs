@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
-use crate::api::actions::{ActionBody, LinkBody, PlaceBody, ProviderBody, SoftwareBody};
 use crate::directory::text::fold;
-use crate::domain::{Collectivite, NewAction};
+use crate::domain::drafts::{ActionBody, LinkBody, PlaceBody, ProviderBody, SoftwareBody};
+use crate::domain::{Collectivite, InvalidFields, NewAction};
 use crate::error::{AppError, AppResult};
 use crate::service;
 use crate::state::AppState;
@@ -743,12 +743,8 @@ fn validate(row: &Row) -> Result<(Option<String>, NewAction), Vec<RowError>> {
     };
     let data = match NewAction::try_from(body) {
         Ok(data) => Some(data),
-        Err(invalid) => {
-            let problem = invalid.problem();
-            if problem.errors.is_empty() {
-                error(None, problem.detail);
-            }
-            for field in problem.errors {
+        Err(InvalidFields(fields)) => {
+            for field in fields {
                 // Places are named from their INSEE code: a missing name only repeats
                 // that the code is unknown, which is reported already.
                 if field.field.starts_with("location[") && field.field.ends_with("].name") {

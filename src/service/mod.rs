@@ -16,5 +16,6 @@ pub mod moderation;
 pub mod nearby;
 pub mod partnerships;
 pub mod passwords;
+pub mod permissions;
 pub mod tokens;
 pub mod users;

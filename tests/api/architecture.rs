@@ -1,6 +1,8 @@
 //! The direction of imports (issue 15): the pure ActivityPub layer (`src/activitypub/`)
-//! imports no module above it. Read from the source text, `use crate::…` and
-//! `crate::…` paths alike, so a new import that breaks the layering fails here.
+//! and the domain (`src/domain/`) import no module above them, and neither `service/`
+//! nor `web/` imports `api/` (validation is in `domain::drafts`, permissions in
+//! `service::permissions`). Read from the source text, `use crate::…` and `crate::…`
+//! paths alike, comments included, so a new import that breaks the layering fails here.
 
 use std::path::{Path, PathBuf};
 
@@ -47,21 +49,24 @@ fn crate_modules(text: &str) -> Vec<String> {
     found
 }
 
-#[test]
-fn activitypub_imports_no_layer_above_it() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/activitypub");
+/// Every `crate::` module a file under `src/<layer>` names that `allowed` rejects, and
+/// every `super::` chain long enough to leave the layer without naming `crate::`.
+fn wrong_imports(layer: &str, allowed: impl Fn(&str) -> bool) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(layer);
     let mut files = Vec::new();
     rust_files(&root, &mut files);
-    assert!(files.len() > 10, "the layer's files: {files:?}");
+    assert!(files.len() > 3, "the layer's files: {files:?}");
     let mut wrong = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         for module in crate_modules(&text) {
-            if module != "activitypub" && !BELOW.contains(&module.as_str()) {
+            if module != layer && !allowed(&module) {
                 wrong.push(format!("{} imports crate::{module}", file.display()));
             }
         }
-        // `super::` chains longer than the file's depth under src/activitypub leave the
+        // `super::` chains longer than the file's depth under src/<layer> leave the
         // layer without naming `crate::`.
         // (`a/mod.rs` is module `a`, `a/b.rs` module `a::b`.)
         let parts = file.strip_prefix(&root).unwrap().components().count();
@@ -78,7 +83,32 @@ fn activitypub_imports_no_layer_above_it() {
             ));
         }
     }
+    wrong
+}
+
+#[test]
+fn activitypub_imports_no_layer_above_it() {
+    let wrong = wrong_imports("activitypub", |module| BELOW.contains(&module));
     assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn domain_imports_no_layer_above_it() {
+    // The domain sits with the taxonomy and the referential, at the bottom.
+    let wrong = wrong_imports("domain", |module| {
+        ["taxonomy", "referential"].contains(&module)
+    });
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn service_and_web_do_not_import_the_api() {
+    // Drafts and their validation are in `domain::drafts`, permissions in
+    // `service::permissions`: what the API shares with the others sits below it.
+    for layer in ["service", "web"] {
+        let wrong = wrong_imports(layer, |module| module != "api");
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
 }
 
 #[test]

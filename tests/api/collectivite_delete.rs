@@ -143,7 +143,7 @@ async fn stale_owner_gets_no_action(a: TestApp) {
         .unwrap();
     let activities = count(&a, "SELECT COUNT(*) FROM activities").await;
     let data = maillage::domain::NewAction::try_from(
-        serde_json::from_value::<maillage::api::actions::ActionBody>(sample_action()).unwrap(),
+        serde_json::from_value::<maillage::domain::drafts::ActionBody>(sample_action()).unwrap(),
     )
     .unwrap();
     let error = maillage::service::actions::create_action(&a.state, &marcq, data)

@@ -20,13 +20,14 @@ async fn simultaneous_copies_of_a_new_row_store_one(app: TestApp) {
     let inbox: url::Url = format!("https://{domain}/inbox").parse().unwrap();
     app.collectivite_with_token("marcq", "59378").await;
     let key = app.actor("marcq").await;
-    let body: maillage::api::actions::ActionBody = serde_json::from_value(sample_action()).unwrap();
+    let body: maillage::domain::drafts::ActionBody =
+        serde_json::from_value(sample_action()).unwrap();
     let data = maillage::domain::NewAction::try_from(body).unwrap();
     for round in 0..ROUNDS {
         let ap_id: url::Url = format!("https://{domain}/actors/ville-{round}")
             .parse()
             .unwrap();
-        let profile = maillage::api::collectivites::CollectiviteBody {
+        let profile = maillage::domain::drafts::CollectiviteBody {
             username: Some(format!("ville-{round}")),
             kind: Some("autre".into()),
             name: Some(format!("Ville {round}")),

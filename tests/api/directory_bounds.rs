@@ -5,10 +5,10 @@
 
 use std::collections::HashSet;
 
-use maillage::api::actions::{ActionBody, PlaceBody};
 use maillage::db::actions::ActionIdentity;
 use maillage::db::activities::NewActivity;
 use maillage::db::deliveries::Audience;
+use maillage::domain::drafts::{ActionBody, PlaceBody};
 use maillage::domain::{ActionId, NewAction};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -427,7 +427,7 @@ async fn delivery_outcomes_follow_the_answers() {
     for path in ["gone", "busy", "refuse", "broken"] {
         let id: url::Url = format!("http://{domain}/users/{path}").parse().unwrap();
         let inbox: url::Url = format!("http://{domain}/{path}").parse().unwrap();
-        let profile = maillage::api::collectivites::CollectiviteBody {
+        let profile = maillage::domain::drafts::CollectiviteBody {
             username: Some(path.into()),
             kind: Some("autre".into()),
             name: Some(path.into()),

@@ -45,7 +45,7 @@ async fn remote_action(
     let actor: url::Url = format!("https://{domain}/actors/ville").parse().unwrap();
     let inbox: url::Url = format!("https://{domain}/inbox").parse().unwrap();
     let key = app.actor("marcq").await;
-    let profile = maillage::api::collectivites::CollectiviteBody {
+    let profile = maillage::domain::drafts::CollectiviteBody {
         username: Some("ville".into()),
         kind: Some("autre".into()),
         name: Some(format!("Ville de {domain}")),
@@ -69,7 +69,7 @@ async fn remote_action(
         .unwrap();
     // Themes may be empty: a peer's unknown themes are dropped on arrival.
     let mut valid = body(name, summary, &["culture"]);
-    let body: maillage::api::actions::ActionBody = serde_json::from_value(valid.take()).unwrap();
+    let body: maillage::domain::drafts::ActionBody = serde_json::from_value(valid.take()).unwrap();
     let mut data = maillage::domain::NewAction::try_from(body).unwrap();
     data.themes = themes
         .iter()

@@ -241,6 +241,22 @@ async fn bad_collectivites(app: TestApp) {
             json!({"username": "x", "kind": "departement", "departement": "00"}),
             "departement",
         ),
+        // The directory's groups reserve their names (service::permissions::unreserved).
+        (
+            "a theme's group",
+            json!({"username": "democratie-locale", "insee": "59350"}),
+            "username",
+        ),
+        (
+            "a département's group",
+            json!({"username": "dep-59", "insee": "59350"}),
+            "username",
+        ),
+        (
+            "a région's group",
+            json!({"username": "reg-32", "insee": "59350"}),
+            "username",
+        ),
     ];
     for (what, body, field) in cases {
         let response = app

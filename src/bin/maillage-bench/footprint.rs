@@ -27,7 +27,7 @@ pub async fn run(args: FootprintArgs, report: &mut Report) -> anyhow::Result<()>
     {
         let state = maillage::startup::prepare(settings.clone()).await?;
         for i in 0..args.actions {
-            let body: maillage::api::actions::ActionBody = serde_json::from_value(json!({
+            let body: maillage::domain::drafts::ActionBody = serde_json::from_value(json!({
                 "name": format!("Action numérique n° {i}"),
                 "summary": "Démarches en ligne, données ouvertes et médiation numérique.",
                 "content": "La commune ouvre un **guichet numérique**.\n\n- prise de rendez-vous\n- suivi des demandes",

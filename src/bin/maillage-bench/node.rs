@@ -152,7 +152,7 @@ pub async fn seed(
 ) -> anyhow::Result<Seeded> {
     use maillage::db::actors::RemoteActor;
     let state = maillage::startup::prepare(settings.clone()).await?;
-    let body = maillage::api::collectivites::CollectiviteBody {
+    let body = maillage::domain::drafts::CollectiviteBody {
         username: Some("marcq".into()),
         insee: Some("59378".into()),
         ..Default::default()

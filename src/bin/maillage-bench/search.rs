@@ -11,13 +11,12 @@
 
 use std::time::Instant;
 
-use maillage::api::actions::{ActionBody, PlaceBody, SoftwareBody};
-use maillage::api::collectivites::CollectiviteBody;
 use maillage::config::Settings;
 use maillage::db::actions::ActionIdentity;
 use maillage::db::activities::NewActivity;
 use maillage::db::actors::NewLocalActor;
 use maillage::db::deliveries::Audience;
+use maillage::domain::drafts::{ActionBody, CollectiviteBody, PlaceBody, SoftwareBody};
 use maillage::domain::{ActionId, NewAction};
 use maillage::referential::{Commune, Referential};
 use maillage::startup::prepare;
@@ -264,7 +263,7 @@ pub async fn generate(state: &maillage::state::AppState, n: usize) -> anyhow::Re
     for i in 0..n {
         let (owner, commune) = &owners[(rng.next() % owners.len() as u64) as usize];
         let data = NewAction::try_from(action_body(&mut rng, i, commune))
-            .map_err(|e| anyhow::anyhow!("{:?}", e.problem()))?;
+            .map_err(|e| anyhow::anyhow!("{:?}", e.0))?;
         let id = ActionId::generate();
         let ap_id = state.url(&format!("/actions/{id}"));
         let identity = ActionIdentity {

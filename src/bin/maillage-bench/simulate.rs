@@ -50,10 +50,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures_util::StreamExt as _;
-use maillage::api::collectivites::CollectiviteBody;
 use maillage::config::Settings;
 use maillage::db::Store;
 use maillage::domain::NewAction;
+use maillage::domain::drafts::CollectiviteBody;
 use maillage::referential::{Commune, Referential};
 use maillage::startup::App;
 use maillage::state::AppState;
@@ -352,7 +352,7 @@ async fn start_town(
     let mut ids = Vec::with_capacity(args.actions);
     for n in 0..args.actions {
         let data = NewAction::try_from(action_body(&mut rng, n, commune))
-            .map_err(|e| anyhow::anyhow!("{:?}", e.problem()))?;
+            .map_err(|e| anyhow::anyhow!("{:?}", e.0))?;
         let action =
             maillage::service::actions::create_action(&node.state, &collectivite, data).await?;
         ids.push(action.ap_id.to_string());

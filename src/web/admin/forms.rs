@@ -2,8 +2,9 @@
 //! publish, edit, delete) and the import of a spreadsheet.
 //!
 //! Forms are read from the raw `application/x-www-form-urlencoded` body (browsers repeat
-//! the `themes` key, which `axum::Form` cannot read), turned into the API's bodies
-//! ([`ActionBody`], [`CollectiviteBody`]) and validated by the same code as the API.
+//! the `themes` key, which `axum::Form` cannot read), turned into the drafts
+//! ([`ActionBody`], [`CollectiviteBody`], `domain::drafts`) and validated by the same code
+//! as the API.
 //! Invalid fields come back next to their inputs with everything typed kept (`422`).
 //! Every `POST` checks the session's CSRF token; an editor only reaches the
 //! collectivités it edits (`404` otherwise).
@@ -21,12 +22,14 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::Editor;
-use crate::api::actions::{ActionBody, LinkBody, PlaceBody, ProviderBody, SoftwareBody};
-use crate::api::collectivites::CollectiviteBody;
+use crate::domain::drafts::{
+    ActionBody, CollectiviteBody, LinkBody, PlaceBody, ProviderBody, SoftwareBody,
+};
 use crate::domain::{
     Action, Collectivite, GeoPoint, NewAction, Phase, Place, PostalAddress, Status, TextFormat,
 };
-use crate::error::{AppError, AppResult, FieldError};
+use crate::domain::{FieldError, InvalidFields};
+use crate::error::{AppError, AppResult};
 use crate::referential::Referential;
 use crate::service;
 use crate::service::import::{ImportReport, RowOutcome};
@@ -286,21 +289,19 @@ fn not_found_action(id: &str) -> AppError {
 
 /// A live, local action of `owner`; `404` for any other (`410` once deleted).
 async fn owned_action(state: &AppState, owner: &Collectivite, id: &str) -> AppResult<Action> {
-    let uuid = Uuid::parse_str(id).map_err(|_| not_found_action(id))?;
-    let action = state
-        .store
-        .action(uuid)
-        .await?
-        .filter(|a| a.local && a.owner.id == owner.id)
-        .ok_or_else(|| not_found_action(id))?;
-    if let Some(when) = action.deleted {
-        return Err(AppError::Gone(format!(
-            "l'action « {} » a été supprimée le {}",
-            action.data.name,
-            french_date(when)
-        )));
-    }
-    Ok(action)
+    use service::permissions::ActionDenied;
+    service::permissions::owned_action(state, owner, id)
+        .await
+        .map_err(|denied| match denied {
+            ActionDenied::Deleted { name, when } => AppError::Gone(format!(
+                "l'action « {name} » a été supprimée le {}",
+                french_date(when)
+            )),
+            ActionDenied::Store(error) => error.into(),
+            ActionDenied::NotAnId(_) | ActionDenied::Unknown(_) | ActionDenied::Remote => {
+                not_found_action(id)
+            }
+        })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -695,11 +696,10 @@ impl ActionValues {
         match NewAction::try_from(body) {
             Ok(data) if errors.is_empty() => Ok(Ok(data)),
             Ok(_) => Ok(Err(errors)),
-            Err(AppError::Validation(list)) => {
+            Err(InvalidFields(list)) => {
                 errors.add_api(list, action_input, |e| action_message(e, &codes));
                 Ok(Err(errors))
             }
-            Err(other) => Err(other),
         }
     }
 }
@@ -1357,8 +1357,7 @@ pub async fn save_profile(
             }
         }
         Ok(_) => Some(Vec::new()),
-        Err(AppError::Validation(list)) => Some(list),
-        Err(other) => return Err(other),
+        Err(InvalidFields(list)) => Some(list),
     };
     match outcome {
         None => Ok(Redirect::to(&format!("/admin/c/{username}/profil?enregistre")).into_response()),
