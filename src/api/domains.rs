@@ -1,7 +1,7 @@
 //! The domain policy through the API (node-admin token): allowed domains for
 //! allow-list mode, and blocks and allows as Mastodon CSV files
 //! ([`crate::service::domain_policy`]). Blocks one by one are in
-//! [`super::mutualisation`].
+//! [`super::blocks`].
 
 use axum::Router;
 use axum::body::Bytes;

@@ -4,19 +4,23 @@
 
 pub mod actions;
 pub mod auth;
+pub mod blocks;
 pub mod collectivites;
+pub mod comments;
 pub mod directory;
 pub mod domains;
 pub mod follows;
-pub mod mutualisation;
+pub mod interest;
 pub mod openapi;
+pub mod partnerships;
+pub mod reports;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::state::AppState;
 
 /// Every API route, plus `/api/openapi.json`.
@@ -25,10 +29,24 @@ pub fn router() -> Router<AppState> {
         .merge(collectivites::router())
         .merge(actions::router())
         .merge(follows::router())
-        .merge(mutualisation::router())
+        .merge(partnerships::router())
+        .merge(comments::router())
+        .merge(interest::router())
+        .merge(reports::router())
+        .merge(blocks::router())
         .merge(domains::router())
         .merge(directory::router())
         .merge(openapi::router())
+}
+
+/// `404` for an id of `what` this node does not know (or cannot read).
+fn not_found(what: &str, id: &str) -> AppError {
+    AppError::NotFound(format!("aucun(e) {what} « {id} » sur ce nœud"))
+}
+
+/// The numeric id of a `what` in a path, or `404`.
+fn parse_id(what: &str, id: &str) -> AppResult<i64> {
+    id.parse().map_err(|_| not_found(what, id))
 }
 
 /// `Json` whose rejections are problem+json (400 malformed, 415 wrong type, 422 wrong
