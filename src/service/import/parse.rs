@@ -1,31 +1,17 @@
-//! Bulk import of a collectivité's actions from a spreadsheet saved as CSV (`maillage
-//! import`; the columns are described in `docs/import.md`). Each row becomes an
-//! [`ActionBody`] checked by the same validation as the API; good rows are published
-//! through [`service::actions`](crate::service::actions) like any action, bad rows are
-//! reported with their line number and reason, in French, for the editor.
-//!
-//! Idempotence: every imported action keeps an import key (the row's `reference` cell,
-//! or a hash of the normalised row), unique per collectivité; importing the same file
-//! again finds those actions instead of creating them twice, and a row with a
-//! `reference` whose content changed updates its action.
-//!
-//! [`parse`] reads and checks the file (encoding, separator, header) at once; [`import`]
-//! then handles its rows one by one and calls back after each, for a progress bar.
-//! [`import_csv`] does both.
+//! Reading an import file: the encoding, the separator and the header at once
+//! ([`parse`] → [`Sheet`]), then each row as an [`ActionBody`] draft validated by
+//! `domain::drafts` ([`validate`]), with the spreadsheet's ways of writing values
+//! (`JJ/MM/AAAA`, `1 200,50 €`, `oui`) read first, and its import key.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
-use uuid::Uuid;
 
 use crate::directory::text::fold;
 use crate::domain::drafts::{ActionBody, LinkBody, PlaceBody, ProviderBody, SoftwareBody};
-use crate::domain::{Collectivite, InvalidFields, NewAction};
+use crate::domain::{InvalidFields, NewAction};
 use crate::error::{AppError, AppResult};
-use crate::service;
-use crate::state::AppState;
 
 /// Longest `reference` accepted.
 pub const REFERENCE_MAX: usize = 200;
@@ -232,26 +218,26 @@ pub struct Sheet {
     pub separator: u8,
     /// The columns present, in file order.
     pub columns: Vec<Column>,
-    rows: Vec<Row>,
+    pub(super) rows: Vec<Row>,
 }
 
 /// A non-empty row of the file.
 #[derive(Debug, Clone)]
-struct Row {
+pub(super) struct Row {
     /// Line where the row starts (1 is the header).
-    line: u64,
+    pub(super) line: u64,
     /// Cells by [`Column::index`], trimmed, NFC; empty when absent.
     cells: Vec<String>,
     /// Cells found outside any column (more cells than headers, or a blank header).
-    stray: Vec<usize>,
+    pub(super) stray: Vec<usize>,
 }
 
 impl Row {
-    fn cell(&self, column: Column) -> &str {
+    pub(super) fn cell(&self, column: Column) -> &str {
         &self.cells[column.index()]
     }
 
-    fn optional(&self, column: Column) -> Option<String> {
+    pub(super) fn optional(&self, column: Column) -> Option<String> {
         Some(self.cell(column).to_string()).filter(|c| !c.is_empty())
     }
 
@@ -373,7 +359,7 @@ pub fn parse(bytes: &[u8]) -> AppResult<Sheet> {
     })
 }
 
-fn csv_error(error: csv::Error) -> AppError {
+pub(super) fn csv_error(error: csv::Error) -> AppError {
     let line = error
         .position()
         .map(|p| format!("ligne {} : ", p.line()))
@@ -401,225 +387,10 @@ impl fmt::Display for RowError {
     }
 }
 
-/// What became of a row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RowOutcome {
-    /// A new action was published.
-    Created(Uuid),
-    /// Its action (same `reference`) was changed and the change published.
-    Updated(Uuid),
-    /// Its action was imported before and nothing changed.
-    Unchanged(Uuid),
-    /// Its action was imported before and has since been deleted; left deleted.
-    Deleted(Uuid),
-    /// The row is invalid; nothing was stored.
-    Rejected(Vec<RowError>),
-}
-
-/// The result of one row.
-#[derive(Debug, Clone)]
-pub struct RowReport {
-    /// Line of the file.
-    pub line: u64,
-    /// The `nom` cell, when not empty.
-    pub name: Option<String>,
-    /// What happened.
-    pub outcome: RowOutcome,
-}
-
-/// Where an import stands, passed to the progress callback after each row.
-#[derive(Debug, Clone, Copy)]
-pub struct Progress<'a> {
-    /// Rows handled so far.
-    pub done: usize,
-    /// Rows in the file.
-    pub total: usize,
-    /// The row just handled.
-    pub row: &'a RowReport,
-}
-
-/// The result of an import, row by row.
-#[derive(Debug, Clone, Default)]
-pub struct ImportReport {
-    /// Every non-empty row, in file order.
-    pub rows: Vec<RowReport>,
-}
-
-impl ImportReport {
-    fn count(&self, matches: impl Fn(&RowOutcome) -> bool) -> usize {
-        self.rows.iter().filter(|r| matches(&r.outcome)).count()
-    }
-
-    /// Actions created.
-    pub fn created(&self) -> usize {
-        self.count(|o| matches!(o, RowOutcome::Created(_)))
-    }
-
-    /// Actions updated.
-    pub fn updated(&self) -> usize {
-        self.count(|o| matches!(o, RowOutcome::Updated(_)))
-    }
-
-    /// Rows already imported, unchanged.
-    pub fn unchanged(&self) -> usize {
-        self.count(|o| matches!(o, RowOutcome::Unchanged(_)))
-    }
-
-    /// Rows whose action was deleted since it was imported.
-    pub fn deleted(&self) -> usize {
-        self.count(|o| matches!(o, RowOutcome::Deleted(_)))
-    }
-
-    /// Rows rejected.
-    pub fn rejected(&self) -> usize {
-        self.count(|o| matches!(o, RowOutcome::Rejected(_)))
-    }
-
-    /// Every error, in file order.
-    pub fn errors(&self) -> impl Iterator<Item = &RowError> {
-        self.rows.iter().flat_map(|r| match &r.outcome {
-            RowOutcome::Rejected(errors) => errors.as_slice(),
-            _ => &[],
-        })
-    }
-
-    /// One line for the editor: `3 créée(s), 1 mise(s) à jour, 2 inchangée(s), 1 rejetée(s)`.
-    pub fn summary(&self) -> String {
-        let mut parts = vec![
-            format!("{} créée(s)", self.created()),
-            format!("{} mise(s) à jour", self.updated()),
-            format!("{} inchangée(s)", self.unchanged()),
-        ];
-        if self.deleted() > 0 {
-            parts.push(format!(
-                "{} ignorée(s) car supprimée(s) depuis l'import précédent",
-                self.deleted()
-            ));
-        }
-        parts.push(format!("{} rejetée(s)", self.rejected()));
-        format!("{} ligne(s) : {}", self.rows.len(), parts.join(", "))
-    }
-}
-
-/// Reads `bytes` with [`parse`] and imports its rows with [`import`].
-///
-/// # Errors
-/// As [`parse`] and [`import`].
-pub async fn import_csv(
-    state: &AppState,
-    owner: &Collectivite,
-    bytes: &[u8],
-    progress: impl FnMut(Progress<'_>),
-) -> AppResult<ImportReport> {
-    let sheet = parse(bytes)?;
-    import(state, owner, &sheet, progress).await
-}
-
-/// Imports the rows of `sheet` as actions of `owner`, calling `progress` after each.
-/// Invalid rows are reported and skipped; the others are stored.
-///
-/// # Errors
-/// A storage failure stops the import (the rows already handled stay; importing the
-/// file again goes on where it stopped).
-pub async fn import(
-    state: &AppState,
-    owner: &Collectivite,
-    sheet: &Sheet,
-    mut progress: impl FnMut(Progress<'_>),
-) -> AppResult<ImportReport> {
-    let mut report = ImportReport::default();
-    let mut references: HashMap<String, u64> = HashMap::new();
-    for row in &sheet.rows {
-        let outcome = import_row(state, owner, row, &mut references).await?;
-        report.rows.push(RowReport {
-            line: row.line,
-            name: row.optional(Column::Nom),
-            outcome,
-        });
-        progress(Progress {
-            done: report.rows.len(),
-            total: sheet.rows.len(),
-            row: report.rows.last().expect("BUG: just pushed"),
-        });
-    }
-    Ok(report)
-}
-
-async fn import_row(
-    state: &AppState,
-    owner: &Collectivite,
-    row: &Row,
-    references: &mut HashMap<String, u64>,
-) -> AppResult<RowOutcome> {
-    let (reference, mut data) = match validate(row) {
-        Ok(valid) => valid,
-        Err(errors) => return Ok(RowOutcome::Rejected(errors)),
-    };
-    if let Some(reference) = &reference {
-        if let Some(first) = references.insert(reference.clone(), row.line) {
-            return Ok(RowOutcome::Rejected(vec![RowError {
-                line: row.line,
-                column: Some(Column::Reference.name()),
-                message: format!("la référence « {reference} » est déjà celle de la ligne {first}"),
-            }]));
-        }
-    }
-    if data.locations.is_empty() {
-        // What create_action would store, so that a re-import compares like with like.
-        data.locations
-            .extend(service::actions::default_place(owner));
-    }
-    let key = import_key(row, reference.as_deref());
-    match state.store.action_by_import_key(owner.id, &key).await? {
-        None => {
-            match service::actions::create_keyed_action(state, owner, data, Some(&key)).await {
-                Ok(action) => Ok(RowOutcome::Created(action.id.0)),
-                Err(AppError::Conflict { .. }) => {
-                    // The same row was imported meanwhile by another run: nothing was
-                    // stored or sent by this one; keep the other's action.
-                    match state.store.action_by_import_key(owner.id, &key).await? {
-                        Some(other) => Ok(RowOutcome::Unchanged(other.id.0)),
-                        None => Err(AppError::Internal(anyhow::anyhow!(
-                            "import key {key} conflicts but is not found"
-                        ))),
-                    }
-                }
-                Err(error) => Err(error),
-            }
-        }
-        Some(existing) if existing.deleted.is_some() => Ok(RowOutcome::Deleted(existing.id.0)),
-        Some(existing) if reference.is_some() => {
-            // The spreadsheet has no column for these: keep what was added on the site.
-            data.images = existing.data.images.clone();
-            data.contacts = existing.data.contacts.clone();
-            data.contacts_public = existing.data.contacts_public;
-            if fingerprint(&data) == fingerprint(&existing.data) {
-                Ok(RowOutcome::Unchanged(existing.id.0))
-            } else {
-                let action = service::actions::update_action(state, &existing, data).await?;
-                Ok(RowOutcome::Updated(action.id.0))
-            }
-        }
-        Some(existing) => Ok(RowOutcome::Unchanged(existing.id.0)),
-    }
-}
-
-/// The content of an action as compared between a row and the stored action:
-/// the editor's view of it, with coordinates rounded (they go through JSON).
-fn fingerprint(data: &NewAction) -> serde_json::Value {
-    let mut body = ActionBody::from(data);
-    let round = |x: f64| (x * 1e7).round() / 1e7;
-    for place in body.location.iter_mut().flatten() {
-        place.lat = place.lat.map(round);
-        place.lon = place.lon.map(round);
-    }
-    serde_json::to_value(body).expect("BUG: bodies serialise")
-}
-
 /// The import key of a row: `ref:` and its `reference`, or `sha256:` and a hash of its
 /// cells by column name (so neither the order of the columns, the separator nor spaces
 /// around values change it).
-fn import_key(row: &Row, reference: Option<&str>) -> String {
+pub(super) fn import_key(row: &Row, reference: Option<&str>) -> String {
     if let Some(reference) = reference {
         return format!("ref:{reference}");
     }
@@ -639,7 +410,7 @@ fn import_key(row: &Row, reference: Option<&str>) -> String {
 }
 
 /// Checks a row: its `reference` and the validated action, or every error found.
-fn validate(row: &Row) -> Result<(Option<String>, NewAction), Vec<RowError>> {
+pub(super) fn validate(row: &Row) -> Result<(Option<String>, NewAction), Vec<RowError>> {
     let mut errors = Vec::new();
     let mut error = |column: Option<Column>, message: String| {
         errors.push(RowError {
@@ -763,7 +534,7 @@ fn validate(row: &Row) -> Result<(Option<String>, NewAction), Vec<RowError>> {
 
 /// A phase, status or theme as written in a spreadsheet, as a slug: `Réalisation` →
 /// `realisation`, `En cours` → `en-cours`.
-fn slug(value: &str) -> String {
+pub(super) fn slug(value: &str) -> String {
     fold(value)
         .split(|c: char| c.is_whitespace() || c == '_')
         .filter(|part| !part.is_empty())
@@ -773,7 +544,7 @@ fn slug(value: &str) -> String {
 
 /// `JJ/MM/AAAA` (how spreadsheets often show dates) as `AAAA-MM-JJ`; anything else is
 /// left for the validation to accept or explain.
-fn iso_date(value: &str) -> String {
+pub(super) fn iso_date(value: &str) -> String {
     match chrono::NaiveDate::parse_from_str(value, "%d/%m/%Y") {
         Ok(date) => date.format("%Y-%m-%d").to_string(),
         Err(_) => value.to_string(),
@@ -782,7 +553,7 @@ fn iso_date(value: &str) -> String {
 
 /// A budget in euros: digits, optionally grouped by spaces, with up to two decimals
 /// after `,` or `.` (rounded to the euro) and an optional `€`.
-fn parse_budget(cell: &str) -> Option<i64> {
+pub(super) fn parse_budget(cell: &str) -> Option<i64> {
     let compact: String = cell
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '€')
@@ -801,130 +572,10 @@ fn parse_budget(cell: &str) -> Option<i64> {
 }
 
 /// `oui`/`non`, `true`/`false`, `vrai`/`faux`, `1`/`0` (any case).
-fn parse_bool(cell: &str) -> Option<bool> {
+pub(super) fn parse_bool(cell: &str) -> Option<bool> {
     match fold(cell).as_str() {
         "oui" | "o" | "true" | "vrai" | "1" | "yes" | "x" => Some(true),
         "non" | "n" | "false" | "faux" | "0" | "no" => Some(false),
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn separator_is_detected_from_the_header() {
-        assert_eq!(detect_separator("nom;description;themes\na,b;c;d"), b';');
-        assert_eq!(detect_separator("nom,description,themes\na;b,c,d"), b',');
-        assert_eq!(
-            detect_separator("\"nom;x\",description,themes\n"),
-            b',',
-            "quoted separators do not count"
-        );
-        assert_eq!(detect_separator("nom"), b',');
-    }
-
-    #[test]
-    fn cells_split_on_their_separators() {
-        assert_eq!(
-            split_cell(" culture | education ,patrimoine||", &['|', ',']),
-            ["culture", "education", "patrimoine"]
-        );
-        assert_eq!(
-            split_cell("Société Dupont, SAS | Atelier", &['|']),
-            ["Société Dupont, SAS", "Atelier"]
-        );
-        assert!(split_cell("  ", &['|']).is_empty());
-    }
-
-    #[test]
-    fn headers_are_french_friendly() {
-        assert_eq!(
-            Column::from_header("Date de début"),
-            Some(Column::DateDebut)
-        );
-        assert_eq!(
-            Column::from_header("  SOUS-TITRE "),
-            Some(Column::SousTitre)
-        );
-        assert_eq!(Column::from_header("Budget (€)"), Some(Column::BudgetEur));
-        assert_eq!(Column::from_header("Thèmes"), Some(Column::Themes));
-        assert_eq!(Column::from_header("couleur"), None);
-        assert_eq!(Column::of_field("themes[2]"), Some(Column::Themes));
-        assert_eq!(Column::of_field("location[0].insee"), Some(Column::Insee));
-    }
-
-    #[test]
-    fn values_are_read_as_editors_write_them() {
-        assert_eq!(slug("Réalisation"), "realisation");
-        assert_eq!(slug(" En cours "), "en-cours");
-        assert_eq!(iso_date("05/03/2024"), "2024-03-05");
-        assert_eq!(iso_date("2024-03-05"), "2024-03-05");
-        assert_eq!(parse_budget("15 000 €"), Some(15_000));
-        assert_eq!(parse_budget("1200,50"), Some(1_201));
-        assert_eq!(parse_budget("douze"), None);
-        assert_eq!(parse_budget("-3"), None);
-        assert_eq!(parse_bool("Oui"), Some(true));
-        assert_eq!(parse_bool("0"), Some(false));
-        assert_eq!(parse_bool("peut-être"), None);
-    }
-
-    #[test]
-    fn a_file_is_read_with_its_bom_separator_and_line_numbers() {
-        let text = "\u{feff}Nom;Description;Thèmes;Référence\n\
-                    Un;\"« multi\nligne »\";culture;A1\n\
-                    ;;;\n\
-                    Deux;Texte;education;A2;en trop\n";
-        let sheet = parse(text.as_bytes()).unwrap();
-        assert_eq!(sheet.separator, b';');
-        assert_eq!(sheet.len(), 2, "the empty row is skipped");
-        assert_eq!(sheet.rows[0].cell(Column::Description), "« multi\nligne »");
-        assert_eq!(sheet.rows[0].cell(Column::Reference), "A1");
-        assert_eq!(sheet.rows[1].line, 5);
-        assert_eq!(sheet.rows[1].stray, [5]);
-    }
-
-    #[test]
-    fn files_that_cannot_be_imported_say_why() {
-        let message = |bytes: &[u8]| parse(bytes).unwrap_err().to_string();
-        assert!(message(b"nom;description\n").contains("themes"));
-        assert!(message(b"nom;description;themes;couleur\n").contains("« couleur »"));
-        assert!(message(b"nom;nom;description;themes\n").contains("deux fois"));
-        assert!(message(b"nom;description;themes\nd\xe9j\xe0;x;y\n").contains("ligne 2"));
-        assert!(message(b"").contains("vide"));
-    }
-
-    #[test]
-    fn the_row_key_ignores_column_order_and_spacing() {
-        let a = parse("nom;description;themes\nUn;Texte;culture|education\n".as_bytes()).unwrap();
-        let b = parse("themes,nom,description\n\"culture, education \",Un , Texte\n".as_bytes())
-            .unwrap();
-        assert_eq!(import_key(&a.rows[0], None), import_key(&b.rows[0], None));
-        assert_eq!(import_key(&a.rows[0], Some("A1")), "ref:A1");
-    }
-
-    #[test]
-    fn rows_are_validated_like_the_api() {
-        let sheet = parse(
-            "nom;description;themes;insee;budget_eur;date_debut;date_fin;liens\n\
-             Atelier;Texte;educ|culture;99999;beaucoup;2024-02-01;2024-01-01;ftp://x\n"
-                .as_bytes(),
-        )
-        .unwrap();
-        let errors = validate(&sheet.rows[0]).unwrap_err();
-        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        assert!(
-            text.iter()
-                .any(|e| e.starts_with("ligne 2 : themes : thème inconnu « educ »")),
-            "{text:?}"
-        );
-        for column in ["insee", "budget_eur", "date_fin", "liens"] {
-            assert!(
-                text.iter()
-                    .any(|e| e.starts_with(&format!("ligne 2 : {column} : "))),
-                "{column}: {text:?}"
-            );
-        }
     }
 }

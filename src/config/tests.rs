@@ -1,0 +1,268 @@
+//! Unit tests of loading and checking the settings.
+
+use std::path::Path;
+
+use super::load::*;
+use super::log::*;
+use super::*;
+
+#[test]
+fn defaults_are_valid() {
+    let settings = Settings::default();
+    settings.validate().unwrap();
+    assert_eq!(settings.base_url().as_str(), "https://localhost:8080/");
+}
+
+#[test]
+fn map_providers_and_contact_are_checked() {
+    let mut settings = Settings::default();
+    assert!(settings.map.tiles().is_none(), "no third party by default");
+    settings.map.tile_url = "https://tuiles.example.fr/{z}/{x}/{y}.png".into();
+    let error = settings.validate().unwrap_err().to_string();
+    assert!(error.contains("map.provider = \"custom\""), "{error}");
+    settings.map.provider = TileProvider::Custom;
+    let error = settings.validate().unwrap_err().to_string();
+    assert!(error.contains("map.attribution est obligatoire"), "{error}");
+    settings.map.attribution = "© Tuiles".into();
+    settings.validate().unwrap();
+    let (_, _, notice) = settings.map.for_pages();
+    assert!(notice.contains("le serveur tuiles.example.fr"), "{notice}");
+    settings.map.tile_url = "http://tuiles.example.fr/tuile.png".into();
+    assert!(
+        settings.validate().is_err(),
+        "https with {{z}}/{{x}}/{{y}} only"
+    );
+
+    let mut settings = Settings::default();
+    settings.map.provider = TileProvider::Ign;
+    settings.validate().unwrap();
+    assert!(settings.map.tiles().unwrap().url.contains("PLANIGNV2"));
+
+    for (contact, valid) in [
+        ("accessibilite@ville.fr", true),
+        ("https://ville.fr/contact", true),
+        ("ville.fr", false),
+        ("ftp://ville.fr", false),
+        ("a b@ville.fr", false),
+    ] {
+        let mut settings = Settings::default();
+        settings.node.contact = contact.into();
+        assert_eq!(settings.validate().is_ok(), valid, "{contact}");
+    }
+}
+
+#[test]
+fn debug_is_refused_for_public_domains() {
+    let mut settings = Settings {
+        domain: "annuaire.example.fr".into(),
+        ..Settings::default()
+    };
+    settings.federation.debug = true;
+    let error = settings.validate().unwrap_err().to_string();
+    assert!(error.contains("réservé au développement"), "{error}");
+    settings.domain = "localhost:9000".into();
+    settings.validate().unwrap();
+    assert_eq!(settings.base_url().as_str(), "http://localhost:9000/");
+}
+
+#[test]
+fn bad_domains_are_refused() {
+    for domain in ["https://ex.fr", "ex.fr/path", "", "user@ex.fr"] {
+        let settings = Settings {
+            domain: domain.into(),
+            ..Settings::default()
+        };
+        assert!(settings.validate().is_err(), "{domain}");
+    }
+}
+
+#[test]
+fn delivery_batch_is_bounded() {
+    for (batch, valid) in [
+        (0, false),
+        (1, true),
+        (MAX_DELIVERY_BATCH, true),
+        (5000, false),
+    ] {
+        let mut settings = Settings::default();
+        settings.delivery.batch = batch;
+        assert_eq!(settings.validate().is_ok(), valid, "batch {batch}");
+    }
+}
+
+#[test]
+fn password_hashing_needs_a_slot() {
+    let mut settings = Settings::default();
+    settings.limits.password_hashes = 0;
+    assert!(settings.validate().is_err());
+}
+
+#[test]
+fn header_read_timeout_is_bounded() {
+    for (secs, valid) in [(0, false), (1, true), (300, true), (301, false)] {
+        let mut settings = Settings::default();
+        settings.http.header_read_timeout_secs = secs;
+        assert_eq!(settings.validate().is_ok(), valid, "{secs} s");
+    }
+}
+
+#[test]
+fn blocked_domains_cover_subdomains() {
+    let blocked = vec!["spam.example".to_string()];
+    assert!(domain_listed(&blocked, "spam.example"));
+    assert!(domain_listed(&blocked, "a.spam.example:8443"));
+    assert!(domain_listed(&blocked, "SPAM.example."));
+    assert!(!domain_listed(&blocked, "notspam.example"));
+}
+
+#[test]
+fn passwords_are_redacted() {
+    assert_eq!(
+        redact("postgres://u:secret@db/maillage"),
+        "postgres://u:***@db/maillage"
+    );
+}
+
+/// Loads `text` as a configuration file (no variable is set by the unit tests).
+fn load_text(text: &str) -> Result<Loaded, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("maillage.toml");
+    std::fs::write(&path, text).unwrap();
+    Settings::load_with_source(Some(&path))
+}
+
+#[test]
+fn unknown_keys_are_refused_with_the_closest_key() {
+    for (text, named, hint) in [
+        (
+            "[federaton]\ndebug = true\n",
+            "« federaton »",
+            "« federation »",
+        ),
+        (
+            "[database]\nmax_conections = 3\n",
+            "« database.max_conections »",
+            "« database.max_connections »",
+        ),
+        ("domaine = \"x.fr\"\n", "« domaine »", "« domain »"),
+    ] {
+        let error = load_text(text).unwrap_err().message;
+        assert!(error.contains(named), "{error}");
+        assert!(
+            error.contains(&format!("vouliez-vous dire {hint}")),
+            "{error}"
+        );
+        assert!(error.contains("maillage.toml"), "{error}");
+    }
+}
+
+#[test]
+fn wrong_types_are_refused_naming_the_key() {
+    for (text, key) in [
+        (
+            "[database]\nmax_connections = \"huit\"\n",
+            "database.max_connections",
+        ),
+        ("[delivery]\nbatch = -1\n", "delivery.batch"),
+        ("[federation]\ndebug = \"oui\"\n", "federation.debug"),
+        ("federation = 3\n", "federation"),
+        (
+            "[limits]\ntrusted_proxies = [\"proxy\"]\n",
+            "limits.trusted_proxies",
+        ),
+    ] {
+        let error = load_text(text).unwrap_err().message;
+        assert!(
+            error.starts_with(&format!("configuration refusée : {key}")),
+            "{error}"
+        );
+    }
+    let error = load_text("domain = \"x\n").unwrap_err().message;
+    assert!(error.contains("illisible"), "{error}");
+}
+
+#[test]
+fn log_levels_are_checked() {
+    for level in [
+        "info",
+        "WARN",
+        "off",
+        "maillage=debug,info",
+        "warn,maillage::federation::delivery=debug",
+        "info,sqlx=warn",
+    ] {
+        check_log_level(level).unwrap_or_else(|e| panic!("{level}: {e}"));
+    }
+    for level in ["warning", "", "maillage", "=info", "info,verbose", "Error!"] {
+        assert!(check_log_level(level).is_err(), "{level}");
+    }
+    let error = load_text("[log]\nlevel = \"warning\"\n").unwrap_err();
+    assert!(error.message.contains("log.level"), "{}", error.message);
+    assert!(error.message.contains("« warn »"), "{}", error.message);
+    assert!(!error.json_logs);
+    // The refusal is written as JSON when the configuration asks for JSON logs.
+    let error = load_text("[log]\nformat = \"json\"\nlevel = \"warning\"\n").unwrap_err();
+    assert!(error.json_logs);
+}
+
+#[test]
+fn variables_that_are_settings() {
+    for (name, key) in [
+        ("MAILLAGE_DATABASE__URL", Some("database.url")),
+        ("MAILLAGE_DOMAIN", Some("domain")),
+        ("maillage_bind", Some("bind")),
+        ("MAILLAGE_FEDERATON__DEBUG", Some("federaton.debug")),
+        ("MAILLAGE_TEST_DATABASE_URL", None),
+        ("MAILLAGE_REQUIRE_BROWSER", None),
+        ("MAILLAGE_CONFIG", None),
+        ("MAILLAGE_DATABASE", None),
+        ("OTHER__DOMAIN", None),
+    ] {
+        assert_eq!(env_key(name).as_deref(), key, "{name}");
+    }
+}
+
+#[test]
+fn default_ports_are_dropped_from_the_domain() {
+    for (text, domain) in [
+        (
+            "domain = \"Annuaire.Example.fr:443\"\n",
+            "annuaire.example.fr",
+        ),
+        (
+            "domain = \"annuaire.example.fr:80\"\n",
+            "annuaire.example.fr:80",
+        ),
+        ("domain = \"localhost:8080\"\n", "localhost:8080"),
+        (
+            "domain = \"localhost:80\"\n[federation]\ndebug = true\n",
+            "localhost",
+        ),
+        (
+            "domain = \"localhost:443\"\n[federation]\ndebug = true\n",
+            "localhost:443",
+        ),
+    ] {
+        let loaded = load_text(text).unwrap();
+        assert_eq!(loaded.settings.domain, domain, "{text}");
+    }
+}
+
+#[test]
+fn the_example_configuration_loads_strictly() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/maillage.example.toml");
+    let loaded = Settings::load_with_source(Some(&example)).unwrap();
+    assert_eq!(
+        loaded.file.as_deref(),
+        Some(example.canonicalize().unwrap().as_path())
+    );
+}
+
+#[test]
+fn secrets_are_redacted_for_display() {
+    let mut settings = Settings::default();
+    settings.database.url = "postgres://u:secret@db/maillage".into();
+    let shown = toml::to_string(&settings.redacted()).unwrap();
+    assert!(!shown.contains("secret"), "{shown}");
+    assert!(shown.contains("postgres://u:***@db/maillage"), "{shown}");
+}
