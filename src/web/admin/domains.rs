@@ -2,7 +2,7 @@
 //! (`/admin/blocages`): the mode (`federation.allowlist_mode`, set in the configuration
 //! file), the allowed domains (add, remove), and both lists imported and exported as
 //! Mastodon CSV files. The work is done by [`domain_policy`], as for the API and the
-//! CLI; the page is rendered by [`super::exchange::render_blocks`], and the forms
+//! CLI; the page is rendered by [`super::blocks::render_blocks`], and the forms
 //! behave as its block form: CSRF token, errors next to their fields (`422`) with what
 //! was typed, a redirect with a notice (`303`) on success.
 
@@ -16,10 +16,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::Editor;
-use super::exchange::{
-    BlocksForms, CsrfForm, MAX_REASON_CHARS, Outcome, done, field_message, render_blocks,
-    require_admin, shown_on_page,
-};
+use super::blocks::{BlocksForms, MAX_REASON_CHARS, render_blocks, require_admin};
+use super::exchange::{CsrfForm, Outcome, done, field_message, shown_on_page};
 use super::forms::read_upload;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::service::domain_policy::{self, ImportReport, LineIssue, List};

@@ -4,10 +4,17 @@
 //! session, is [`LoginToken`]), and pages per collectivité the editor edits. Handlers
 //! call `service`, like the JSON API.
 
+pub mod actions;
+pub mod blocks;
+pub mod comments;
 pub mod domains;
 pub mod exchange;
+pub mod follows;
 pub mod forms;
+pub mod import;
 pub mod pages;
+pub mod partnerships;
+pub mod profile;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -33,8 +40,13 @@ pub fn router() -> Router<AppState> {
             get(pages::login_form).post(pages::login),
         )
         .route("/admin/deconnexion", post(pages::logout))
-        .merge(forms::router())
-        .merge(exchange::router())
+        .merge(profile::router())
+        .merge(actions::router())
+        .merge(import::router())
+        .merge(partnerships::router())
+        .merge(comments::router())
+        .merge(follows::router())
+        .merge(blocks::router())
         .merge(domains::router())
 }
 
