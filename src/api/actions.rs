@@ -243,6 +243,7 @@ fn owns(token: Option<&crate::db::tokens::TokenRecord>, action: &Action) -> bool
         (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another collectivité's token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown collectivité", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The collectivité was deleted (also while the request ran)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_action(
