@@ -192,6 +192,13 @@ impl From<InvalidFields> for AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
+        if error.is_lock_conflict() {
+            tracing::warn!(%error, "transaction aborted by the database; the client may retry");
+            return AppError::Unavailable {
+                message: "Conflit momentané avec une autre écriture : réessayez.".into(),
+                retry_after: 1,
+            };
+        }
         match error {
             StoreError::Conflict(constraint) => AppError::Conflict {
                 field: None,

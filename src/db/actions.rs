@@ -391,6 +391,26 @@ pub async fn live_actions_of(tx: &mut Tx, owner_id: i64) -> StoreResult<Vec<i64>
     }))
 }
 
+/// The live local actions whose `partners` name `partner` (database
+/// ids, ascending), read in `tx`: accepted partners, and lists written directly
+/// (`service::actions::set_partners`, the demo data).
+pub async fn live_local_actions_naming(tx: &mut Tx, partner: &Url) -> StoreResult<Vec<i64>> {
+    // A coarse text match first, then the exact one on the decoded list.
+    const SQL: &str = "SELECT id, partners FROM actions \
+         WHERE local = TRUE AND deleted_at IS NULL AND partners LIKE $1 ORDER BY id";
+    let pattern = format!("%{}%", partner.as_str().replace(['%', '_'], "_"));
+    let rows: Vec<(i64, String)> = on_pool!(tx, conn => {
+        sqlx::query_as(SQL).bind(&pattern).fetch_all(&mut *conn).await?
+    });
+    Ok(rows
+        .into_iter()
+        .filter(|(_, partners)| {
+            serde_json::from_str::<Vec<Url>>(partners).is_ok_and(|list| list.contains(partner))
+        })
+        .map(|(id, _)| id)
+        .collect())
+}
+
 /// Where a new action comes from and who owns it.
 #[derive(Debug, Clone)]
 pub struct ActionIdentity {

@@ -140,6 +140,31 @@ pub async fn lock_live_collectivite(tx: &mut Tx, actor_id: i64) -> StoreResult<b
     Ok(live > 0)
 }
 
+/// Locks the row of the local actor `actor_id` in `tx`, like [`lock_live_collectivite`],
+/// the instance actor allowed too (it follows aggregated nodes); false when it is not a
+/// live local actor (a deleted collectivité: its `Tombstone`).
+pub async fn lock_live_local_actor(tx: &mut Tx, actor_id: i64) -> StoreResult<bool> {
+    const SQL: &str = "UPDATE actors SET updated = updated \
+         WHERE id = $1 AND local = TRUE AND actor_type IN ('Organization', 'Application')";
+    let live = on_pool!(tx, conn => {
+        sqlx::query(SQL).bind(actor_id).execute(&mut *conn).await?.rows_affected()
+    });
+    Ok(live > 0)
+}
+
+/// Locks the instance actor's row in `tx`: what collectivité deletions take first, so
+/// that they run one at a time (PostgreSQL; SQLite has one writer already). Two
+/// deletions of collectivités partnering each other's actions would otherwise each lock
+/// one's actions and wait for the other's: a deadlock.
+pub async fn lock_instance_actor(tx: &mut Tx) -> StoreResult<()> {
+    const SQL: &str = "UPDATE actors SET updated = updated \
+         WHERE local = TRUE AND actor_type = 'Application'";
+    on_pool!(tx, conn => {
+        sqlx::query(SQL).execute(&mut *conn).await?.rows_affected()
+    });
+    Ok(())
+}
+
 /// Turns the live local collectivité `actor_id` into a `Tombstone` row in `tx`; false
 /// when it was not one (another deletion came first). The row keeps its keys, so that
 /// the queued deliveries are still signed, and its username, so that no new

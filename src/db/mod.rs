@@ -236,6 +236,17 @@ where
 }
 
 impl StoreError {
+    /// A deadlock or a serialization failure (PostgreSQL): the transaction was aborted
+    /// and may succeed if run again; answered `503` with `Retry-After`, never a `500`.
+    pub fn is_lock_conflict(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
+    }
+
     /// A unique violation, a deadlock or a serialization failure: what two
     /// transactions writing the same new row at once may meet.
     fn is_insert_race(&self) -> bool {
@@ -243,10 +254,7 @@ impl StoreError {
             // The driver's unique violations (the one conflict the code reports itself,
             // an id that is a local actor's, is decided outside the retry).
             StoreError::Conflict(_) => true,
-            StoreError::Database(sqlx::Error::Database(db)) => {
-                matches!(db.code().as_deref(), Some("40P01" | "40001"))
-            }
-            _ => false,
+            other => other.is_lock_conflict(),
         }
     }
 }

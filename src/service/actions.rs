@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 /// Announces from the aggregator's groups; the change is committed already, so a
 /// failure is logged, not returned (a client retry would duplicate the action).
-async fn announce(state: &AppState, action: &Action) {
+pub(crate) async fn announce(state: &AppState, action: &Action) {
     if let Err(error) = crate::federation::groups::announce(state, action).await {
         tracing::warn!(action = %action.ap_id, %error, "group announce failed");
     }

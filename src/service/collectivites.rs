@@ -113,7 +113,12 @@ pub async fn delete_collectivite(
     collectivite: &Collectivite,
 ) -> AppResult<Deleted> {
     let mut tx = state.store.begin().await?;
-    // First: a deletion at the same time waits here, then finds a Tombstone.
+    // One deletion at a time: two of collectivités partnering each other's actions
+    // would each lock the other's actions (PostgreSQL deadlock).
+    db::actors::lock_instance_actor(&mut tx).await?;
+    // Then its own row: a deletion at the same time waits here, then finds a
+    // Tombstone; an answer to one of its requests (which locks it) waits, or came
+    // first and its acceptance is read below.
     if !db::actors::tombstone_local_collectivite(&mut tx, collectivite.id).await? {
         return Err(AppError::Gone(format!(
             "la collectivité « {} » a déjà été supprimée",
@@ -124,13 +129,24 @@ pub async fn delete_collectivite(
     let activity = crate::federation::activities::delete_actor(state, collectivite, partners);
     // Queued while its follows still exist: they are its audience.
     db::activities::store_activity(&mut tx, &activity).await?;
-    let mut updated = Vec::new();
+    let partner = &collectivite.ap_id;
+    let mut touched = Vec::new();
     for (request, action) in
         db::partnerships::accepted_on_local_actions(&mut tx, collectivite.id).await?
     {
         use db::partnerships::PartnershipState::{Accepted, Left};
-        db::partnerships::set_partnership_state(&mut tx, request, Accepted, Left).await?;
-        let partner = &collectivite.ap_id;
+        // False: its owner ended it meanwhile, and updated the action then.
+        if db::partnerships::set_partnership_state(&mut tx, request, Accepted, Left).await? {
+            touched.push(action);
+        }
+    }
+    // Also lists written without a partnership (the demo data, `set_partners`).
+    touched.extend(db::actions::live_local_actions_naming(&mut tx, partner).await?);
+    // Locked in ascending id order, as everywhere.
+    touched.sort_unstable();
+    touched.dedup();
+    let mut updated = Vec::new();
+    for action in touched {
         let change =
             partnerships::change_partners(state, &mut tx, action, partner, false, Vec::new());
         updated.extend(change.await?);
@@ -143,9 +159,7 @@ pub async fn delete_collectivite(
     db::actions::bump_generation(&mut tx).await?;
     tx.commit().await?;
     for action in &updated {
-        if let Err(error) = crate::federation::groups::announce(state, action).await {
-            tracing::warn!(action = %action.ap_id, %error, "group announce failed");
-        }
+        crate::service::actions::announce(state, action).await;
     }
     let deliveries = state.store.deliveries_of_activity(&activity.ap_id).await?;
     state.delivery_wakeup.notify_one();

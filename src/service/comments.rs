@@ -253,7 +253,7 @@ pub async fn reply(
         &ap_id,
         audience,
     );
-    let mut tx = state.store.begin().await?;
+    let mut tx = crate::service::begin_as(state, author.id).await?;
     let id = db::comments::insert_local_comment(&mut tx, uuid, &new).await?;
     db::activities::store_activity(&mut tx, &create).await?;
     tx.commit().await?;

@@ -69,7 +69,8 @@ async fn record(
     follow_state: FollowState,
     activity: &NewActivity,
 ) -> AppResult<FollowRecord> {
-    let mut tx = state.store.begin().await?;
+    // The local side signs the activity: still live, its row locked.
+    let mut tx = crate::service::begin_as(state, activity.actor_id).await?;
     let follow =
         db::follows::upsert_follow(&mut tx, ap_id, follower_id, followed_id, follow_state).await?;
     db::activities::store_activity(&mut tx, activity).await?;
@@ -221,7 +222,7 @@ pub async fn unfollow(state: &AppState, follower: &ActorRecord, follow_id: i64) 
         &followed.ap_id,
         Audience::Inboxes(vec![(followed.inbox.clone(), followed.domain.clone())]),
     );
-    let mut tx = state.store.begin().await?;
+    let mut tx = crate::service::begin_as(state, follower.id).await?;
     db::follows::delete_follow(&mut tx, follow.id).await?;
     db::activities::store_activity(&mut tx, &undo).await?;
     tx.commit().await?;

@@ -19,3 +19,24 @@ pub mod passwords;
 pub mod permissions;
 pub mod tokens;
 pub mod users;
+
+/// Opens a write transaction on behalf of the local actor `actor_id` (a collectivité or
+/// the instance actor) and locks its row, so that a deletion of it waits for the
+/// transaction or came first. A service calls it after its remote fetches (seconds)
+/// and before it stores anything signed by, or recorded for, that actor.
+///
+/// # Errors
+/// [`AppError::Gone`] (`410`) when the actor was deleted meanwhile: a follow, request or
+/// comment of a `Tombstone`, signed with a key being dropped, is never stored.
+pub(crate) async fn begin_as(
+    state: &crate::state::AppState,
+    actor_id: i64,
+) -> crate::error::AppResult<crate::db::Tx> {
+    let mut tx = state.store.begin().await?;
+    if !crate::db::actors::lock_live_local_actor(&mut tx, actor_id).await? {
+        return Err(crate::error::AppError::Gone(
+            "cette collectivité a été supprimée entre-temps".into(),
+        ));
+    }
+    Ok(tx)
+}

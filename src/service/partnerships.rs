@@ -191,7 +191,7 @@ pub async fn request(
         &target.ap_id,
         audience,
     );
-    let mut tx = state.store.begin().await?;
+    let mut tx = crate::service::begin_as(state, requester.id).await?;
     let id = db::partnerships::upsert_partnership(
         &mut tx,
         &NewPartnership {
@@ -248,6 +248,7 @@ async fn settle(
         _ => Vec::new(),
     };
     let mut tx = state.store.begin().await?;
+    lock_sides(&mut tx, partnership).await?;
     if !db::partnerships::set_partnership_state(
         &mut tx,
         partnership.id,
@@ -272,12 +273,35 @@ async fn settle(
     };
     tx.commit().await?;
     if let Some(action) = changed {
-        if let Err(error) = crate::federation::groups::announce(state, &action).await {
-            tracing::warn!(action = %action.ap_id, %error, "group announce failed");
-        }
+        crate::service::actions::announce(state, &action).await;
     }
     state.delivery_wakeup.notify_one();
     reread(state, partnership.id).await
+}
+
+/// Locks the rows of the local sides of `partnership` in `tx`, in ascending id order
+/// (as every transaction locking two actors does), before its state changes: a
+/// deletion of either side waits for the answer, which it then sees and ends, or came
+/// first and the answer is refused, so that a deleted collectivité never comes back
+/// into an action's `partners`.
+///
+/// # Errors
+/// [`AppError::Gone`] when a local side is no longer a live collectivité.
+async fn lock_sides(tx: &mut Tx, partnership: &Partnership) -> AppResult<()> {
+    let mut sides: Vec<_> = [&partnership.requester, &partnership.owner]
+        .into_iter()
+        .filter(|side| side.local)
+        .collect();
+    sides.sort_by_key(|side| side.id);
+    for side in sides {
+        if !db::actors::lock_live_collectivite(tx, side.id).await? {
+            return Err(AppError::Gone(format!(
+                "la collectivité {} a été supprimée",
+                side.ap_id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Adds `partner` to (`added`) or removes it from the partners of the live local
