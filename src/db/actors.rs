@@ -141,11 +141,13 @@ pub async fn lock_live_collectivite(tx: &mut Tx, actor_id: i64) -> StoreResult<b
 }
 
 /// Locks the row of the local actor `actor_id` in `tx`, like [`lock_live_collectivite`],
-/// the instance actor allowed too (it follows aggregated nodes); false when it is not a
-/// live local actor (a deleted collectivité: its `Tombstone`).
+/// the instance actor (it follows aggregated nodes) and the aggregator's groups (they
+/// accept followers) allowed too; false when it is not a live local actor (a deleted
+/// collectivité: its `Tombstone`).
 pub async fn lock_live_local_actor(tx: &mut Tx, actor_id: i64) -> StoreResult<bool> {
     const SQL: &str = "UPDATE actors SET updated = updated \
-         WHERE id = $1 AND local = TRUE AND actor_type IN ('Organization', 'Application')";
+         WHERE id = $1 AND local = TRUE \
+         AND actor_type IN ('Organization', 'Application', 'Group')";
     let live = on_pool!(tx, conn => {
         sqlx::query(SQL).bind(actor_id).execute(&mut *conn).await?.rows_affected()
     });

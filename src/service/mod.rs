@@ -20,9 +20,9 @@ pub mod permissions;
 pub mod tokens;
 pub mod users;
 
-/// Opens a write transaction on behalf of the local actor `actor_id` (a collectivité or
-/// the instance actor) and locks its row, so that a deletion of it waits for the
-/// transaction or came first. A service calls it after its remote fetches (seconds)
+/// Opens a write transaction on behalf of the local actor `actor_id` (a collectivité,
+/// the instance actor or a group) and locks its row, so that a deletion of it waits for
+/// the transaction or came first. A service calls it after its remote fetches (seconds)
 /// and before it stores anything signed by, or recorded for, that actor.
 ///
 /// # Errors
