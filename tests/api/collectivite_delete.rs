@@ -225,7 +225,7 @@ async fn actions_racing_a_delete_are_refused(a: TestApp) {
 /// The parsed sample action.
 fn new_action() -> maillage::domain::NewAction {
     maillage::domain::NewAction::try_from(
-        serde_json::from_value::<maillage::api::actions::ActionBody>(sample_action()).unwrap(),
+        serde_json::from_value::<maillage::domain::drafts::ActionBody>(sample_action()).unwrap(),
     )
     .unwrap()
 }
