@@ -190,7 +190,7 @@ pub async fn run(state: AppState, command: UserCommand) -> CliResult {
         }
         UserCommand::Delete { username, yes } => {
             let question = format!(
-                "Supprimer le compte « {username} » ? Ses sessions sont fermées ; c'est définitif."
+                "Supprimer le compte « {username} » ? Ses sessions seront fermées, ses liens aux collectivités retirés ; c'est définitif."
             );
             if !yes && !super::confirm(&username, &question)? {
                 return Err(CliError(format!(

@@ -7,10 +7,13 @@
 //!   copy (SQLite: a deferred `BEGIN`, whose first read fixes the snapshot; PostgreSQL:
 //!   `REPEATABLE READ READ ONLY`), so a node left running cannot yield a torn copy; the
 //!   counts and keys checked at the end come from the same snapshot. The target is
-//!   written in one transaction: a copy that fails leaves it as it was.
+//!   written in one transaction, committed only once the counts and keys match: a
+//!   copy that fails or does not match leaves it as it was (an empty target may stay
+//!   migrated: its schema is made before the copy).
 //! - **Bounded memory.** Each table is read by keyset pages on its primary key (a table
 //!   without one is paged by its first column, all rows of one value in the same page)
-//!   and written by multi-row `INSERT`s within each engine's bind-parameter limit.
+//!   and written by multi-row `INSERT`s within each engine's bind-parameter limit; keys
+//!   are compared by pages of actors too.
 //! - **Same schema on both sides.** Each table's columns must be the same in the source
 //!   and the target (the same migration level), or nothing is copied.
 //! - **Typed values.** Each column's type comes from the PostgreSQL side's catalogue
@@ -390,10 +393,52 @@ impl Tx {
     }
 
     /// Every actor's id and keys, by id.
-    async fn actor_keys(&mut self) -> StoreResult<Vec<Vec<Value>>> {
-        const SQL: &str =
-            "SELECT ap_id, public_key_pem, private_key_pem FROM actors ORDER BY ap_id";
-        self.fetch(SQL, &[], &[Kind::Text; 3]).await
+    /// A page of actors' keys (ap_id, public, private) after `after`, by ap_id.
+    async fn actor_keys_after(&mut self, after: &Value) -> StoreResult<Vec<Vec<Value>>> {
+        let sql = format!(
+            "SELECT ap_id, public_key_pem, private_key_pem FROM actors \
+             WHERE ap_id > $1 ORDER BY ap_id LIMIT {KEY_PAGE}"
+        );
+        self.fetch(&sql, std::slice::from_ref(after), &[Kind::Text; 3])
+            .await
+    }
+
+    /// The keys (ap_id, public, private) of the actors `ap_ids`.
+    async fn actor_keys_of(&mut self, ap_ids: &[Value]) -> StoreResult<Vec<Vec<Value>>> {
+        let list = (1..=ap_ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT ap_id, public_key_pem, private_key_pem FROM actors WHERE ap_id IN ({list})"
+        );
+        self.fetch(&sql, ap_ids, &[Kind::Text; 3]).await
+    }
+}
+
+/// Actors whose keys are compared at once (bind parameters of one `IN` list).
+const KEY_PAGE: usize = 500;
+
+/// Compares every actor's keys, by pages of the source's actors looked up in the
+/// target: the ap_ids of the actors whose keys differ or are missing there, and how
+/// many actors the source has.
+async fn different_keys(from: &mut Tx, to: &mut Tx) -> StoreResult<(Vec<String>, usize)> {
+    let (mut different, mut actors) = (Vec::new(), 0);
+    let mut after = text("");
+    loop {
+        let page = from.actor_keys_after(&after).await?;
+        let Some(last) = page.last() else {
+            return Ok((different, actors));
+        };
+        after = last[0].clone();
+        actors += page.len();
+        let ids: Vec<Value> = page.iter().map(|row| row[0].clone()).collect();
+        let theirs = to.actor_keys_of(&ids).await?;
+        different.extend(
+            page.iter()
+                .filter(|row| !theirs.contains(row))
+                .map(|row| row[0].text().unwrap_or_default().to_string()),
+        );
     }
 }
 
@@ -738,17 +783,37 @@ impl Store {
                 target: to.count(plan.table).await?,
             });
         }
-        let (source_keys, target_keys) = (from.actor_keys().await?, to.actor_keys().await?);
-        to.commit().await?;
-        let different_keys: Vec<String> = source_keys
+        let (different_keys, actors) = different_keys(&mut from, &mut to).await?;
+        // Checked before the commit: a copy that does not match rolls back.
+        let different_counts: Vec<String> = counts
             .iter()
-            .filter(|key| !target_keys.contains(key))
-            .map(|key| key[0].text().unwrap_or_default().to_string())
+            .filter(|count| count.source != count.target)
+            .map(|count| format!("{} ({} ⇄ {})", count.table, count.source, count.target))
             .collect();
+        if !different_counts.is_empty() || !different_keys.is_empty() {
+            let mut problems = Vec::new();
+            if !different_counts.is_empty() {
+                problems.push(format!(
+                    "nombres de lignes différents pour {}",
+                    different_counts.join(", ")
+                ));
+            }
+            if !different_keys.is_empty() {
+                problems.push(format!(
+                    "clés différentes pour {}",
+                    different_keys.join(", ")
+                ));
+            }
+            return Err(refused(format!(
+                "copie annulée, rien n'est écrit dans la cible (elle peut rester migrée) : {}",
+                problems.join(" ; ")
+            )));
+        }
+        to.commit().await?;
         Ok(CopyReport {
             counts,
-            same_keys: source_keys.len() - different_keys.len(),
-            actors: source_keys.len(),
+            same_keys: actors,
+            actors,
             different_keys,
         })
     }

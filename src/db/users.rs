@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite, Store, StoreResult, on_pool};
+use super::{BeginWrite, Engine, Store, StoreResult, on_pool};
 use crate::domain::Collectivite;
 
 /// An account.
@@ -42,6 +42,39 @@ pub struct Session {
     /// The session's CSRF token, required in every form it posts.
     pub csrf_token: String,
 }
+
+/// What a change guarded by "one enabled node admin stays" did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Done.
+    Changed,
+    /// The account already was in that state.
+    Unchanged,
+    /// Refused: it would leave the node without an enabled admin.
+    LastAdmin,
+    /// No such account (deleted meanwhile).
+    Missing,
+}
+
+impl AccountChange {
+    /// From whether the guarded statement changed the row and, read after it in the
+    /// same transaction, whether the account exists already in the state asked for.
+    fn of(changed: bool, already: Option<bool>) -> Self {
+        match (changed, already) {
+            (true, _) => AccountChange::Changed,
+            (false, None) => AccountChange::Missing,
+            (false, Some(true)) => AccountChange::Unchanged,
+            (false, Some(false)) => AccountChange::LastAdmin,
+        }
+    }
+}
+
+/// On PostgreSQL, run first in the transaction of a change guarded by "one enabled node
+/// admin stays": it waits for any other such change, so that two of them never each
+/// see the other admin (READ COMMITTED); the next statement sees what it committed.
+/// SQLite write transactions are serial already.
+const LOCK_ADMINS: &str =
+    "SELECT id FROM users WHERE admin = TRUE AND disabled_at IS NULL ORDER BY id FOR UPDATE";
 
 impl Store {
     /// Creates an account bound to `collectivites` (actor ids), in one transaction.
@@ -92,15 +125,24 @@ impl Store {
     }
 
     /// Disables an account (ending its sessions, in one transaction) or enables it
-    /// again; false when it already was in that state.
-    pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> StoreResult<bool> {
-        const DISABLE: &str =
-            "UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL";
+    /// again, never disabling the last enabled node admin ([`AccountChange`]).
+    pub async fn set_user_disabled(
+        &self,
+        user_id: i64,
+        disabled: bool,
+    ) -> StoreResult<AccountChange> {
+        const DISABLE: &str = "UPDATE users SET disabled_at = $1 WHERE id = $2 \
+             AND disabled_at IS NULL AND (admin = FALSE OR EXISTS (SELECT 1 FROM users o \
+             WHERE o.admin = TRUE AND o.disabled_at IS NULL AND o.id <> $2))";
         const ENABLE: &str =
             "UPDATE users SET disabled_at = NULL WHERE id = $1 AND disabled_at IS NOT NULL";
+        let lock = self.engine() == Engine::Postgres;
         on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let changed = if disabled {
+                if lock {
+                    sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
+                }
                 sqlx::query(DISABLE).bind(Utc::now()).bind(user_id).execute(&mut *tx).await?
             } else {
                 sqlx::query(ENABLE).bind(user_id).execute(&mut *tx).await?
@@ -113,31 +155,63 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            let state: Option<(bool, Option<DateTime<Utc>>)> =
+                sqlx::query_as("SELECT admin, disabled_at FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             tx.commit().await?;
-            Ok(changed)
+            Ok(AccountChange::of(changed, state.map(|(_, at)| at.is_some() == disabled)))
         })
     }
 
-    /// Deletes an account with its sessions and its links to collectivités, in one
-    /// statement, unless it is the last enabled node admin; false then (or when there
-    /// is no such account).
-    pub async fn delete_user(&self, user_id: i64) -> StoreResult<bool> {
+    /// Deletes an account with its sessions and its links to collectivités, unless it
+    /// is the last enabled node admin ([`AccountChange`]).
+    pub async fn delete_user(&self, user_id: i64) -> StoreResult<AccountChange> {
         // Sessions and links go by ON DELETE CASCADE.
         const SQL: &str = "DELETE FROM users WHERE id = $1 AND (admin = FALSE OR EXISTS \
              (SELECT 1 FROM users o WHERE o.admin = TRUE AND o.disabled_at IS NULL AND o.id <> $1))";
-        Ok(on_pool!(self, pool => {
-            sqlx::query(SQL).bind(user_id).execute(pool).await?.rows_affected() > 0
-        }))
+        let lock = self.engine() == Engine::Postgres;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if lock {
+                sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
+            }
+            let deleted = sqlx::query(SQL).bind(user_id).execute(&mut *tx).await?.rows_affected() > 0;
+            let left: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(AccountChange::of(deleted, left.map(|_| false)))
+        })
     }
 
     /// Makes an account a node admin or an editor again, unless that would leave no
-    /// enabled node admin; false then (or when it already had that role).
-    pub async fn set_user_admin(&self, user_id: i64, admin: bool) -> StoreResult<bool> {
+    /// enabled node admin ([`AccountChange`]).
+    pub async fn set_user_admin(&self, user_id: i64, admin: bool) -> StoreResult<AccountChange> {
         const SQL: &str = "UPDATE users SET admin = $2 WHERE id = $1 AND admin <> $2 AND ($2 OR EXISTS \
              (SELECT 1 FROM users o WHERE o.admin = TRUE AND o.disabled_at IS NULL AND o.id <> $1))";
-        Ok(on_pool!(self, pool => {
-            sqlx::query(SQL).bind(user_id).bind(admin).execute(pool).await?.rows_affected() > 0
-        }))
+        let lock = self.engine() == Engine::Postgres && !admin;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if lock {
+                sqlx::query(LOCK_ADMINS).execute(&mut *tx).await?;
+            }
+            let changed = sqlx::query(SQL)
+                .bind(user_id)
+                .bind(admin)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+            let role: Option<bool> = sqlx::query_scalar("SELECT admin FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(AccountChange::of(changed, role.map(|role| role == admin)))
+        })
     }
 
     /// Every account by name, with the collectivités it edits and its live sessions.
@@ -202,7 +276,9 @@ impl Store {
     /// Opens a session (the cookie token's hash) until `expires_at`, only if the
     /// account still has the password hash that was checked (`checked_hash`) and is
     /// not disabled: a sign-in that checked the old password while `user passwd` or
-    /// `user disable` ran opens nothing. False when nothing was opened.
+    /// `user disable` ran opens nothing. On PostgreSQL the account row is locked
+    /// (`FOR SHARE`): while such a change (or `user delete`) is uncommitted, the insert
+    /// waits for it and checks the row it committed. False when nothing was opened.
     pub async fn insert_session(
         &self,
         token_hash: &str,
@@ -214,8 +290,17 @@ impl Store {
         const SQL: &str = "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
              SELECT $1, id, $3, $4, $5 FROM users \
              WHERE id = $2 AND password_hash = $6 AND disabled_at IS NULL";
+        // READ COMMITTED would read the old row beside an uncommitted change, and the
+        // change's `DELETE FROM sessions` would miss this one.
+        const SQL_POSTGRES: &str = "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             SELECT $1, id, $3, $4, $5 FROM users \
+             WHERE id = $2 AND password_hash = $6 AND disabled_at IS NULL FOR SHARE";
+        let sql = match self.engine() {
+            Engine::Sqlite => SQL,
+            Engine::Postgres => SQL_POSTGRES,
+        };
         on_pool!(self, pool => {
-            let opened = sqlx::query(SQL)
+            let opened = sqlx::query(sql)
                 .bind(token_hash)
                 .bind(user_id)
                 .bind(csrf_token)

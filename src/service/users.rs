@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use rand::RngCore;
 
-use crate::db::users::{Session, User};
+use crate::db::users::{AccountChange, Session, User};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::service::tokens::hash_token;
 use crate::state::AppState;
@@ -66,7 +66,12 @@ async fn find_user(state: &AppState, username: &str) -> AppResult<User> {
         .store
         .user_by_username(username)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("aucun compte « {username} »")))
+        .ok_or_else(|| no_account(username))
+}
+
+/// The account `username` does not exist.
+fn no_account(username: &str) -> AppError {
+    AppError::NotFound(format!("aucun compte « {username} »"))
 }
 
 /// Gives the account `username` a new password (the rules of [`check_password`],
@@ -88,10 +93,11 @@ pub async fn set_password(state: &AppState, username: &str, password: &str) -> A
 /// again; false when it already was in that state.
 ///
 /// # Errors
-/// [`AppError::NotFound`].
+/// [`AppError::NotFound`]; [`AppError::Conflict`] for the last enabled node admin.
 pub async fn set_disabled(state: &AppState, username: &str, disabled: bool) -> AppResult<bool> {
     let user = find_user(state, username).await?;
-    let changed = state.store.set_user_disabled(user.id, disabled).await?;
+    let change = state.store.set_user_disabled(user.id, disabled).await?;
+    let changed = guarded(change, username)?;
     tracing::info!(user = %user.username, disabled, changed, "account state set");
     Ok(changed)
 }
@@ -106,6 +112,21 @@ fn last_admin(username: &str) -> AppError {
     }
 }
 
+/// Whether a change guarded by "one enabled node admin stays" was made (false: the
+/// account already was in that state).
+///
+/// # Errors
+/// [`AppError::Conflict`] for the last enabled node admin, [`AppError::NotFound`]
+/// for an account deleted meanwhile.
+fn guarded(change: AccountChange, username: &str) -> AppResult<bool> {
+    match change {
+        AccountChange::Changed => Ok(true),
+        AccountChange::Unchanged => Ok(false),
+        AccountChange::LastAdmin => Err(last_admin(username)),
+        AccountChange::Missing => Err(no_account(username)),
+    }
+}
+
 /// Deletes the account `username`, its sessions and its links to collectivités (API
 /// tokens belong to collectivités, not to accounts, and stay).
 ///
@@ -114,9 +135,7 @@ fn last_admin(username: &str) -> AppError {
 /// whom nobody could replace from the web admin.
 pub async fn delete_user(state: &AppState, username: &str) -> AppResult<User> {
     let user = find_user(state, username).await?;
-    if !state.store.delete_user(user.id).await? {
-        return Err(last_admin(username));
-    }
+    guarded(state.store.delete_user(user.id).await?, username)?;
     tracing::info!(user = %user.username, "account deleted");
     Ok(user)
 }
@@ -126,17 +145,33 @@ pub async fn delete_user(state: &AppState, username: &str) -> AppResult<User> {
 ///
 /// # Errors
 /// [`AppError::NotFound`]; [`AppError::Conflict`] when the last enabled node admin
-/// would become an editor.
+/// would become an editor; [`AppError::Validation`] when an editor would edit no
+/// collectivité.
 pub async fn set_admin(state: &AppState, username: &str, admin: bool) -> AppResult<bool> {
     let user = find_user(state, username).await?;
     if user.admin == admin {
         return Ok(false);
     }
-    if !state.store.set_user_admin(user.id, admin).await? {
-        return Err(last_admin(username));
+    if !admin {
+        let editor = User {
+            admin: false,
+            ..user.clone()
+        };
+        if state.store.collectivites_of_user(&editor).await?.is_empty() {
+            return Err(bound_to_nothing());
+        }
     }
-    tracing::info!(user = %user.username, admin, "account role set");
-    Ok(true)
+    let changed = guarded(state.store.set_user_admin(user.id, admin).await?, username)?;
+    tracing::info!(user = %user.username, admin, changed, "account role set");
+    Ok(changed)
+}
+
+/// The refusal of an editor's account that edits no collectivité.
+fn bound_to_nothing() -> AppError {
+    invalid(
+        "collectivite",
+        "un compte édite au moins une collectivité (--collectivite) ou administre le nœud (--admin)",
+    )
 }
 
 /// Creates an account bound to local collectivités (by username), or a node admin.
@@ -154,10 +189,7 @@ pub async fn create_user(
 ) -> AppResult<User> {
     check_new_account(username, password)?;
     if collectivites.is_empty() && !admin {
-        return Err(invalid(
-            "collectivite",
-            "un compte édite au moins une collectivité (--collectivite) ou administre le nœud (--admin)",
-        ));
+        return Err(bound_to_nothing());
     }
     let mut ids = Vec::new();
     for name in collectivites {

@@ -812,7 +812,7 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
     create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
         .await
         .unwrap();
-    create_user(&app.state, "chef", PASSWORD, &[], true)
+    create_user(&app.state, "chef", PASSWORD, &["marcq".into()], true)
         .await
         .unwrap();
     let (token, _) = login(&app.state, "marie", PASSWORD, None).await.unwrap();
@@ -832,16 +832,29 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 0);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM user_collectivites").await,
-        0
+        1,
+        "chef's link only"
     );
     let error = fails(cli(&app, &["user", "delete", "marie", "--yes"], None).await);
     assert!(error.contains("aucun compte « marie »"), "{error}");
 
     // The last enabled admin stays, even beside a disabled one.
-    create_user(&app.state, "adjoint", PASSWORD, &[], true)
+    create_user(&app.state, "adjoint", PASSWORD, &["marcq".into()], true)
         .await
         .unwrap();
     ok(cli(&app, &["user", "disable", "adjoint"], None).await);
+    let error = fails(cli(&app, &["user", "disable", "chef"], None).await);
+    assert!(
+        error.contains("« chef » est le dernier compte administrateur actif"),
+        "{error}"
+    );
+    assert!(
+        ok(cli(&app, &["user", "list"], None).await)
+            .contains("chef\tadministrateur du nœud\tactif"),
+        "the last enabled admin stays enabled"
+    );
+    let out = ok(cli(&app, &["user", "disable", "adjoint"], None).await);
+    assert!(out.contains("déjà désactivé"), "{out}");
     let error = fails(cli(&app, &["user", "delete", "chef", "--yes"], None).await);
     assert!(
         error.contains("dernier compte administrateur actif"),
@@ -891,10 +904,99 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
     let usage = cli(&app, &["user", "role", "paul"], None).await;
     assert_eq!(usage.status.code(), Some(2), "{usage:?}");
     assert!(!exists("chef").await);
+    // An editor edits at least one collectivité.
+    create_user(&app.state, "seul", PASSWORD, &[], true)
+        .await
+        .unwrap();
+    let error = fails(cli(&app, &["user", "role", "seul", "--editor"], None).await);
+    assert!(
+        error.contains("un compte édite au moins une collectivité"),
+        "{error}"
+    );
+    assert!(
+        app.state
+            .store
+            .user_by_username("seul")
+            .await
+            .unwrap()
+            .unwrap()
+            .admin
+    );
 
     let help = ok(cli(&app, &["user", "delete", "--help"], None).await);
     assert!(
         help.contains("Example: maillage user delete marie --yes"),
         "{help}"
     );
+}
+
+crate::postgres_only!(two_admins_leaving_at_once_keep_one);
+
+/// The last two enabled node admins deleted, disabled or made editors at once: the
+/// second change waits for the first (READ COMMITTED would let each see the other) and
+/// is refused, so one admin stays.
+async fn two_admins_leaving_at_once_keep_one(app: TestApp) {
+    use crate::helpers::{holding_transaction, postgres_pool, until_blocked_by};
+    use maillage::db::users::AccountChange;
+    use maillage::service::users::create_user;
+    const PASSWORD: &str = "un mot de passe solide";
+    let pool = postgres_pool(&app);
+    app.create_collectivite("marcq", "59378").await;
+    type Change =
+        fn(
+            maillage::db::Store,
+            i64,
+        )
+            -> futures_util::future::BoxFuture<'static, maillage::db::StoreResult<AccountChange>>;
+    let changes: [(&str, Change); 3] = [
+        ("delete", |store, id| {
+            Box::pin(async move { store.delete_user(id).await })
+        }),
+        ("disable", |store, id| {
+            Box::pin(async move { store.set_user_disabled(id, true).await })
+        }),
+        ("editor", |store, id| {
+            Box::pin(async move { store.set_user_admin(id, false).await })
+        }),
+    ];
+    for (round, (name, change)) in changes.into_iter().enumerate() {
+        let first = format!("premier{round}");
+        let second = format!("second{round}");
+        let mut ids = Vec::new();
+        for username in [&first, &second] {
+            let user = create_user(&app.state, username, PASSWORD, &["marcq".into()], true)
+                .await
+                .unwrap();
+            ids.push(user.id);
+        }
+        // Only these two are enabled admins.
+        sqlx::query("UPDATE users SET admin = FALSE WHERE id <> $1 AND id <> $2")
+            .bind(ids[0])
+            .bind(ids[1])
+            .execute(&pool)
+            .await
+            .unwrap();
+        let (mut holder, pid) = holding_transaction(&pool).await;
+        // The first leaves (guarded, the other admin is there), uncommitted.
+        sqlx::query("UPDATE users SET admin = FALSE WHERE id = $1")
+            .bind(ids[0])
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let task = tokio::spawn(change(app.state.store.clone(), ids[1]));
+        until_blocked_by(&pool, pid, &task).await;
+        holder.commit().await.unwrap();
+        let outcome = task.await.unwrap();
+        assert!(
+            matches!(outcome, Ok(AccountChange::LastAdmin)),
+            "{name}: {outcome:?}"
+        );
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE admin = TRUE AND disabled_at IS NULL",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(admins, 1, "{name}");
+    }
 }

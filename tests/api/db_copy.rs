@@ -334,3 +334,47 @@ async fn db_copy_refuses_a_target_at_another_migration_level() {
     assert_eq!(actors, 0, "nothing copied");
     pool.close().await;
 }
+
+/// A copy whose counts do not match (here a target trigger drops the tokens) is
+/// refused before its transaction commits: the message names the table, the target
+/// keeps no row, and a new run on the same target copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_copy_that_does_not_match_writes_nothing() {
+    let Some(base) = postgres_url() else {
+        say_skipped("db_copy_that_does_not_match_writes_nothing");
+        return;
+    };
+    let mut a = spawn_app(Engine::Sqlite).await.unwrap();
+    a.create_collectivite("marcq", "59378").await;
+    a.stop().await;
+    let postgres = empty_schema(&base).await;
+    let pool = sqlx::PgPool::connect(&postgres).await.unwrap();
+    sqlx::migrate!("./migrations/postgres")
+        .run(&pool)
+        .await
+        .unwrap();
+    for sql in [
+        "CREATE FUNCTION drop_row() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER drop_tokens BEFORE INSERT ON api_tokens FOR EACH ROW EXECUTE FUNCTION drop_row()",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let error = fails(cli(&a, &["db", "copy", "--to", &postgres], None).await);
+    assert!(error.contains("copie annulée"), "{error}");
+    assert!(
+        error.contains("nombres de lignes différents pour api_tokens (1 ⇄ 0)"),
+        "{error}"
+    );
+    let actors: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM actors")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(actors, 0, "nothing committed");
+    sqlx::query("DROP TRIGGER drop_tokens ON api_tokens")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = ok(cli(&a, &["db", "copy", "--to", &postgres], None).await);
+    assert!(out.contains("copie vérifiée"), "{out}");
+    pool.close().await;
+}

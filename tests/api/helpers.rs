@@ -617,3 +617,66 @@ pub async fn call(
     let text = response.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
+
+/// The pool of a PostgreSQL node.
+pub fn postgres_pool(app: &TestApp) -> sqlx::PgPool {
+    match &app.state.store {
+        maillage::db::Store::Postgres(pool) => pool.clone(),
+        maillage::db::Store::Sqlite(_) => panic!("a PostgreSQL node"),
+    }
+}
+
+/// A transaction that will hold row locks, and its connection's `pg_backend_pid()`
+/// (for [`until_blocked_by`]).
+pub async fn holding_transaction(
+    pool: &sqlx::PgPool,
+) -> (sqlx::Transaction<'static, sqlx::Postgres>, i32) {
+    let mut holder = pool.begin().await.expect("begin");
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *holder)
+        .await
+        .expect("backend pid");
+    (holder, pid)
+}
+
+/// Returns once `task` has finished or waits for a lock that the PostgreSQL
+/// connection `holder` (its `pg_backend_pid()`) holds: then committing `holder`'s
+/// transaction lands its change in the middle of `task`.
+pub async fn until_blocked_by<T>(
+    pool: &sqlx::PgPool,
+    holder: i32,
+    task: &tokio::task::JoinHandle<T>,
+) {
+    const BLOCKED: &str =
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))";
+    while !task.is_finished() {
+        let blocked: i64 = sqlx::query_scalar(BLOCKED)
+            .bind(holder)
+            .fetch_one(pool)
+            .await
+            .expect("read the lock waits");
+        if blocked > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// Runs an async test body on PostgreSQL only (row locks, READ COMMITTED): skipped,
+/// and said so, without a database URL.
+#[macro_export]
+macro_rules! postgres_only {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::helpers::spawn_app($crate::helpers::Engine::Postgres).await {
+                        Some(app) => super::$name(app).await,
+                        None => $crate::helpers::say_skipped(stringify!($name)),
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -275,6 +275,10 @@ async fn no_session_after_passwd_or_disable(app: TestApp) {
     users::create_user(state, "marie", PASSWORD, &[], true)
         .await
         .unwrap();
+    // Another admin, so that marie may be disabled.
+    users::create_user(state, "chef", PASSWORD, &[], true)
+        .await
+        .unwrap();
     let expires = chrono::Utc::now() + chrono::Duration::days(1);
     let account = async || {
         state
@@ -314,5 +318,62 @@ async fn no_session_after_passwd_or_disable(app: TestApp) {
         );
     }
     let listing = state.store.users().await.unwrap();
-    assert_eq!(listing[0].sessions, 0, "no session left");
+    assert!(listing.iter().all(|l| l.sessions == 0), "no session left");
+}
+
+crate::postgres_only!(no_session_beside_an_uncommitted_change);
+
+/// A sign-in whose session insert runs while `user passwd`, `user disable` or `user
+/// delete` is uncommitted (READ COMMITTED would read the old row) waits for it and
+/// opens nothing; after a deletion it is a refusal, not an error.
+async fn no_session_beside_an_uncommitted_change(app: TestApp) {
+    use crate::helpers::{holding_transaction, postgres_pool, until_blocked_by};
+    use maillage::service::users;
+    let pool = postgres_pool(&app);
+    users::create_user(&app.state, "marie", PASSWORD, &[], true)
+        .await
+        .unwrap();
+    let changes = [
+        "UPDATE users SET password_hash = 'autre' WHERE username = 'marie'",
+        "UPDATE users SET disabled_at = now() WHERE username = 'marie'",
+        "DELETE FROM users WHERE username = 'marie'",
+    ];
+    for (round, change) in changes.into_iter().enumerate() {
+        // Each round starts from an account that can sign in.
+        sqlx::query("UPDATE users SET disabled_at = NULL WHERE username = 'marie'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let user = app
+            .state
+            .store
+            .user_by_username("marie")
+            .await
+            .unwrap()
+            .unwrap();
+        let (mut holder, pid) = holding_transaction(&pool).await;
+        sqlx::query(change).execute(&mut *holder).await.unwrap();
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user.id)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let store = app.state.store.clone();
+        let token = format!("jeton-{round}");
+        let expires = chrono::Utc::now() + chrono::Duration::days(1);
+        let sign_in = tokio::spawn(async move {
+            store
+                .insert_session(&token, user.id, &user.password_hash, "csrf", expires)
+                .await
+        });
+        until_blocked_by(&pool, pid, &sign_in).await;
+        holder.commit().await.unwrap();
+        let opened = sign_in.await.unwrap();
+        assert!(matches!(opened, Ok(false)), "{change}: {opened:?}");
+        let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(sessions, 0, "{change}");
+    }
 }
