@@ -13,6 +13,7 @@ mod export;
 mod follow;
 mod import;
 mod init;
+mod notifications;
 mod queue;
 mod token;
 mod user;
@@ -107,6 +108,9 @@ pub enum Command {
     /// The delivery queue: status per host, and retries.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// Editors' email notifications: send what is due now, the daily digests, status.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationsCommand),
     /// Follow a remote actor (acct:user@host or its URL), as a collectivité or, without
     /// --collectivite, as the instance actor (aggregators).
     Follow {
@@ -238,6 +242,7 @@ impl Command {
                 | Command::Queue(queue::QueueCommand::Status)
                 | Command::Db(_)
                 | Command::User(_)
+                | Command::Notifications(_)
                 | Command::Collectivite(
                     CollectiviteCommand::List | CollectiviteCommand::Show { .. }
                 )
@@ -404,6 +409,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     if !matches!(command, Command::Demo { .. }) {
         say_sources(&loaded);
     }
+    if matches!(
+        command,
+        Command::Serve { .. } | Command::Worker { once: false }
+    ) {
+        for warning in &loaded.warnings {
+            tracing::warn!("{warning}");
+        }
+    }
     let access = command.access();
     let state = async || -> Result<AppState, CliError> { Ok(open(&loaded, access).await?.state) };
     match command {
@@ -483,6 +496,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(command) => user::run(state().await?, command).await,
         Command::Domains(command) => domains::run(state().await?, command).await,
         Command::Queue(command) => queue::run(state().await?, command).await,
+        Command::Notifications(command) => notifications::run(state().await?, command).await,
         Command::Db(command) => db::run(state().await?, command).await,
     }
 }

@@ -58,12 +58,28 @@ pub fn month(key: &str) -> String {
 
 /// A date as "7 décembre 2026".
 pub fn date(date: DateTime<Utc>) -> String {
+    day(date.date_naive())
+}
+
+/// A day as "7 décembre 2026", "1er mars 2027" (French writes the first as "1er").
+pub fn day(day: chrono::NaiveDate) -> String {
     use chrono::Datelike;
+    let number = match day.day() {
+        1 => "1er".to_string(),
+        n => n.to_string(),
+    };
+    format!("{number} {} {}", MONTHS[day.month0() as usize], day.year())
+}
+
+/// A moment as "7 décembre 2026 à 14 h 05", in the server's local time.
+pub fn date_time(moment: DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    let local = moment.with_timezone(&chrono::Local);
     format!(
-        "{} {} {}",
-        date.day(),
-        MONTHS[date.month0() as usize],
-        date.year()
+        "{} à {} h {:02}",
+        date(local.naive_local().and_utc()),
+        local.hour(),
+        local.minute()
     )
 }
 
@@ -84,5 +100,8 @@ mod tests {
         assert_eq!(month("2026-01"), "janvier 2026");
         assert_eq!(month("2026-13"), "2026-13");
         assert_eq!(month("n/a"), "n/a");
+        let day_of = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(day(day_of(2026, 12, 7)), "7 décembre 2026");
+        assert_eq!(day(day_of(2027, 3, 1)), "1er mars 2027");
     }
 }

@@ -18,9 +18,16 @@ struct Session {
 }
 
 async fn create_marie(app: &TestApp) {
-    maillage::service::users::create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
-        .await
-        .expect("create user");
+    maillage::service::users::create_user(
+        &app.state,
+        "marie",
+        PASSWORD,
+        &["marcq".into()],
+        false,
+        None,
+    )
+    .await
+    .expect("create user");
 }
 
 async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {

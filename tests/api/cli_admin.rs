@@ -809,10 +809,17 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
         user.is_some()
     };
     app.create_collectivite("marcq", "59378").await;
-    create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
-        .await
-        .unwrap();
-    create_user(&app.state, "chef", PASSWORD, &[], true)
+    create_user(
+        &app.state,
+        "marie",
+        PASSWORD,
+        &["marcq".into()],
+        false,
+        None,
+    )
+    .await
+    .unwrap();
+    create_user(&app.state, "chef", PASSWORD, &[], true, None)
         .await
         .unwrap();
     let (token, _) = login(&app.state, "marie", PASSWORD, None).await.unwrap();
@@ -838,7 +845,7 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
     assert!(error.contains("aucun compte « marie »"), "{error}");
 
     // The last enabled admin stays, even beside a disabled one.
-    create_user(&app.state, "adjoint", PASSWORD, &[], true)
+    create_user(&app.state, "adjoint", PASSWORD, &[], true, None)
         .await
         .unwrap();
     ok(cli(&app, &["user", "disable", "adjoint"], None).await);
@@ -856,7 +863,7 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
     ok(cli(&app, &["user", "enable", "adjoint"], None).await);
     ok(cli(&app, &["user", "delete", "chef", "--yes"], None).await);
     // Roles: the remaining admin cannot step down until another is made admin.
-    create_user(&app.state, "paul", PASSWORD, &["marcq".into()], false)
+    create_user(&app.state, "paul", PASSWORD, &["marcq".into()], false, None)
         .await
         .unwrap();
     let error = fails(cli(&app, &["user", "role", "adjoint", "--editor"], None).await);

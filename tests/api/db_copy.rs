@@ -202,6 +202,7 @@ async fn busy_node() -> (crate::helpers::TestApp, crate::helpers::TestApp, Strin
         "un mot de passe solide",
         &["marcq".into()],
         false,
+        None,
     )
     .await
     .unwrap();
