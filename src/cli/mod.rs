@@ -361,8 +361,12 @@ async fn migration_status(loaded: &Loaded) -> CliResult {
     let pending = list.iter().filter(|m| m.applied_on.is_none()).count();
     let unknown = list.iter().filter(|m| m.unknown).count();
     println!(
-        "{} migration(s) appliquée(s), {pending} en attente ({})",
-        list.len() - pending,
+        "{}, {pending} en attente ({})",
+        crate::domain::french::count(
+            (list.len() - pending) as i64,
+            "migration appliquée",
+            "migrations appliquées"
+        ),
         match store.engine() {
             crate::db::Engine::Sqlite => "SQLite",
             crate::db::Engine::Postgres => "PostgreSQL",
@@ -387,7 +391,8 @@ async fn migration_status(loaded: &Loaded) -> CliResult {
     }
     if unknown > 0 {
         println!(
-            "attention : {unknown} migration(s) viennent d'une version plus récente de Maillage que celle-ci"
+            "attention : {} d'une version plus récente de Maillage que celle-ci",
+            crate::domain::french::count(unknown as i64, "migration vient", "migrations viennent")
         );
     }
     Ok(())
@@ -442,7 +447,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let sent = crate::federation::delivery::DeliveryWorker::new(state)
                 .drain()
                 .await?;
-            println!("{sent} livraison(s) traitée(s)");
+            println!(
+                "{}",
+                crate::domain::french::count(
+                    sent as i64,
+                    "livraison traitée",
+                    "livraisons traitées"
+                )
+            );
             Ok(())
         }
         Command::Worker { once: false } => {
@@ -477,8 +489,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 println!("aucune migration en attente : la base ({engine:?}) est à jour");
             } else {
                 println!(
-                    "{} migration(s) appliquée(s) ({engine:?}) :",
-                    prepared.applied.len()
+                    "{} ({engine:?}) :",
+                    crate::domain::french::count(
+                        prepared.applied.len() as i64,
+                        "migration appliquée",
+                        "migrations appliquées"
+                    )
                 );
                 for migration in &prepared.applied {
                     println!(

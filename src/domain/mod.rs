@@ -11,6 +11,7 @@ pub mod codes;
 pub mod collectivite;
 pub mod drafts;
 pub mod fields;
+pub mod french;
 pub mod geo;
 pub mod html;
 

@@ -38,7 +38,8 @@ fn check_report(out: &str, actors: usize) {
     assert_eq!(tables, maillage::db::copy::TABLES.len(), "{out}");
     assert!(
         out.contains(&format!(
-            "clés identiques (publique et privée) : {actors} acteur(s) sur {actors}"
+            "clés identiques (publique et privée) : {actors} {} sur {actors}",
+            if actors > 1 { "acteurs" } else { "acteur" }
         )),
         "{out}"
     );
