@@ -322,9 +322,10 @@ async fn db_copy_refuses_a_target_at_another_migration_level() {
         .unwrap();
     let error = fails(cli(&a, &["db", "copy", "--to", &postgres], None).await);
     assert!(error.contains("pas les mêmes colonnes"), "{error}");
+    // (Migration 0014 added the notification columns; listed by name.)
     assert!(
         error.contains(
-            "users (seulement dans la source : disabled_at ; seulement dans la cible : aucune)"
+            "users (seulement dans la source : digest_sent_on, disabled_at, email, notify ; seulement dans la cible : aucune)"
         ),
         "{error}"
     );
