@@ -348,7 +348,14 @@ impl App {
         let worker = self.state.settings.delivery.workers.then(|| {
             log_worker_start(&self.state.settings, "serve");
             let worker = DeliveryWorker::new(self.state.clone());
-            let mut stopped = stopped.clone();
+            let (mut stopped, mut mail_stopped) = (stopped.clone(), stopped.clone());
+            // Editors' notification mails go with the delivery workers.
+            tokio::spawn(crate::service::notifications::run(
+                self.state.clone(),
+                async move {
+                    let _ = mail_stopped.wait_for(|stop| *stop).await;
+                },
+            ));
             tokio::spawn(async move {
                 worker
                     .run(async move {
@@ -397,7 +404,17 @@ impl App {
 /// node.
 pub async fn run_workers(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) {
     log_worker_start(&state.settings, "worker");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut mail_stopped = stopped.clone();
+    let mails = tokio::spawn(crate::service::notifications::run(
+        state.clone(),
+        async move {
+            let _ = mail_stopped.wait_for(|stop| *stop).await;
+        },
+    ));
     DeliveryWorker::new(state.clone()).run(shutdown).await;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(15), mails).await;
     tracing::info!("delivery worker stopped; what it had not sent stays queued");
     state.store.close().await;
 }

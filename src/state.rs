@@ -30,6 +30,8 @@ pub struct Inner {
     pub http: reqwest::Client,
     /// Wakes delivery workers when activities are queued.
     pub delivery_wakeup: Arc<tokio::sync::Notify>,
+    /// Wakes the notification sender when notices are written.
+    pub mail_wakeup: Arc<tokio::sync::Notify>,
     /// Totals and facets of recent searches, valid for one directory generation.
     pub search_cache: crate::service::directory::SearchCache,
     /// Domains and actors refused: `federation.blocked_domains` and the admin's blocks.
@@ -209,6 +211,7 @@ impl AppState {
             base,
             http,
             delivery_wakeup: Arc::default(),
+            mail_wakeup: Arc::default(),
             search_cache: Default::default(),
             export_slots,
             search_costs: Default::default(),

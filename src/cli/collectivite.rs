@@ -176,8 +176,13 @@ pub async fn run(state: AppState, command: CollectiviteCommand) -> CliResult {
             let deleted =
                 service::collectivites::delete_collectivite(&state, &collectivite).await?;
             println!(
-                "collectivité « {username} » supprimée : {} action(s) retirée(s), {} livraison(s) de sa suppression en file",
-                deleted.actions, deleted.deliveries
+                "collectivité « {username} » supprimée : {}, {} de sa suppression en file",
+                crate::domain::french::count(
+                    deleted.actions as i64,
+                    "action retirée",
+                    "actions retirées"
+                ),
+                crate::domain::french::count(deleted.deliveries as i64, "livraison", "livraisons")
             );
             if deleted.deliveries > 0 {
                 println!(

@@ -27,6 +27,9 @@ pub fn run(loaded: &Loaded, command: ConfigCommand) -> CliResult {
                 "# configuration valide : {}",
                 super::configuration_place(loaded)
             );
+            for warning in &loaded.warnings {
+                println!("# attention : {warning}");
+            }
             println!("# réglages effectifs (valeurs par défaut comprises, mots de passe masqués)");
             println!();
             print!("{text}");

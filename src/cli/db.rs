@@ -57,16 +57,21 @@ pub async fn run(state: AppState, command: DbCommand) -> CliResult {
                 }
             }
             println!(
-                "clés identiques (publique et privée) : {} acteur(s) sur {}",
-                report.same_keys, report.actors
+                "clés identiques (publique et privée) : {} sur {}",
+                crate::domain::french::count(report.same_keys as i64, "acteur", "acteurs"),
+                report.actors
             );
             for actor in &report.different_keys {
                 println!("  clés différentes : {actor}");
             }
             if !report.different_keys.is_empty() {
                 return Err(CliError(format!(
-                    "copie incomplète : clés différentes pour {} acteur(s)",
-                    report.different_keys.len()
+                    "copie incomplète : clés différentes pour {}",
+                    crate::domain::french::count(
+                        report.different_keys.len() as i64,
+                        "acteur",
+                        "acteurs"
+                    )
                 )));
             }
             if !different.is_empty() {

@@ -122,12 +122,7 @@ pub async fn run(state: AppState, command: DomainsCommand) -> CliResult {
                     error.line, error.domain, error.message
                 );
             }
-            println!(
-                "{} domaine(s) importé(s), {} ignoré(s), {} refusé(s)",
-                report.imported,
-                report.skipped.len(),
-                report.errors.len()
-            );
+            println!("{}", report.summary());
         }
         DomainsCommand::Export { allow, output } => {
             let csv = domain_policy::export(&state, list_of(allow)).await?;

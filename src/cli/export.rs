@@ -66,7 +66,10 @@ pub async fn run(
         }
         Err(Failure::Read(error)) => return Err(error.into()),
     };
-    eprintln!("{written} action(s) exportée(s)");
+    eprintln!(
+        "{}",
+        crate::domain::french::count(written as i64, "action exportée", "actions exportées")
+    );
     Ok(())
 }
 

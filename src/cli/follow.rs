@@ -74,13 +74,17 @@ pub async fn run(
     bar.finish_and_clear();
     let done = targets.len() - failures.len();
     eprintln!(
-        "{done} suivi(s) mis en file d'attente sur {} ; ils partent avec les livraisons de « maillage serve » ou « maillage worker »",
+        "{} en file d'attente sur {} ; ils partent avec les livraisons de « maillage serve » ou « maillage worker »",
+        crate::domain::french::count(done as i64, "suivi mis", "suivis mis"),
         targets.len()
     );
     if failures.is_empty() {
         Ok(())
     } else {
-        let mut summary = format!("{} échec(s) :", failures.len());
+        let mut summary = format!(
+            "{} :",
+            crate::domain::french::count(failures.len() as i64, "échec", "échecs")
+        );
         for (target, reason) in &failures {
             summary.push_str(&format!("\n  - {target} : {reason}"));
         }

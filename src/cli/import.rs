@@ -63,7 +63,8 @@ pub async fn run(state: AppState, collectivite: String, file: &Path) -> CliResul
     match report.rejected() {
         0 => Ok(()),
         n => Err(CliError(format!(
-            "{n} ligne(s) rejetée(s), à corriger avant d'importer à nouveau le fichier (les autres lignes sont enregistrées ; elles ne seront pas créées deux fois)"
+            "{}, à corriger avant d'importer à nouveau le fichier (les autres lignes sont enregistrées ; elles ne seront pas créées deux fois)",
+            crate::domain::french::count(n as i64, "ligne rejetée", "lignes rejetées")
         ))),
     }
 }

@@ -211,7 +211,8 @@ async fn populate(
     let account = match account {
         Some((login, password)) => {
             let bound = [collectivite.profile.username.to_string()];
-            let user = service::users::create_user(state, &login, &password, &bound, false).await?;
+            let user =
+                service::users::create_user(state, &login, &password, &bound, false, None).await?;
             Some(user.username)
         }
         None => None,

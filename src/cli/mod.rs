@@ -13,6 +13,7 @@ mod export;
 mod follow;
 mod import;
 mod init;
+mod notifications;
 mod queue;
 mod token;
 mod user;
@@ -107,6 +108,9 @@ pub enum Command {
     /// The delivery queue: status per host, and retries.
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// Editors' email notifications: send what is due now, the daily digests, status.
+    #[command(subcommand)]
+    Notifications(notifications::NotificationsCommand),
     /// Follow a remote actor (acct:user@host or its URL), as a collectivité or, without
     /// --collectivite, as the instance actor (aggregators).
     Follow {
@@ -238,6 +242,7 @@ impl Command {
                 | Command::Queue(queue::QueueCommand::Status)
                 | Command::Db(_)
                 | Command::User(_)
+                | Command::Notifications(_)
                 | Command::Collectivite(
                     CollectiviteCommand::List | CollectiviteCommand::Show { .. }
                 )
@@ -356,8 +361,12 @@ async fn migration_status(loaded: &Loaded) -> CliResult {
     let pending = list.iter().filter(|m| m.applied_on.is_none()).count();
     let unknown = list.iter().filter(|m| m.unknown).count();
     println!(
-        "{} migration(s) appliquée(s), {pending} en attente ({})",
-        list.len() - pending,
+        "{}, {pending} en attente ({})",
+        crate::domain::french::count(
+            (list.len() - pending) as i64,
+            "migration appliquée",
+            "migrations appliquées"
+        ),
         match store.engine() {
             crate::db::Engine::Sqlite => "SQLite",
             crate::db::Engine::Postgres => "PostgreSQL",
@@ -382,7 +391,8 @@ async fn migration_status(loaded: &Loaded) -> CliResult {
     }
     if unknown > 0 {
         println!(
-            "attention : {unknown} migration(s) viennent d'une version plus récente de Maillage que celle-ci"
+            "attention : {} d'une version plus récente de Maillage que celle-ci",
+            crate::domain::french::count(unknown as i64, "migration vient", "migrations viennent")
         );
     }
     Ok(())
@@ -403,6 +413,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     // The demo's nodes use their own databases, which it names.
     if !matches!(command, Command::Demo { .. }) {
         say_sources(&loaded);
+    }
+    if matches!(
+        command,
+        Command::Serve { .. } | Command::Worker { once: false }
+    ) {
+        for warning in &loaded.warnings {
+            tracing::warn!("{warning}");
+        }
     }
     let access = command.access();
     let state = async || -> Result<AppState, CliError> { Ok(open(&loaded, access).await?.state) };
@@ -429,7 +447,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let sent = crate::federation::delivery::DeliveryWorker::new(state)
                 .drain()
                 .await?;
-            println!("{sent} livraison(s) traitée(s)");
+            println!(
+                "{}",
+                crate::domain::french::count(
+                    sent as i64,
+                    "livraison traitée",
+                    "livraisons traitées"
+                )
+            );
             Ok(())
         }
         Command::Worker { once: false } => {
@@ -464,8 +489,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 println!("aucune migration en attente : la base ({engine:?}) est à jour");
             } else {
                 println!(
-                    "{} migration(s) appliquée(s) ({engine:?}) :",
-                    prepared.applied.len()
+                    "{} ({engine:?}) :",
+                    crate::domain::french::count(
+                        prepared.applied.len() as i64,
+                        "migration appliquée",
+                        "migrations appliquées"
+                    )
                 );
                 for migration in &prepared.applied {
                     println!(
@@ -483,6 +512,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::User(command) => user::run(state().await?, command).await,
         Command::Domains(command) => domains::run(state().await?, command).await,
         Command::Queue(command) => queue::run(state().await?, command).await,
+        Command::Notifications(command) => notifications::run(state().await?, command).await,
         Command::Db(command) => db::run(state().await?, command).await,
     }
 }

@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use super::{CliError, CliResult};
 use crate::db::deliveries::Retry;
+use crate::domain::french::count;
 use crate::state::AppState;
 
 /// Delivery queue commands.
@@ -61,7 +62,9 @@ pub async fn run(state: AppState, command: QueueCommand) -> CliResult {
             let failed: i64 = hosts.iter().map(|h| h.failed).sum();
             let oldest = hosts.iter().filter_map(|h| h.oldest_pending).min();
             println!(
-                "{pending} livraison(s) en attente, {failed} abandonnée(s){}",
+                "{}, {}{}",
+                count(pending, "livraison en attente", "livraisons en attente"),
+                count(failed, "abandonnée", "abandonnées"),
                 oldest.map_or_else(String::new, |at| format!(
                     " ; la plus ancienne attend depuis {}",
                     age((now - at).num_seconds())
@@ -110,12 +113,21 @@ pub async fn run(state: AppState, command: QueueCommand) -> CliResult {
                 )
             };
             let changed = state.store.retry_deliveries(which).await?;
+            let plural = changed as i64 > 1;
+            let (abandoned, delivery, put) = if plural {
+                ("abandonnées", "livraisons", "remises")
+            } else {
+                ("abandonnée", "livraison", "remise")
+            };
             let what = match (&host, failed) {
-                (Some(host), true) => format!("abandonnée(s) vers {host}"),
-                (None, _) => "abandonnée(s)".to_string(),
+                (Some(host), true) => format!("{abandoned} vers {host}"),
+                (None, _) => abandoned.to_string(),
                 (Some(host), false) => format!("en attente vers {host}"),
             };
-            println!("{changed} livraison(s) {what} remise(s) à envoyer maintenant");
+            println!(
+                "{} {delivery} {what} {put} à envoyer maintenant",
+                crate::domain::french::number(changed as i64)
+            );
         }
     }
     Ok(())

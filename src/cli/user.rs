@@ -1,7 +1,8 @@
 //! `maillage user create --username NAME [--collectivite NAME]... [--admin]`: an
 //! editor's account for the web admin; `user list | passwd NAME | disable NAME |
-//! enable NAME` (SPEC §11), `user role NAME --admin|--editor` and `user delete NAME
-//! [--yes]`. Passwords are asked on the terminal (twice, not echoed) or
+//! enable NAME | notifications NAME` (SPEC §11; notifications: issue 18), `user role
+//! NAME --admin|--editor` and `user delete NAME [--yes]`. Passwords are asked on the
+//! terminal (twice, not echoed) or
 //! read from the first line of standard input.
 
 use std::io::{BufRead, IsTerminal};
@@ -9,7 +10,10 @@ use std::io::{BufRead, IsTerminal};
 use clap::Subcommand;
 
 use super::{CliError, CliResult};
-use crate::service::users::{create_user, delete_user, set_admin, set_disabled, set_password};
+use crate::domain::{EmailAddress, NotifyMode};
+use crate::service::users::{
+    create_user, delete_user, set_admin, set_disabled, set_notifications_of, set_password,
+};
 use crate::state::AppState;
 
 /// Account commands.
@@ -26,6 +30,10 @@ pub enum UserCommand {
         /// A node admin: every collectivité, blocks and reports.
         #[arg(long)]
         admin: bool,
+        /// Where the account's notifications are mailed (editors may change it in
+        /// the admin).
+        #[arg(long)]
+        email: Option<String>,
     },
     /// List the accounts: name, role, state, live sessions, created.
     ///
@@ -79,6 +87,20 @@ pub enum UserCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Set where and how often an account's notifications are mailed (what is not
+    /// given is kept); without options, show them.
+    ///
+    /// Example: maillage user notifications marie --email marie@ville.fr --mode digest
+    Notifications {
+        /// Login name.
+        username: String,
+        /// The address (an empty one removes it; then --mode off).
+        #[arg(long)]
+        email: Option<String>,
+        /// immediate (one mail per notice), digest (one a day) or off.
+        #[arg(long)]
+        mode: Option<String>,
+    },
 }
 
 /// The password from the terminal (asked twice, not echoed) or from the first line of
@@ -110,9 +132,18 @@ pub async fn run(state: AppState, command: UserCommand) -> CliResult {
             username,
             collectivite,
             admin,
+            email,
         } => {
             let password = read_password()?;
-            let user = create_user(&state, &username, &password, &collectivite, admin).await?;
+            let user = create_user(
+                &state,
+                &username,
+                &password,
+                &collectivite,
+                admin,
+                email.as_deref(),
+            )
+            .await?;
             let what = if user.admin {
                 "administrateur du nœud".to_string()
             } else {
@@ -165,6 +196,38 @@ pub async fn run(state: AppState, command: UserCommand) -> CliResult {
                 println!("compte « {username} » désactivé ; ses sessions sont fermées");
             } else {
                 println!("compte « {username} » déjà désactivé");
+            }
+        }
+        UserCommand::Notifications {
+            username,
+            email,
+            mode,
+        } => {
+            let (email, mode) = if email.is_none() && mode.is_none() {
+                let user = state
+                    .store
+                    .user_by_username(&username)
+                    .await?
+                    .ok_or_else(|| CliError(format!("aucun compte « {username} »")))?;
+                (
+                    user.email
+                        .as_deref()
+                        .and_then(|e| EmailAddress::parse(e).ok()),
+                    user.notify_mode(),
+                )
+            } else {
+                set_notifications_of(&state, &username, email.as_deref(), mode.as_deref()).await?
+            };
+            let address = email.map_or_else(|| "aucune adresse".to_string(), |e| e.to_string());
+            println!(
+                "notifications de « {username} » : {} ({}) ; {address}",
+                mode.label(),
+                mode.as_str()
+            );
+            if !state.settings.smtp.enabled() && mode != NotifyMode::Off {
+                println!(
+                    "attention : ce nœud n'a pas de réglages [smtp] ; aucun courriel ne part, le tableau de bord montre les notifications"
+                );
             }
         }
         UserCommand::Enable { username } => {

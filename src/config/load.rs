@@ -41,6 +41,9 @@ pub struct Loaded {
     pub file: Option<PathBuf>,
     /// The `MAILLAGE_*` variables that set a key, by name.
     pub variables: Vec<String>,
+    /// What is accepted but should change (French): an old form of a key, a setting
+    /// a public node needs. `serve`, `worker` and `config check` say them.
+    pub warnings: Vec<String>,
 }
 
 /// A configuration refused at load: a French message naming the key, and whether the
@@ -163,6 +166,7 @@ impl Settings {
         let mut settings: Settings = figment
             .extract()
             .map_err(|error| fail(describe(error, file.as_deref(), &variables)))?;
+        let mut warnings: Vec<String> = settings.upgrade_old_map().into_iter().collect();
         settings.validate().map_err(|error| {
             let place = match &file {
                 Some(file) => format!("{} ou variables MAILLAGE_*", file.display()),
@@ -171,10 +175,12 @@ impl Settings {
             fail(format!("configuration refusée ({place}) : {error:#}"))
         })?;
         settings.domain = settings.canonical_domain();
+        warnings.extend(settings.warnings());
         Ok(Loaded {
             settings,
             file,
             variables: variables.into_iter().map(|(name, _)| name).collect(),
+            warnings,
         })
     }
 }

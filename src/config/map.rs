@@ -103,6 +103,18 @@ impl MapSettings {
 }
 
 impl Settings {
+    /// Before `map.provider` existed, `map.tile_url` alone chose custom tiles: such a
+    /// file is read as `provider = "custom"`, with the warning returned (French).
+    pub(super) fn upgrade_old_map(&mut self) -> Option<String> {
+        if self.map.provider != TileProvider::Outline || self.map.tile_url.is_empty() {
+            return None;
+        }
+        self.map.provider = TileProvider::Custom;
+        Some(
+            "map.tile_url sans map.provider (ancienne forme) : lu comme map.provider = \"custom\" ; ajoutez cette ligne à la section [map]".to_string(),
+        )
+    }
+
     /// `map.tile_url` and `map.attribution` go with `map.provider = "custom"` only, and
     /// it needs both: a tile URL set under another provider would be silently ignored.
     pub(super) fn check_map(&self) -> anyhow::Result<()> {

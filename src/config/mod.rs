@@ -17,6 +17,7 @@ mod log;
 mod map;
 mod moderation;
 mod node;
+mod smtp;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +37,7 @@ pub use log::LogSettings;
 pub use map::{MapSettings, TileProvider, Tiles};
 pub use moderation::ModerationSettings;
 pub use node::NodeSettings;
+pub use smtp::{SmtpSettings, SmtpTls};
 
 /// Every setting of a node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +67,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// `[http]`: connections.
     pub http: HttpSettings,
+    /// `[smtp]`: editors' email notifications (off while `host` is empty).
+    pub smtp: SmtpSettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -85,6 +89,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             limits: LimitSettings::default(),
             http: HttpSettings::default(),
+            smtp: SmtpSettings::default(),
         }
     }
 }
@@ -153,6 +158,7 @@ impl Settings {
                 );
             }
         }
+        self.check_smtp()?;
         let federation = &self.federation;
         if federation.backfill_fetches == 0 || federation.key_fetches_per_host == 0 {
             bail!(
@@ -186,6 +192,12 @@ impl Settings {
         Ok(())
     }
 
+    /// What valid settings should still change (French): an empty `node.contact`, a
+    /// contact page in plain `http` on an `https` node.
+    pub fn warnings(&self) -> Vec<String> {
+        self.contact_warning().into_iter().collect()
+    }
+
     /// The domain as ids write it: the host as URLs write it (lowercase) and the port
     /// only when it is not the scheme's default, so that `annuaire.example.fr:443`
     /// (https) becomes `annuaire.example.fr`, as in every id, and WebFinger answers for
@@ -200,10 +212,13 @@ impl Settings {
         }
     }
 
-    /// These settings with secrets hidden (the database password), for display.
+    /// These settings with secrets hidden (the database and SMTP passwords), for display.
     pub fn redacted(&self) -> Settings {
         let mut shown = self.clone();
         shown.database.url = redact(&shown.database.url);
+        if !shown.smtp.password.is_empty() {
+            shown.smtp.password = "***".into();
+        }
         shown
     }
 

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Settings;
+
 /// `[node]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -37,6 +39,26 @@ impl Default for NodeSettings {
                 "Un nœud de Maillage, l'annuaire fédéré des actions numériques des collectivités"
                     .into(),
             contact: String::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The warning an accepted `node.contact` still deserves (French): empty (the
+    /// accessibility page then names no way to report a problem), or a plain `http`
+    /// page on an `https` node.
+    pub(super) fn contact_warning(&self) -> Option<String> {
+        let contact = self.node.contact.trim();
+        if contact.is_empty() {
+            Some(
+                "node.contact est vide : la déclaration d'accessibilité (/accessibilite) n'indique aucun moyen de signaler un problème, ce que la loi demande ; indiquez une adresse électronique ou une page https://".to_string(),
+            )
+        } else if contact.starts_with("http://") && self.scheme() == "https" {
+            Some(format!(
+                "node.contact « {contact} » est une page en http:// alors que le nœud est servi en https:// : indiquez son adresse https://"
+            ))
+        } else {
+            None
         }
     }
 }

@@ -262,7 +262,65 @@ fn the_example_configuration_loads_strictly() {
 fn secrets_are_redacted_for_display() {
     let mut settings = Settings::default();
     settings.database.url = "postgres://u:secret@db/maillage".into();
+    settings.smtp.username = "annuaire".into();
+    settings.smtp.password = "motdepasse-smtp".into();
     let shown = toml::to_string(&settings.redacted()).unwrap();
     assert!(!shown.contains("secret"), "{shown}");
+    assert!(!shown.contains("motdepasse-smtp"), "{shown}");
     assert!(shown.contains("postgres://u:***@db/maillage"), "{shown}");
+}
+
+#[test]
+fn old_tile_url_is_read_as_custom_with_a_warning() {
+    let loaded = load_text(
+        "[map]\ntile_url = \"https://tuiles.example.fr/{z}/{x}/{y}.png\"\nattribution = \"© Tuiles\"\n",
+    )
+    .unwrap();
+    assert_eq!(loaded.settings.map.provider, TileProvider::Custom);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("map.provider = \"custom\"")),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        load_text("[map]\nprovider = \"ign\"\ntile_url = \"https://t.fr/{z}/{x}/{y}\"\n").is_err()
+    );
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("node.contact est vide"))
+    );
+    let loaded = load_text("[node]\ncontact = \"http://ville.fr/contact\"\n").unwrap();
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("https://")),
+        "{:?}",
+        loaded.warnings
+    );
+    let loaded = load_text("[node]\ncontact = \"https://ville.fr/contact\"\n").unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn smtp_settings_are_checked() {
+    let text = "[smtp]\nhost = \"smtp.ville.fr\"\nfrom = \"Annuaire <annuaire@ville.fr>\"\n";
+    let loaded = load_text(text).unwrap();
+    assert!(loaded.settings.smtp.enabled());
+    assert_eq!(loaded.settings.smtp.tls, SmtpTls::Starttls);
+    for (text, key) in [
+        ("[smtp]\nhost = \"smtp.ville.fr\"\n", "smtp.from"),
+        (
+            "[smtp]\nhost = \"smtp.ville.fr:587\"\nfrom = \"a@b.fr\"\n",
+            "smtp.host",
+        ),
+        ("[smtp]\ndigest_hour = 24\n", "smtp.digest_hour"),
+        ("[smtp]\npassword = \"x\"\n", "smtp.password"),
+        ("[smtp]\ntls = \"ssl\"\n", "smtp.tls"),
+    ] {
+        let error = load_text(text).unwrap_err().message;
+        assert!(error.contains(key), "{text}: {error}");
+    }
 }

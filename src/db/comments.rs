@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 use uuid::Uuid;
 
+use super::notifications::{NewNotice, insert_notices};
 use super::{Store, StoreResult, Tx, on_pool};
 
 /// Moderation state of a comment.
@@ -211,8 +212,14 @@ impl Store {
     /// and to the top of the queue when it had been approved) unless `new.state` is
     /// `approved` (a trusted domain), which keeps its state, so an approved comment
     /// cannot be swapped for other text; a rejected comment stays rejected, whatever
-    /// its edits. `None` when nothing changed.
-    pub async fn upsert_remote_comment(&self, new: &NewComment<'_>) -> StoreResult<Option<i64>> {
+    /// its edits. When the comment is left waiting for moderation, `notice` is written
+    /// for the action owner's editors in the same transaction. `None` when nothing
+    /// changed.
+    pub async fn upsert_remote_comment(
+        &self,
+        new: &NewComment<'_>,
+        notice: Option<&NewNotice>,
+    ) -> StoreResult<Option<i64>> {
         const SQL: &str = "INSERT INTO comments (uuid, ap_id, action_id, in_reply_to, author_id, \
              local, content_html, url, state, published, updated, received_at) \
              VALUES ($1, $2, $3, $4, $5, FALSE, $6, $7, $8, $9, $10, $11) \
@@ -223,9 +230,10 @@ impl Store {
              received_at = CASE WHEN comments.state = 'approved' AND excluded.state <> 'approved' \
                THEN excluded.received_at ELSE comments.received_at END \
              WHERE comments.author_id = excluded.author_id AND comments.updated < excluded.updated \
-             RETURNING id";
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar(SQL)
+             RETURNING id, state";
+        let mut tx = self.begin().await?;
+        let stored: Option<(i64, String)> = on_pool!(tx, conn => {
+            sqlx::query_as(SQL)
                 .bind(Uuid::now_v7())
                 .bind(new.ap_id.as_str())
                 .bind(new.action_db_id)
@@ -237,9 +245,16 @@ impl Store {
                 .bind(new.published)
                 .bind(new.updated)
                 .bind(Utc::now())
-                .fetch_optional(pool)
+                .fetch_optional(&mut *conn)
                 .await?
-        }))
+        });
+        if let (Some((_, state)), Some(notice)) = (&stored, notice) {
+            if state == CommentState::Pending.as_str() {
+                insert_notices(&mut tx, notice).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(stored.map(|(id, _)| id))
     }
 
     /// Comments waiting for moderation from the actor `author_id`, and from every

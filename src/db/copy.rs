@@ -36,7 +36,7 @@ use uuid::Uuid;
 use super::{BeginWrite, Engine, Store, StoreError, StoreResult};
 
 /// The tables copied, parents before children (foreign keys).
-pub const TABLES: [&str; 23] = [
+pub const TABLES: [&str; 24] = [
     "actors",
     "actions",
     "action_themes",
@@ -60,6 +60,7 @@ pub const TABLES: [&str; 23] = [
     "user_collectivites",
     "sessions",
     "domain_allows",
+    "notifications",
 ];
 
 /// Tables the target fills itself, or that are the engines' own.

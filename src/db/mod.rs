@@ -6,7 +6,7 @@
 //! through [`on_pool!`] (a pool or a transaction); what truly differs between engines
 //! is a named function.
 //! Area files: [`actors`], [`actions`], [`activities`], [`follows`], [`partnerships`],
-//! [`comments`], [`moderation`], [`tokens`]; row types
+//! [`comments`], [`moderation`], [`tokens`], [`notifications`]; row types
 //! and their conversion to domain values in [`rows`].
 //!
 //! Engine notes kept in one place:
@@ -26,6 +26,7 @@ pub mod follows;
 pub mod imports;
 pub mod moderation;
 pub mod nearby;
+pub mod notifications;
 pub mod partnerships;
 pub mod posts;
 pub mod rows;

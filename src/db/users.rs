@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{BeginWrite, Engine, Store, StoreResult, on_pool};
-use crate::domain::Collectivite;
+use crate::domain::{Collectivite, EmailAddress, NotifyMode};
 
 /// An account.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -21,6 +21,19 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// Disabled by the operator since then: cannot sign in, has no session.
     pub disabled_at: Option<DateTime<Utc>>,
+    /// Where notifications are mailed (none: the dashboard only).
+    pub email: Option<String>,
+    /// How often: `immediate`, `digest` or `off` ([`crate::domain::NotifyMode`]).
+    pub notify: String,
+    /// The server's local day (`YYYY-MM-DD`) of the last digest mailed.
+    pub digest_sent_on: Option<String>,
+}
+
+impl User {
+    /// The account's notification mode (`immediate` for an unknown stored word).
+    pub fn notify_mode(&self) -> NotifyMode {
+        NotifyMode::parse(&self.notify).unwrap_or_default()
+    }
 }
 
 /// An account as `maillage user list` shows it.
@@ -84,9 +97,10 @@ impl Store {
         password_hash: &str,
         admin: bool,
         collectivites: &[i64],
+        email: Option<&EmailAddress>,
     ) -> StoreResult<User> {
-        const USER: &str = "INSERT INTO users (username, password_hash, admin, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING *";
+        const USER: &str = "INSERT INTO users (username, password_hash, admin, created_at, email) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING *";
         const LINK: &str = "INSERT INTO user_collectivites (user_id, actor_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING";
         on_pool!(self, pool => {
@@ -96,6 +110,7 @@ impl Store {
                 .bind(password_hash)
                 .bind(admin)
                 .bind(Utc::now())
+                .bind(email.map(AsRef::as_ref))
                 .fetch_one(&mut *tx)
                 .await?;
             for actor_id in collectivites {
@@ -104,6 +119,25 @@ impl Store {
             tx.commit().await?;
             Ok(user)
         })
+    }
+
+    /// Sets where and how often an account's notifications are mailed.
+    pub async fn set_user_notifications(
+        &self,
+        user_id: i64,
+        email: Option<&EmailAddress>,
+        mode: NotifyMode,
+    ) -> StoreResult<()> {
+        const SQL: &str = "UPDATE users SET email = $1, notify = $2 WHERE id = $3";
+        on_pool!(self, pool => {
+            sqlx::query(SQL)
+                .bind(email.map(AsRef::as_ref))
+                .bind(mode.as_str())
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
     }
 
     /// Replaces the password of an account and ends its sessions, in one transaction.

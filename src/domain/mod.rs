@@ -5,15 +5,18 @@
 //! into a domain value with every invalid field listed ([`fields`]). This layer imports
 //! nothing above it: persistence lives in `db`, wire formats in `api` and `activitypub`.
 
+pub mod account;
 pub mod action;
 pub mod codes;
 pub mod collectivite;
 pub mod drafts;
 pub mod fields;
+pub mod french;
 pub mod geo;
 pub mod html;
 
 pub use crate::taxonomy::ThemeSlug;
+pub use account::{EmailAddress, NotifyMode};
 pub use action::{
     Action, ActionId, ActionOwner, Contact, LinkRef, NewAction, Phase, Provider, Software, Status,
 };

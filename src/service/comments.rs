@@ -92,25 +92,41 @@ pub async fn receive_reply(
         .find(|u| matches!(u.scheme(), "http" | "https") && u.origin() == author.ap_id.origin());
     let (published, updated) =
         crate::federation::objects::remote_dates(reply.published, reply.updated, Utc::now());
+    let author_name = if author.name.is_empty() {
+        &author.username
+    } else {
+        &author.name
+    };
+    let handle = format!("{}@{}", author.username, author.domain);
+    let notice = if trusted {
+        None
+    } else {
+        crate::service::notifications::comment_pending(state, action, (author_name, &handle))
+            .await?
+    };
     let stored = state
         .store
-        .upsert_remote_comment(&NewComment {
-            ap_id: &reply.id,
-            action_db_id: action.db_id,
-            in_reply_to: &reply.in_reply_to,
-            author_id: author.id,
-            content_html: SafeHtml::sanitize_bounded(&content).as_str(),
-            url: url.as_ref(),
-            state: if trusted {
-                CommentState::Approved
-            } else {
-                CommentState::Pending
+        .upsert_remote_comment(
+            &NewComment {
+                ap_id: &reply.id,
+                action_db_id: action.db_id,
+                in_reply_to: &reply.in_reply_to,
+                author_id: author.id,
+                content_html: SafeHtml::sanitize_bounded(&content).as_str(),
+                url: url.as_ref(),
+                state: if trusted {
+                    CommentState::Approved
+                } else {
+                    CommentState::Pending
+                },
+                published,
+                updated,
             },
-            published,
-            updated,
-        })
+            notice.as_ref(),
+        )
         .await?;
     if stored.is_some() {
+        state.mail_wakeup.notify_one();
         tracing::info!(comment = %reply.id, action = %action.ap_id, trusted, "comment received");
     }
     Ok(stored.is_some())

@@ -58,6 +58,19 @@ pub struct ImportReport {
     pub errors: Vec<LineIssue>,
 }
 
+impl ImportReport {
+    /// One line for people: "2 domaines importés, 1 ignoré, 0 refusé".
+    pub fn summary(&self) -> String {
+        use crate::domain::french::count;
+        format!(
+            "{}, {}, {}",
+            count(self.imported as i64, "domaine importé", "domaines importés"),
+            count(self.skipped.len() as i64, "ignoré", "ignorés"),
+            count(self.errors.len() as i64, "refusé", "refusés")
+        )
+    }
+}
+
 fn invalid(message: String) -> AppError {
     AppError::Validation(vec![FieldError::new("domain", message)])
 }

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod login_limiter;
 pub mod moderation;
 pub mod nearby;
+pub mod notifications;
 pub mod partnerships;
 pub mod passwords;
 pub mod permissions;

@@ -191,6 +191,18 @@ pub async fn request(
         &target.ap_id,
         audience,
     );
+    let handle = format!(
+        "{}@{}",
+        requester.profile.username.as_ref(),
+        requester.domain
+    );
+    let notice = crate::service::notifications::partnership_request(
+        state,
+        target.owner_id,
+        (&requester.profile.name, &handle),
+        &target.name,
+    )
+    .await?;
     let mut tx = crate::service::begin_as(state, requester.id).await?;
     let id = db::partnerships::upsert_partnership(
         &mut tx,
@@ -204,9 +216,13 @@ pub async fn request(
     )
     .await?;
     db::activities::store_activity(&mut tx, &join).await?;
+    if let Some(notice) = &notice {
+        db::notifications::insert_notices(&mut tx, notice).await?;
+    }
     tx.commit().await?;
     let partnership = reread(state, id).await?;
     state.delivery_wakeup.notify_one();
+    state.mail_wakeup.notify_one();
     tracing::info!(action = %target.ap_id, requester = %requester.ap_id, "partnership requested");
     Ok(partnership)
 }
@@ -247,6 +263,8 @@ async fn settle(
         },
         _ => Vec::new(),
     };
+    let notice =
+        crate::service::notifications::partnership_answer(state, partnership, new_state).await?;
     let mut tx = state.store.begin().await?;
     lock_sides(&mut tx, partnership).await?;
     if !db::partnerships::set_partnership_state(
@@ -264,6 +282,9 @@ async fn settle(
     if let Some(answer) = answer {
         db::activities::store_activity(&mut tx, answer).await?;
     }
+    if let Some(notice) = &notice {
+        db::notifications::insert_notices(&mut tx, notice).await?;
+    }
     let changed = match partners {
         Some((action, added)) => {
             let partner = &partnership.requester.ap_id;
@@ -272,6 +293,7 @@ async fn settle(
         None => None,
     };
     tx.commit().await?;
+    state.mail_wakeup.notify_one();
     if let Some(action) = changed {
         crate::service::actions::announce(state, &action).await;
     }
@@ -470,16 +492,42 @@ pub(crate) async fn received_join(
             return Ok(true);
         }
     }
-    let partnership = state
-        .store
-        .upsert_partnership(&NewPartnership {
+    // A request for an action closed to partners is refused at once: nobody to tell.
+    let notice = if action.data.open_to_partners {
+        let handle = format!("{}@{}", requester.username, requester.domain);
+        let name = if requester.name.is_empty() {
+            &requester.username
+        } else {
+            &requester.name
+        };
+        crate::service::notifications::partnership_request(
+            state,
+            action.owner.id,
+            (name, &handle),
+            &action.data.name,
+        )
+        .await?
+    } else {
+        None
+    };
+    let mut tx = state.store.begin().await?;
+    let id = db::partnerships::upsert_partnership(
+        &mut tx,
+        &NewPartnership {
             ap_id: join_id,
             action_ap_id: &action.ap_id,
             action_name: &action.data.name,
             requester_id: requester.id,
             owner_id: action.owner.id,
-        })
-        .await?;
+        },
+    )
+    .await?;
+    if let Some(notice) = &notice {
+        db::notifications::insert_notices(&mut tx, notice).await?;
+    }
+    tx.commit().await?;
+    let partnership = reread(state, id).await?;
+    state.mail_wakeup.notify_one();
     if !action.data.open_to_partners {
         answer(state, &partnership, false).await?;
     }
@@ -503,6 +551,8 @@ pub(crate) async fn received_answer(
         (false, S::Accepted) => S::Left,
         _ => return Ok(None),
     };
+    let notice =
+        crate::service::notifications::partnership_answer(state, partnership, new_state).await?;
     let mut tx = state.store.begin().await?;
     if !db::partnerships::set_partnership_state(
         &mut tx,
@@ -514,6 +564,10 @@ pub(crate) async fn received_answer(
     {
         return Ok(None);
     }
+    if let Some(notice) = &notice {
+        db::notifications::insert_notices(&mut tx, notice).await?;
+    }
     tx.commit().await?;
+    state.mail_wakeup.notify_one();
     Ok(Some(new_state))
 }

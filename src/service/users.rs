@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use rand::RngCore;
 
 use crate::db::users::{AccountChange, Session, User};
+use crate::domain::{EmailAddress, NotifyMode};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::service::tokens::hash_token;
 use crate::state::AppState;
@@ -186,8 +187,10 @@ pub async fn create_user(
     password: &str,
     collectivites: &[String],
     admin: bool,
+    email: Option<&str>,
 ) -> AppResult<User> {
     check_new_account(username, password)?;
+    let email = email.map(parse_email).transpose()?;
     if collectivites.is_empty() && !admin {
         return Err(bound_to_nothing());
     }
@@ -210,8 +213,64 @@ pub async fn create_user(
     let hash = state.password_hashing.hash(password).await?;
     Ok(state
         .store
-        .insert_user(username, &hash, admin, &ids)
+        .insert_user(username, &hash, admin, &ids, email.as_ref())
         .await?)
+}
+
+/// An address from a form or the command line.
+///
+/// # Errors
+/// [`AppError::Validation`] on `email`.
+fn parse_email(value: &str) -> AppResult<EmailAddress> {
+    EmailAddress::parse(value).map_err(|message| invalid("email", message))
+}
+
+/// Sets where (`email`: empty or `None` for no address) and how often
+/// (`mode`) the account `user` is mailed its notifications. `mode` other than `off`
+/// needs an address.
+///
+/// # Errors
+/// [`AppError::Validation`] on `email` or `mode`.
+pub async fn set_notifications(
+    state: &AppState,
+    user: &User,
+    email: Option<&str>,
+    mode: &str,
+) -> AppResult<(Option<EmailAddress>, NotifyMode)> {
+    let mode = NotifyMode::parse(mode).map_err(|message| invalid("mode", message))?;
+    let email = email
+        .filter(|e| !e.trim().is_empty())
+        .map(parse_email)
+        .transpose()?;
+    if email.is_none() && mode != NotifyMode::Off {
+        return Err(invalid(
+            "email",
+            "indiquez une adresse électronique pour recevoir des courriels, ou choisissez « aucun courriel »",
+        ));
+    }
+    state
+        .store
+        .set_user_notifications(user.id, email.as_ref(), mode)
+        .await?;
+    tracing::info!(user = %user.username, mode = mode.as_str(), "notification settings changed");
+    Ok((email, mode))
+}
+
+/// [`set_notifications`] for the account named `username` (the CLI), keeping what is
+/// not given.
+///
+/// # Errors
+/// [`AppError::NotFound`], and as [`set_notifications`].
+pub async fn set_notifications_of(
+    state: &AppState,
+    username: &str,
+    email: Option<&str>,
+    mode: Option<&str>,
+) -> AppResult<(Option<EmailAddress>, NotifyMode)> {
+    let user = find_user(state, username).await?;
+    let email = email.map(str::to_string).or_else(|| user.email.clone());
+    let mode = mode.map_or_else(|| user.notify.clone(), str::to_string);
+    set_notifications(state, &user, email.as_deref(), &mode).await
 }
 
 /// Signs in: the session cookie token (to set) and the session.

@@ -27,7 +27,7 @@ struct ListingPage {
     follow_handle: Option<String>,
     collectivites_heading: String,
     collectivites: Vec<(String, String)>,
-    /// "12 actions" (or "12 actions, dont les 100 plus récentes ci-dessous").
+    /// "12 actions" (or "120 actions en tout ; 100 sont présentées ci-dessous").
     total_text: String,
     actions: Vec<ActionCard>,
     query_suffix: String,
@@ -82,9 +82,9 @@ async fn listing(state: &AppState, listing: Listing) -> AppResult<Response> {
             collectivites,
             total_text: if page.total > page.items.len() as i64 {
                 format!(
-                    "{}, dont les {} ci-dessous",
+                    "{} en tout ; {} ci-dessous",
                     words::count(page.total, "action", "actions"),
-                    words::number(page.items.len() as i64)
+                    words::count(page.items.len() as i64, "est présentée", "sont présentées")
                 )
             } else {
                 words::count(page.total, "action", "actions")
@@ -150,11 +150,11 @@ pub async fn departement_page(
             filter: ("departement", code),
             collectivites_heading: Some(|n| {
                 format!(
-                    "{} du département",
+                    "Dans ce département, {}",
                     words::count(
                         n,
-                        "collectivité publie ses actions",
-                        "collectivités publient leurs actions"
+                        "collectivité publie ses actions ici",
+                        "collectivités publient leurs actions ici"
                     )
                 )
             }),
@@ -187,11 +187,11 @@ pub async fn region_page(
             filter: ("region", code),
             collectivites_heading: Some(|n| {
                 format!(
-                    "{} de la région",
+                    "Dans cette région, {}",
                     words::count(
                         n,
-                        "collectivité publie ses actions",
-                        "collectivités publient leurs actions"
+                        "collectivité publie ses actions ici",
+                        "collectivités publient leurs actions ici"
                     )
                 )
             }),

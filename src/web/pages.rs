@@ -56,6 +56,8 @@ pub struct ActionCard {
     pub(crate) phase: &'static str,
     pub(crate) updated: String,
     pub(crate) themes: Vec<(String, String)>,
+    /// The owner invites other collectivités to join (shown as a badge).
+    pub(crate) open_to_partners: bool,
 }
 
 fn theme_pairs(action: &Action) -> Vec<(String, String)> {
@@ -84,6 +86,7 @@ impl From<&Action> for ActionCard {
             phase: action.data.phase.label(),
             updated: french_date(action.updated),
             themes: theme_pairs(action),
+            open_to_partners: action.data.open_to_partners && action.deleted.is_none(),
         }
     }
 }
@@ -157,6 +160,30 @@ fn options(facets: &[Facet], selected: &[String]) -> Vec<FilterOption> {
         .collect();
     options.sort_by(|a, b| a.key.cmp(&b.key));
     options
+}
+
+/// The filters a query applies, as the panel counts them: each theme, phase and
+/// status, and each other criterion set (not the sort, the page size or the page, nor
+/// unknown parameters).
+fn active_filters(query: &SearchQuery) -> usize {
+    let set = [
+        query.q.is_some(),
+        query.insee.is_some(),
+        query.departement.is_some(),
+        query.region.is_some(),
+        query.epci.is_some(),
+        query.collectivite.is_some(),
+        query.partnered,
+        query.open_to_partners,
+        query.bbox.is_some(),
+        query.updated_since.is_some(),
+        query.software.is_some(),
+        query.provider.is_some(),
+    ];
+    query.themes.len()
+        + query.phases.len()
+        + query.statuses.len()
+        + set.into_iter().filter(|s| *s).count()
 }
 
 /// `GET /`: the directory — search form with facet counts, the map, the results.
@@ -259,7 +286,7 @@ pub async fn home_page(
         .next
         .as_ref()
         .map(|next| format!("/{}", suffix(Some(("cursor", next.clone())))));
-    let filters_active = pairs.iter().filter(|(k, _)| k != "cursor").count();
+    let filters_active = active_filters(&query);
     let (tile_url, attribution, tiles_notice) = state.settings.map.for_pages();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -589,13 +616,9 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         .map(|near| NearbyItem::new(action, near))
         .collect();
     let dates = match (d.start_date, d.end_date) {
-        (Some(s), Some(e)) => Some(format!(
-            "du {} au {}",
-            s.format("%d/%m/%Y"),
-            e.format("%d/%m/%Y")
-        )),
-        (Some(s), None) => Some(format!("depuis le {}", s.format("%d/%m/%Y"))),
-        (None, Some(e)) => Some(format!("jusqu'au {}", e.format("%d/%m/%Y"))),
+        (Some(s), Some(e)) => Some(format!("du {} au {}", words::day(s), words::day(e))),
+        (Some(s), None) => Some(format!("depuis le {}", words::day(s))),
+        (None, Some(e)) => Some(format!("jusqu'au {}", words::day(e))),
         (None, None) => None,
     };
     let points: Vec<(f64, f64, String)> = d

@@ -4,30 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-/// `230890` → "230 890" (U+202F between groups of three digits, French typography).
-pub fn number(value: i64) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut out = String::new();
-    if value < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push('\u{202f}');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// "0 action", "1 action", "3 actions": French puts 0 and 1 in the singular.
-pub fn count(n: i64, singular: &str, plural: &str) -> String {
-    format!(
-        "{} {}",
-        number(n),
-        if n.abs() < 2 { singular } else { plural }
-    )
-}
+pub use crate::domain::french::{count, number};
 
 const MONTHS: [&str; 12] = [
     "janvier",
@@ -58,12 +35,28 @@ pub fn month(key: &str) -> String {
 
 /// A date as "7 décembre 2026".
 pub fn date(date: DateTime<Utc>) -> String {
+    day(date.date_naive())
+}
+
+/// A day as "7 décembre 2026", "1er mars 2027" (French writes the first as "1er").
+pub fn day(day: chrono::NaiveDate) -> String {
     use chrono::Datelike;
+    let number = match day.day() {
+        1 => "1er".to_string(),
+        n => n.to_string(),
+    };
+    format!("{number} {} {}", MONTHS[day.month0() as usize], day.year())
+}
+
+/// A moment as "7 décembre 2026 à 14 h 05", in the server's local time.
+pub fn date_time(moment: DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    let local = moment.with_timezone(&chrono::Local);
     format!(
-        "{} {} {}",
-        date.day(),
-        MONTHS[date.month0() as usize],
-        date.year()
+        "{} à {} h {:02}",
+        date(local.naive_local().and_utc()),
+        local.hour(),
+        local.minute()
     )
 }
 
@@ -84,5 +77,8 @@ mod tests {
         assert_eq!(month("2026-01"), "janvier 2026");
         assert_eq!(month("2026-13"), "2026-13");
         assert_eq!(month("n/a"), "n/a");
+        let day_of = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(day(day_of(2026, 12, 7)), "7 décembre 2026");
+        assert_eq!(day(day_of(2027, 3, 1)), "1er mars 2027");
     }
 }

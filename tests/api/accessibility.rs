@@ -379,8 +379,8 @@ async fn the_map_works_with_a_keyboard() {
         );
     }
 
-    // Enter on a cluster zooms in until markers show; Enter on a marker opens its
-    // bubble with focus on the link; Escape closes it and focus returns.
+    // Enter on a cluster zooms in until markers show; Enter or Space on a marker
+    // opens its bubble with focus on the link; Escape closes it and focus returns.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let marker = driver
@@ -408,33 +408,36 @@ async fn the_map_works_with_a_keyboard() {
         label.contains(" — "),
         "marker named by action and town: {label}"
     );
-    driver.key("\u{E007}").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let focused = driver
-            .script(
-                "var a = document.activeElement; return a && a.closest('.leaflet-popup-content') ? a.textContent : null;",
-            )
-            .await;
-        if let Some(text) = focused.as_str() {
-            assert!(label.starts_with(text), "{text} / {label}");
-            break;
+    // Enter, then Space (a `role="button"` answers both), each closed by Escape.
+    for (key, name) in [("\u{E007}", "Enter"), (" ", "Space")] {
+        driver.key(key).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let focused = driver
+                .script(
+                    "var a = document.activeElement; return a && a.closest('.leaflet-popup-content') ? a.textContent : null;",
+                )
+                .await;
+            if let Some(text) = focused.as_str() {
+                assert!(label.starts_with(text), "{text} / {label}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{name} did not open the bubble");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(Instant::now() < deadline, "Enter did not open the bubble");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    driver.key("\u{E00C}").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while driver
-        .script("return document.activeElement.classList.contains('action-marker') && document.querySelector('.leaflet-popup') === null;")
-        .await
-        != json!(true)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "Escape closes the bubble and puts focus back on the marker"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        driver.key("\u{E00C}").await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while driver
+            .script("return document.activeElement.classList.contains('action-marker') && document.querySelector('.leaflet-popup') === null;")
+            .await
+            != json!(true)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "Escape closes the bubble and puts focus back on the marker"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     driver.end().await;
 }

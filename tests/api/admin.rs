@@ -18,9 +18,16 @@ struct Session {
 }
 
 async fn create_marie(app: &TestApp) {
-    maillage::service::users::create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
-        .await
-        .expect("create user");
+    maillage::service::users::create_user(
+        &app.state,
+        "marie",
+        PASSWORD,
+        &["marcq".into()],
+        false,
+        None,
+    )
+    .await
+    .expect("create user");
 }
 
 async fn login(app: &TestApp, username: &str, password: &str) -> reqwest::Response {
@@ -846,7 +853,7 @@ async fn csv_import(app: TestApp) {
     let (status, page) = upload(&app, &session, &session.csrf, Some(csv)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
-        page.contains("3 ligne(s) : 2 créée(s), 0 mise(s) à jour, 0 inchangée(s), 1 rejetée(s)"),
+        page.contains("3 lignes : 2 créées, 0 mise à jour, 0 inchangée, 1 rejetée"),
         "{page}"
     );
     assert!(
@@ -864,7 +871,7 @@ async fn csv_import(app: TestApp) {
     let (status, page) = upload(&app, &session, &session.csrf, Some(csv)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        page.contains("0 créée(s), 0 mise(s) à jour, 2 inchangée(s), 1 rejetée(s)"),
+        page.contains("0 créée, 0 mise à jour, 2 inchangées, 1 rejetée"),
         "{page}"
     );
     let count = app

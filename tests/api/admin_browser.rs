@@ -21,7 +21,7 @@ const ACTION_NAME: &str = "Groupement d'achat d'énergie";
 
 pub(crate) async fn account(app: &TestApp, user: &str, collectivites: &[&str], admin: bool) {
     let collectivites: Vec<String> = collectivites.iter().map(|c| c.to_string()).collect();
-    maillage::service::users::create_user(&app.state, user, PASSWORD, &collectivites, admin)
+    maillage::service::users::create_user(&app.state, user, PASSWORD, &collectivites, admin, None)
         .await
         .unwrap();
 }

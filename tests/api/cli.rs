@@ -382,11 +382,11 @@ async fn follow_from_a_file() {
     .unwrap();
     let stderr = fails(output);
     assert!(
-        stderr.contains("2 suivi(s) mis en file d'attente sur 3"),
+        stderr.contains("2 suivis mis en file d'attente sur 3"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("1 échec(s)") && stderr.contains("acct:inconnue@"),
+        stderr.contains("1 échec") && stderr.contains("acct:inconnue@"),
         "{stderr}"
     );
 }

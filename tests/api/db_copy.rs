@@ -38,7 +38,8 @@ fn check_report(out: &str, actors: usize) {
     assert_eq!(tables, maillage::db::copy::TABLES.len(), "{out}");
     assert!(
         out.contains(&format!(
-            "clés identiques (publique et privée) : {actors} acteur(s) sur {actors}"
+            "clés identiques (publique et privée) : {actors} {} sur {actors}",
+            if actors > 1 { "acteurs" } else { "acteur" }
         )),
         "{out}"
     );
@@ -202,6 +203,7 @@ async fn busy_node() -> (crate::helpers::TestApp, crate::helpers::TestApp, Strin
         "un mot de passe solide",
         &["marcq".into()],
         false,
+        None,
     )
     .await
     .unwrap();
@@ -320,9 +322,10 @@ async fn db_copy_refuses_a_target_at_another_migration_level() {
         .unwrap();
     let error = fails(cli(&a, &["db", "copy", "--to", &postgres], None).await);
     assert!(error.contains("pas les mêmes colonnes"), "{error}");
+    // (Migration 0014 added the notification columns; listed by name.)
     assert!(
         error.contains(
-            "users (seulement dans la source : disabled_at ; seulement dans la cible : aucune)"
+            "users (seulement dans la source : digest_sent_on, disabled_at, email, notify ; seulement dans la cible : aucune)"
         ),
         "{error}"
     );

@@ -176,6 +176,24 @@ impl Drop for TestApp {
     }
 }
 
+/// Why the Node program in `dir` cannot run here, if it cannot: no `node` on `PATH`,
+/// or its `module` not installed (`npm ci` in `dir`).
+pub fn node_module_missing(dir: &std::path::Path, module: &str) -> Option<String> {
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if !node.is_ok_and(|status| status.success()) {
+        return Some("`node` is not on PATH".into());
+    }
+    let installed = dir.join("node_modules").join(module).join("package.json");
+    if !installed.exists() {
+        return Some(format!("{} is missing", installed.display()));
+    }
+    None
+}
+
 /// Says on the real stderr (not captured by the test harness) that a PostgreSQL case
 /// was skipped, so a run without a database URL cannot pass for a full one.
 pub fn say_skipped(name: &str) {

@@ -29,19 +29,7 @@ fn peer_dir() -> PathBuf {
 
 /// Why the peer cannot run here, if it cannot.
 fn missing_prerequisite() -> Option<String> {
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|status| status.success()) {
-        return Some("`node` is not on PATH".into());
-    }
-    let fedify = peer_dir().join("node_modules/@fedify/fedify/package.json");
-    if !fedify.exists() {
-        return Some(format!("{} is missing", fedify.display()));
-    }
-    None
+    crate::helpers::node_module_missing(&peer_dir(), "@fedify/fedify")
 }
 
 /// A running `node peer.mjs`, killed when dropped (also when the test panics, in which

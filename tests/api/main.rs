@@ -38,6 +38,7 @@ mod moderation_queue;
 mod mutualisation;
 mod nearby;
 mod no_phantom;
+mod notifications;
 mod operations;
 mod operations_doc;
 mod operator_view;

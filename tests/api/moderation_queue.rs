@@ -154,17 +154,20 @@ async fn moderation_queue_by_arrival(engine: Engine) {
         let ap_id: url::Url = b.url(&format!("/notes/vieux-{i}")).parse().unwrap();
         a.state
             .store
-            .upsert_remote_comment(&NewComment {
-                ap_id: &ap_id,
-                action_db_id: action.db_id,
-                in_reply_to: &action.ap_id,
-                author_id: lille.id,
-                content_html: "<p>Enterré</p>",
-                url: None,
-                state: CommentState::Pending,
-                published: old,
-                updated: old,
-            })
+            .upsert_remote_comment(
+                &NewComment {
+                    ap_id: &ap_id,
+                    action_db_id: action.db_id,
+                    in_reply_to: &action.ap_id,
+                    author_id: lille.id,
+                    content_html: "<p>Enterré</p>",
+                    url: None,
+                    state: CommentState::Pending,
+                    published: old,
+                    updated: old,
+                },
+                None,
+            )
             .await
             .unwrap()
             .expect("stored");

@@ -53,7 +53,7 @@ fn refused_without_a_node(database_url: &str, nothing_created: &dyn Fn()) {
     }
     // migrate may create it; then the same commands find the node.
     let out = ok(maillage(dir.path(), &env, &["migrate"], ""));
-    assert!(out.contains("migration(s) appliquée(s)"), "{out}");
+    assert!(out.contains("migrations appliquées"), "{out}");
     ok(maillage(dir.path(), &env, &["collectivite", "list"], ""));
 }
 

@@ -257,7 +257,7 @@ fn migrate_says_what_it_applied(database_url: &str, engine: &str) {
         lines
             .next()
             .unwrap()
-            .starts_with(&format!("{known} migration(s) appliquée(s)")),
+            .starts_with(&format!("{known} migrations appliquées")),
         "{first}"
     );
     assert_eq!(lines.next(), Some("  0001 « foundation »"), "{first}");

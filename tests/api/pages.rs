@@ -22,6 +22,8 @@ async fn pages_show_collectivites_and_actions(app: TestApp) {
     assert!(home.contains("<html lang=\"fr\">"));
     assert!(home.contains("Marcq-en-Barœul"));
     assert!(home.contains("Guichet numérique des démarches"));
+    // The sample action is open to partners: its card says so.
+    assert!(home.contains("<p class=\"badge\">Cherche des collectivités partenaires</p>"));
 
     let (_, collectivite) = app.get_html("/actors/marcq").await;
     assert!(collectivite.contains("215903782"));
@@ -36,7 +38,7 @@ async fn pages_show_collectivites_and_actions(app: TestApp) {
     assert!(action.contains("Cette action cherche des partenaires"));
     assert!(action.contains("Publik (AGPL-3.0-or-later)"));
     assert!(action.contains("45\u{202f}000 €"));
-    assert!(action.contains("du 09/01/2023 au 31/12/2025"));
+    assert!(action.contains("du 9 janvier 2023 au 31 décembre 2025"));
 
     let (status, theme) = app.get_html("/themes/solidarites").await;
     assert_eq!(status, StatusCode::OK);
@@ -166,7 +168,7 @@ async fn pages_speak_plain_french() {
     // Plurals on a département page.
     let (_, nord) = app.get_html("/departements/59").await;
     assert!(
-        nord.contains("3 collectivités publient leurs actions du département"),
+        nord.contains("Dans ce département, 3 collectivités publient leurs actions ici"),
         "{nord}"
     );
     // Months by name on the statistics page.

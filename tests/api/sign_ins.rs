@@ -57,9 +57,16 @@ fn tally(answers: &[(StatusCode, bool)]) -> (usize, usize) {
 /// failures are checked, the other 55 refused at once; then the right password too.
 async fn concurrent_sign_ins_one_account(app: TestApp) {
     app.collectivite_with_token("marcq", "59378").await;
-    maillage::service::users::create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
-        .await
-        .unwrap();
+    maillage::service::users::create_user(
+        &app.state,
+        "marie",
+        PASSWORD,
+        &["marcq".into()],
+        false,
+        None,
+    )
+    .await
+    .unwrap();
     let answers =
         join_all((0..60).map(|_| attempt(&app, "marie", "pas le bon mot de passe", "203.0.113.7")))
             .await;
@@ -95,9 +102,16 @@ async fn concurrent_sign_ins_hashing_is_bounded() {
     .await
     .unwrap();
     app.collectivite_with_token("marcq", "59378").await;
-    maillage::service::users::create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
-        .await
-        .unwrap();
+    maillage::service::users::create_user(
+        &app.state,
+        "marie",
+        PASSWORD,
+        &["marcq".into()],
+        false,
+        None,
+    )
+    .await
+    .unwrap();
     let checks = app.state.password_hashing.runs();
     let slot = app.state.password_hashing.acquire().await.unwrap();
     // 30 attempts at once on 30 accounts, straight from the proxy (no client address):
@@ -125,6 +139,7 @@ async fn concurrent_sign_ins_hashing_is_bounded() {
         PASSWORD,
         &["marcq".into()],
         false,
+        None,
     )
     .await;
     assert!(
@@ -145,9 +160,16 @@ async fn concurrent_sign_ins_hashing_is_bounded() {
 async fn sign_in_requires_the_form_token() {
     let app = spawn_app_with(Engine::Sqlite, |_| {}).await.unwrap();
     app.collectivite_with_token("marcq", "59378").await;
-    maillage::service::users::create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false)
-        .await
-        .unwrap();
+    maillage::service::users::create_user(
+        &app.state,
+        "marie",
+        PASSWORD,
+        &["marcq".into()],
+        false,
+        None,
+    )
+    .await
+    .unwrap();
     let checks = app.state.password_hashing.runs();
     let (cookie, csrf) = app.sign_in_form().await;
     let (other_cookie, other_csrf) = app.sign_in_form().await;
@@ -272,7 +294,7 @@ both_engines!(no_session_after_passwd_or_disable);
 async fn no_session_after_passwd_or_disable(app: TestApp) {
     use maillage::service::users;
     let state = &app.state;
-    users::create_user(state, "marie", PASSWORD, &[], true)
+    users::create_user(state, "marie", PASSWORD, &[], true, None)
         .await
         .unwrap();
     // Another admin, so that marie may be disabled.

@@ -288,6 +288,7 @@ pub async fn run(args: FloodArgs, report: &mut Report) -> anyhow::Result<()> {
             attacks::EDITOR_PASSWORD,
             &["marcq".to_string()],
             false,
+            None,
         )
         .await?;
         let followed = state

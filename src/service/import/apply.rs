@@ -96,21 +96,29 @@ impl ImportReport {
         })
     }
 
-    /// One line for the editor: `3 créée(s), 1 mise(s) à jour, 2 inchangée(s), 1 rejetée(s)`.
+    /// One line for the editor: `6 lignes : 3 créées, 1 mise à jour, 2 inchangées,
+    /// 0 rejetée`.
     pub fn summary(&self) -> String {
+        use crate::domain::french::count;
+        let n = |value: usize| value as i64;
         let mut parts = vec![
-            format!("{} créée(s)", self.created()),
-            format!("{} mise(s) à jour", self.updated()),
-            format!("{} inchangée(s)", self.unchanged()),
+            count(n(self.created()), "créée", "créées"),
+            count(n(self.updated()), "mise à jour", "mises à jour"),
+            count(n(self.unchanged()), "inchangée", "inchangées"),
         ];
         if self.deleted() > 0 {
-            parts.push(format!(
-                "{} ignorée(s) car supprimée(s) depuis l'import précédent",
-                self.deleted()
+            parts.push(count(
+                n(self.deleted()),
+                "ignorée car supprimée depuis l'import précédent",
+                "ignorées car supprimées depuis l'import précédent",
             ));
         }
-        parts.push(format!("{} rejetée(s)", self.rejected()));
-        format!("{} ligne(s) : {}", self.rows.len(), parts.join(", "))
+        parts.push(count(n(self.rejected()), "rejetée", "rejetées"));
+        format!(
+            "{} : {}",
+            count(n(self.rows.len()), "ligne", "lignes"),
+            parts.join(", ")
+        )
     }
 }
 

@@ -87,12 +87,7 @@ impl ReportView {
                 List::Blocks => "blocages",
                 List::Allows => "domaines autorisés",
             },
-            summary: format!(
-                "{} domaine(s) importé(s), {} ignoré(s), {} refusé(s)",
-                report.imported,
-                report.skipped.len(),
-                report.errors.len()
-            ),
+            summary: report.summary(),
             refused: report.errors.iter().map(issue_line).collect(),
             skipped: report.skipped.iter().map(issue_line).collect(),
         }

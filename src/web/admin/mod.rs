@@ -12,6 +12,7 @@ pub mod exchange;
 pub mod follows;
 pub mod forms;
 pub mod import;
+pub mod notifications;
 pub mod pages;
 pub mod partnerships;
 pub mod profile;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(follows::router())
         .merge(blocks::router())
         .merge(domains::router())
+        .merge(notifications::router())
 }
 
 /// A signed-in editor: the session and the collectivités it may edit.

@@ -188,12 +188,6 @@ pub struct DashboardItem {
     pub username: String,
     /// Name.
     pub name: String,
-    /// Live actions.
-    pub actions: i64,
-    /// Partnership requests waiting for an answer.
-    pub requests: usize,
-    /// Comments waiting for moderation.
-    pub comments: i64,
     /// `@user@domain`.
     pub handle: String,
     /// "3 actions publiées".
@@ -204,6 +198,37 @@ pub struct DashboardItem {
     pub comments_text: String,
 }
 
+/// An unread notice on the dashboard.
+pub struct NoticeView {
+    /// One French sentence.
+    pub summary: String,
+    /// The admin page to act on it.
+    pub link: String,
+    /// "7 décembre 2026 à 14 h 05".
+    pub when: String,
+}
+
+/// The notification settings form: values shown, and its error if refused.
+#[derive(Default)]
+pub struct NotifySettingsForm {
+    /// The address field.
+    pub email: String,
+    /// The chosen mode's word.
+    pub mode: String,
+    /// The error on the address or the mode, if the form was refused.
+    pub error: String,
+    /// Just saved.
+    pub saved: bool,
+}
+
+/// A notification mode as a radio button.
+pub struct ModeChoice {
+    /// Stored word.
+    pub value: &'static str,
+    /// French label.
+    pub label: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 struct DashboardPage {
@@ -212,10 +237,50 @@ struct DashboardPage {
     user: String,
     admin: bool,
     items: Vec<DashboardItem>,
+    notices: Vec<NoticeView>,
+    unread_text: String,
+    newest_notice: i64,
+    settings: NotifySettingsForm,
+    modes: Vec<ModeChoice>,
+    smtp: bool,
 }
 
-/// `GET /admin`: the editor's collectivités and what waits for them.
-pub async fn dashboard(State(state): State<AppState>, editor: Editor) -> AppResult<Response> {
+/// `?notifications=enregistrees` after the settings form was saved.
+#[derive(Debug, Deserialize, Default)]
+pub struct DashboardQuery {
+    notifications: Option<String>,
+}
+
+/// `GET /admin`: the editor's collectivités, what waits for them, its unread notices
+/// and its notification settings.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    editor: Editor,
+    Query(query): Query<DashboardQuery>,
+) -> AppResult<Response> {
+    let user = &editor.session.user;
+    let settings = NotifySettingsForm {
+        email: user.email.clone().unwrap_or_default(),
+        mode: user.notify_mode().as_str().to_string(),
+        error: String::new(),
+        saved: query.notifications.as_deref() == Some("enregistrees"),
+    };
+    render_dashboard(&state, &editor, settings, StatusCode::OK).await
+}
+
+/// Notices shown on the dashboard at most.
+const NOTICES_SHOWN: i64 = 50;
+
+/// The dashboard with `settings` in its notification form, answered with `status`.
+///
+/// # Errors
+/// Storage failures.
+pub async fn render_dashboard(
+    state: &AppState,
+    editor: &Editor,
+    settings: NotifySettingsForm,
+    status: StatusCode,
+) -> AppResult<Response> {
     let mut items = Vec::new();
     for c in &editor.collectivites {
         let requests = state
@@ -244,20 +309,41 @@ pub async fn dashboard(State(state): State<AppState>, editor: Editor) -> AppResu
                 "commentaire à modérer",
                 "commentaires à modérer",
             ),
-            actions,
-            requests,
-            comments,
             handle: format!("{}@{}", c.profile.username.as_ref(), c.domain),
         });
     }
+    let (notices, unread) = state
+        .store
+        .unread_notices(editor.session.user.id, NOTICES_SHOWN)
+        .await?;
+    let newest_notice = notices.first().map_or(0, |n| n.id);
     html(
-        StatusCode::OK,
+        status,
         &DashboardPage {
             node_name: state.settings.node.name.clone(),
             csrf: editor.session.csrf_token.clone(),
             user: editor.session.user.username.clone(),
             admin: editor.session.user.admin,
             items,
+            unread_text: words::count(unread, "notification non lue", "notifications non lues"),
+            notices: notices
+                .into_iter()
+                .map(|n| NoticeView {
+                    summary: n.summary,
+                    link: n.link,
+                    when: words::date_time(n.created_at),
+                })
+                .collect(),
+            newest_notice,
+            settings,
+            modes: crate::domain::NotifyMode::ALL
+                .into_iter()
+                .map(|m| ModeChoice {
+                    value: m.as_str(),
+                    label: m.label(),
+                })
+                .collect(),
+            smtp: state.settings.smtp.enabled(),
         },
     )
 }
