@@ -801,9 +801,16 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
         user.is_some()
     };
     app.create_collectivite("marcq", "59378").await;
-    create_user(&app.state, "marie", PASSWORD, &["marcq".into()], false, None)
-        .await
-        .unwrap();
+    create_user(
+        &app.state,
+        "marie",
+        PASSWORD,
+        &["marcq".into()],
+        false,
+        None,
+    )
+    .await
+    .unwrap();
     create_user(&app.state, "chef", PASSWORD, &["marcq".into()], true, None)
         .await
         .unwrap();
@@ -831,9 +838,16 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
     assert!(error.contains("aucun compte « marie »"), "{error}");
 
     // The last enabled admin stays, even beside a disabled one.
-    create_user(&app.state, "adjoint", PASSWORD, &["marcq".into()], true, None)
-        .await
-        .unwrap();
+    create_user(
+        &app.state,
+        "adjoint",
+        PASSWORD,
+        &["marcq".into()],
+        true,
+        None,
+    )
+    .await
+    .unwrap();
     ok(cli(&app, &["user", "disable", "adjoint"], None).await);
     let error = fails(cli(&app, &["user", "disable", "chef"], None).await);
     assert!(
@@ -897,7 +911,7 @@ async fn user_delete_keeps_an_admin(app: TestApp) {
     assert_eq!(usage.status.code(), Some(2), "{usage:?}");
     assert!(!exists("chef").await);
     // An editor edits at least one collectivité.
-    create_user(&app.state, "seul", PASSWORD, &[], true)
+    create_user(&app.state, "seul", PASSWORD, &[], true, None)
         .await
         .unwrap();
     let error = fails(cli(&app, &["user", "role", "seul", "--editor"], None).await);
@@ -956,9 +970,16 @@ async fn two_admins_leaving_at_once_keep_one(app: TestApp) {
         let second = format!("second{round}");
         let mut ids = Vec::new();
         for username in [&first, &second] {
-            let user = create_user(&app.state, username, PASSWORD, &["marcq".into()], true)
-                .await
-                .unwrap();
+            let user = create_user(
+                &app.state,
+                username,
+                PASSWORD,
+                &["marcq".into()],
+                true,
+                None,
+            )
+            .await
+            .unwrap();
             ids.push(user.id);
         }
         // Only these two are enabled admins.

@@ -298,7 +298,7 @@ async fn no_session_after_passwd_or_disable(app: TestApp) {
         .await
         .unwrap();
     // Another admin, so that marie may be disabled.
-    users::create_user(state, "chef", PASSWORD, &[], true)
+    users::create_user(state, "chef", PASSWORD, &[], true, None)
         .await
         .unwrap();
     let expires = chrono::Utc::now() + chrono::Duration::days(1);
@@ -352,7 +352,7 @@ async fn no_session_beside_an_uncommitted_change(app: TestApp) {
     use crate::helpers::{holding_transaction, postgres_pool, until_blocked_by};
     use maillage::service::users;
     let pool = postgres_pool(&app);
-    users::create_user(&app.state, "marie", PASSWORD, &[], true)
+    users::create_user(&app.state, "marie", PASSWORD, &[], true, None)
         .await
         .unwrap();
     let changes = [
