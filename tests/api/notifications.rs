@@ -535,17 +535,23 @@ async fn editors_are_told(engine: Engine) {
         page.contains("href=\"/admin/c/marcq/commentaires\""),
         "{page}"
     );
-    let newest = page
-        .split("name=\"jusqua\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_string();
+    let hidden = |name: &str| {
+        page.split(&format!("name=\"{name}\" value=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string()
+    };
+    let (oldest, newest) = (hidden("depuis"), hidden("jusqua"));
     let response = post_form(
         &a,
         &zoe,
         "/admin/notifications/lues",
-        &[("csrf", &zoe_csrf), ("jusqua", &newest)],
+        &[
+            ("csrf", &zoe_csrf),
+            ("depuis", &oldest),
+            ("jusqua", &newest),
+        ],
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);

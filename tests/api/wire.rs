@@ -2,7 +2,9 @@
 //! not change the wire). Three real nodes (an aggregator among them) go through every
 //! workflow that publishes something: follows and their answers, an action created,
 //! updated and deleted, partnerships asked, accepted, left, rejected and ended,
-//! comments, unfollows, group announces. Every stored activity is then normalised
+//! comments, unfollows, group announces, a collectivité deleted (`Delete{Actor}`); the
+//! Tombstones of a deleted action and collectivité and an outbox page are read too
+//! (`documents` in the snapshot). Every stored activity is then normalised
 //! (node addresses, UUIDs and times replaced by placeholders) and compared, key by key
 //! and value by value (then in order), with `snapshots/outbound_activities.json`.
 //!
@@ -98,6 +100,11 @@ impl Normaliser {
             other => other.clone(),
         }
     }
+}
+
+/// The node among `a` and `b` that serves `url`.
+fn b_or_a<'n>(a: &'n TestApp, b: &'n TestApp, url: &str) -> &'n TestApp {
+    if url.contains(&b.domain) { b } else { a }
 }
 
 async fn follow(node: &TestApp, username: &str, token: &str, target: String) {
@@ -331,6 +338,46 @@ async fn outbound_activities_keep_their_wire_form() {
     assert_eq!(a.drain().await, 1, "the Create to the aggregator");
     assert!(g.drain().await >= 1, "the Announce");
 
+    // Delete{Actor}: a collectivité of node B that Marcq follows is deleted (SPEC §11).
+    b.collectivite_with_token("hem", "59299").await;
+    let hem = b.actor("hem").await;
+    follow(&a, "marcq", &marcq, format!("acct:hem@{}", b.domain)).await;
+    assert_eq!(a.drain().await, 1, "the Follow of Hem");
+    assert_eq!(b.drain().await, 1, "the Accept of Hem");
+    let response = b
+        .client
+        .delete(b.url("/api/v1/collectivites/hem"))
+        .bearer_auth(&b.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(b.drain().await, 1, "the Delete{{Actor}} to Marcq");
+
+    // Documents served rather than sent: the Tombstones of a deleted action and of a
+    // deleted collectivité (410), and an outbox page.
+    let mut documents = Vec::new();
+    for (kind, url) in [
+        (
+            "Tombstone (action)",
+            gone["id"].as_str().unwrap().to_string(),
+        ),
+        ("Tombstone (collectivité)", hem.ap_id.to_string()),
+    ] {
+        let response = b_or_a(&a, &b, &url).get_as(&url).await;
+        assert_eq!(response.status(), StatusCode::GONE, "{url}");
+        let payload: Value = response.json().await.unwrap();
+        documents.push((kind, payload));
+    }
+    let marcq_actor = a.get_as_ok(a.actor("marcq").await.ap_id.as_str()).await;
+    let outbox = a.get_as_ok(marcq_actor["outbox"].as_str().unwrap()).await;
+    let first = match &outbox["first"] {
+        Value::String(page) => a.get_as_ok(page).await,
+        page => page.clone(),
+    };
+    documents.push(("OrderedCollection (outbox)", outbox));
+    documents.push(("OrderedCollectionPage (outbox)", first));
+
     let mut normaliser = Normaliser {
         nodes: [(&a, "node-a"), (&b, "node-b"), (&g, "node-g")]
             .into_iter()
@@ -347,6 +394,11 @@ async fn outbound_activities_keep_their_wire_form() {
             .collect();
         actual.insert(name.into(), Value::Array(activities));
     }
+    let documents: Vec<Value> = documents
+        .iter()
+        .map(|(kind, payload)| json!({"kind": kind, "payload": normaliser.value(payload)}))
+        .collect();
+    actual.insert("documents".into(), Value::Array(documents));
     let actual = Value::Object(actual);
     let kinds: Vec<&str> = actual
         .as_object()
@@ -356,8 +408,19 @@ async fn outbound_activities_keep_their_wire_form() {
         .map(|v| v["kind"].as_str().unwrap())
         .collect();
     for kind in [
-        "Follow", "Accept", "Create", "Update", "Delete", "Join", "Leave", "Reject", "Undo",
+        "Follow",
+        "Accept",
+        "Create",
+        "Update",
+        "Delete",
+        "Join",
+        "Leave",
+        "Reject",
+        "Undo",
         "Announce",
+        "Tombstone (action)",
+        "Tombstone (collectivité)",
+        "OrderedCollectionPage (outbox)",
     ] {
         assert!(kinds.contains(&kind), "no {kind} in {kinds:?}");
     }
