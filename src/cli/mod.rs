@@ -242,7 +242,10 @@ impl Command {
                 | Command::Queue(queue::QueueCommand::Status)
                 | Command::Db(_)
                 | Command::User(_)
-                | Command::Notifications(_)
+                | Command::Notifications(
+                    notifications::NotificationsCommand::Status
+                        | notifications::NotificationsCommand::Retry { .. }
+                )
                 | Command::Collectivite(
                     CollectiviteCommand::List | CollectiviteCommand::Show { .. }
                 )

@@ -1,14 +1,15 @@
-//! `maillage notifications send [--digests] | status` (issue 18): mail the editors'
-//! notices that are due now, and the daily digests at once with `--digests` (what the
-//! background sender of `serve` and `worker` does on its own); count notices by mail
-//! state.
+//! `maillage notifications send [--digests] | status | retry --failed` (issue 18):
+//! mail the editors' notices that are due now, and the daily digests at once with
+//! `--digests` (what the background sender of `serve` and `worker` does on its own);
+//! count notices by mail state; put the notices whose mail failed for good back in the
+//! queue (after an SMTP outage longer than the retries).
 
 use clap::Subcommand;
 
 use super::{CliError, CliResult};
+use crate::domain::french::count;
 use crate::service::notifications::{Mailer, send_due};
 use crate::state::AppState;
-use crate::web::words::count;
 
 /// Notification commands.
 #[derive(Debug, Subcommand)]
@@ -22,9 +23,19 @@ pub enum NotificationsCommand {
         #[arg(long)]
         digests: bool,
     },
-    /// Notices by mail state: pending, sent, skipped (no address or mails off), none
-    /// (written without [smtp] settings), failed.
+    /// Notices by mail state: pending, sent, skipped (no address or mails off, or
+    /// past the hourly cap of an account), none (written without [smtp] settings),
+    /// failed.
     Status,
+    /// Mail again the notices whose mail failed for good (after an SMTP outage
+    /// longer than the retries, or a refused address since corrected).
+    ///
+    /// Example: maillage notifications retry --failed
+    Retry {
+        /// The notices marked failed (the only ones this command retries).
+        #[arg(long, required = true)]
+        failed: bool,
+    },
 }
 
 /// French name of a mail state.
@@ -32,7 +43,9 @@ fn state_label(state: &str) -> &str {
     match state {
         "pending" => "à envoyer",
         "sent" => "envoyées",
-        "skipped" => "sans courriel (pas d'adresse ou courriels coupés)",
+        "skipped" => {
+            "sans courriel (pas d'adresse, courriels coupés, ou trop de notifications en une heure)"
+        }
         "none" => "sans courriel (nœud sans réglages [smtp])",
         "failed" => "en échec définitif",
         other => other,
@@ -64,6 +77,16 @@ pub async fn run(state: AppState, command: NotificationsCommand) -> CliResult {
                     "des courriels n'ont pas pu partir : ils seront réessayés (voir les journaux)"
                         .into(),
                 ));
+            }
+        }
+        NotificationsCommand::Retry { failed: _ } => {
+            let n = state.store.retry_failed_notices(chrono::Utc::now()).await?;
+            println!(
+                "{} de nouveau à envoyer",
+                count(n as i64, "notification", "notifications")
+            );
+            if n > 0 {
+                state.mail_wakeup.notify_one();
             }
         }
         NotificationsCommand::Status => {

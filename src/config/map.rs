@@ -8,27 +8,20 @@ use url::Url;
 use super::Settings;
 
 /// `[map]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MapSettings {
     /// Where the map's background comes from: `outline` (the France outline served
     /// by the node; no third party), `ign` (the IGN Géoplateforme's Plan IGN tiles),
-    /// `openstreetmap`, or `custom` (`tile_url` and `attribution`).
-    pub provider: TileProvider,
+    /// `openstreetmap`, or `custom` (`tile_url` and `attribution`). Unset in a file:
+    /// `outline`, or `custom` for an old file with a `tile_url` (see
+    /// [`Settings::upgrade_old_map`]); always set once loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<TileProvider>,
     /// Tile URL template (`{z}/{x}/{y}`), with `provider = "custom"` only.
     pub tile_url: String,
     /// Attribution shown on the map, with `provider = "custom"` only.
     pub attribution: String,
-}
-
-impl Default for MapSettings {
-    fn default() -> Self {
-        Self {
-            provider: TileProvider::Outline,
-            tile_url: String::new(),
-            attribution: String::new(),
-        }
-    }
 }
 
 /// The map's background (`map.provider`).
@@ -60,9 +53,14 @@ pub struct Tiles {
 pub(super) const IGN_PLAN_TILES: &str = "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}";
 
 impl MapSettings {
+    /// The background chosen: `outline` when none is.
+    pub fn provider(&self) -> TileProvider {
+        self.provider.unwrap_or(TileProvider::Outline)
+    }
+
     /// The third-party tiles to load, or `None` for the outline alone.
     pub fn tiles(&self) -> Option<Tiles> {
-        match self.provider {
+        match self.provider() {
             TileProvider::Outline => None,
             TileProvider::Ign => Some(Tiles {
                 url: IGN_PLAN_TILES.into(),
@@ -103,13 +101,19 @@ impl MapSettings {
 }
 
 impl Settings {
-    /// Before `map.provider` existed, `map.tile_url` alone chose custom tiles: such a
-    /// file is read as `provider = "custom"`, with the warning returned (French).
+    /// Before `map.provider` existed, `map.tile_url` alone chose custom tiles: a file
+    /// without `map.provider` but with a `tile_url` is read as `provider = "custom"`,
+    /// with the warning returned (French). An explicit provider is never changed (an
+    /// explicit `outline` with a leftover `tile_url` is refused by [`Self::check_map`]).
     pub(super) fn upgrade_old_map(&mut self) -> Option<String> {
-        if self.map.provider != TileProvider::Outline || self.map.tile_url.is_empty() {
+        if self.map.provider.is_some() {
             return None;
         }
-        self.map.provider = TileProvider::Custom;
+        if self.map.tile_url.is_empty() {
+            self.map.provider = Some(TileProvider::Outline);
+            return None;
+        }
+        self.map.provider = Some(TileProvider::Custom);
         Some(
             "map.tile_url sans map.provider (ancienne forme) : lu comme map.provider = \"custom\" ; ajoutez cette ligne à la section [map]".to_string(),
         )
@@ -119,7 +123,7 @@ impl Settings {
     /// it needs both: a tile URL set under another provider would be silently ignored.
     pub(super) fn check_map(&self) -> anyhow::Result<()> {
         let map = &self.map;
-        let custom = map.provider == TileProvider::Custom;
+        let custom = map.provider() == TileProvider::Custom;
         let unused_custom = !map.tile_url.is_empty() || !map.attribution.is_empty();
         if !custom && unused_custom {
             bail!(

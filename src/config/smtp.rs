@@ -87,6 +87,24 @@ impl Settings {
         if smtp.port == 0 {
             bail!("smtp.port doit être un port entre 1 et 65535");
         }
+        // Plain text carries the account's password in the clear (lettre authenticates
+        // whatever the transport): only towards a relay on this machine.
+        let loopback = matches!(
+            smtp.host.trim().to_ascii_lowercase().as_str(),
+            "localhost" | "127.0.0.1" | "::1"
+        );
+        if smtp.tls == SmtpTls::None && !smtp.username.trim().is_empty() && !loopback {
+            bail!(
+                "smtp.tls = \"none\" enverrait le mot de passe du compte « {} » en clair à {} : utilisez \"starttls\" (port 587) ou \"tls\" (port 465), ou un relais sur cette machine (host = \"localhost\")",
+                smtp.username,
+                smtp.host
+            );
+        }
+        if smtp.tls == SmtpTls::Tls && smtp.port == 587 {
+            bail!(
+                "smtp.tls = \"tls\" (TLS dès la connexion) va avec le port 465 ; le port 587 attend \"starttls\" : indiquez smtp.port = 465 ou smtp.tls = \"starttls\""
+            );
+        }
         if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
             bail!(
                 "smtp.from doit être l'adresse d'expédition des courriels, par exemple « Annuaire <annuaire@ville.fr> » (reçu « {} »)",

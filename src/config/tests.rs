@@ -20,7 +20,7 @@ fn map_providers_and_contact_are_checked() {
     settings.map.tile_url = "https://tuiles.example.fr/{z}/{x}/{y}.png".into();
     let error = settings.validate().unwrap_err().to_string();
     assert!(error.contains("map.provider = \"custom\""), "{error}");
-    settings.map.provider = TileProvider::Custom;
+    settings.map.provider = Some(TileProvider::Custom);
     let error = settings.validate().unwrap_err().to_string();
     assert!(error.contains("map.attribution est obligatoire"), "{error}");
     settings.map.attribution = "© Tuiles".into();
@@ -34,7 +34,7 @@ fn map_providers_and_contact_are_checked() {
     );
 
     let mut settings = Settings::default();
-    settings.map.provider = TileProvider::Ign;
+    settings.map.provider = Some(TileProvider::Ign);
     settings.validate().unwrap();
     assert!(settings.map.tiles().unwrap().url.contains("PLANIGNV2"));
 
@@ -276,7 +276,7 @@ fn old_tile_url_is_read_as_custom_with_a_warning() {
         "[map]\ntile_url = \"https://tuiles.example.fr/{z}/{x}/{y}.png\"\nattribution = \"© Tuiles\"\n",
     )
     .unwrap();
-    assert_eq!(loaded.settings.map.provider, TileProvider::Custom);
+    assert_eq!(loaded.settings.map.provider, Some(TileProvider::Custom));
     assert!(
         loaded
             .warnings
@@ -288,6 +288,15 @@ fn old_tile_url_is_read_as_custom_with_a_warning() {
     assert!(
         load_text("[map]\nprovider = \"ign\"\ntile_url = \"https://t.fr/{z}/{x}/{y}\"\n").is_err()
     );
+    // An explicit `outline` is the operator's choice: a leftover tile URL is refused,
+    // never read as third-party tiles.
+    let error =
+        load_text("[map]\nprovider = \"outline\"\ntile_url = \"https://t.fr/{z}/{x}/{y}\"\n")
+            .unwrap_err()
+            .message;
+    assert!(error.contains("map.provider = \"custom\""), "{error}");
+    let plain = load_text("").unwrap();
+    assert_eq!(plain.settings.map.provider, Some(TileProvider::Outline));
     assert!(
         loaded
             .warnings
@@ -319,8 +328,19 @@ fn smtp_settings_are_checked() {
         ("[smtp]\ndigest_hour = 24\n", "smtp.digest_hour"),
         ("[smtp]\npassword = \"x\"\n", "smtp.password"),
         ("[smtp]\ntls = \"ssl\"\n", "smtp.tls"),
+        (
+            "[smtp]\nhost = \"smtp.ville.fr\"\nfrom = \"a@b.fr\"\ntls = \"none\"\nusername = \"annuaire\"\n",
+            "en clair",
+        ),
+        (
+            "[smtp]\nhost = \"smtp.ville.fr\"\nfrom = \"a@b.fr\"\ntls = \"tls\"\n",
+            "port = 465",
+        ),
     ] {
         let error = load_text(text).unwrap_err().message;
         assert!(error.contains(key), "{text}: {error}");
     }
+    // A relay on this machine may take an account over plain text.
+    let relay = "[smtp]\nhost = \"localhost\"\nport = 25\nfrom = \"a@b.fr\"\ntls = \"none\"\nusername = \"annuaire\"\n";
+    assert!(load_text(relay).is_ok());
 }

@@ -57,9 +57,18 @@ pub struct NewNotice {
     pub mail: bool,
 }
 
+/// Mails one account gets in an hour at most: past them, a notice is listed on its
+/// dashboard only (`skipped`), so that a peer repeating events cannot flood a mailbox
+/// through the town's SMTP account.
+pub const MAILS_PER_HOUR: i64 = 20;
+
+/// How long read notices are kept (then purged when their account reads others).
+pub const READ_KEPT_DAYS: i64 = 90;
+
 /// Writes `notice` for every active account editing its collectivité (or, when no
 /// active editor is bound to it, for the node admins) in `tx`, the transaction of the
-/// event, when that collectivité is local.
+/// event, when that collectivité is local. Past [`MAILS_PER_HOUR`] notices in the last
+/// hour for an account, the new one is listed but not mailed (`skipped`).
 pub async fn insert_notices(tx: &mut Tx, notice: &NewNotice) -> StoreResult<()> {
     let now = Utc::now();
     on_pool!(tx, conn => {
@@ -70,6 +79,8 @@ pub async fn insert_notices(tx: &mut Tx, notice: &NewNotice) -> StoreResult<()> 
             .bind(now)
             .bind(if notice.mail { "pending" } else { "none" })
             .bind(notice.collectivite_id)
+            .bind(now - chrono::Duration::hours(1))
+            .bind(MAILS_PER_HOUR)
             .execute(&mut *conn)
             .await?;
     });
@@ -79,7 +90,10 @@ pub async fn insert_notices(tx: &mut Tx, notice: &NewNotice) -> StoreResult<()> 
 /// See [`insert_notices`].
 const INSERT_NOTICES: &str = "INSERT INTO notifications \
      (user_id, kind, summary, link, created_at, mail_state, mail_next_at) \
-     SELECT u.id, $1, $2, $3, $4, $5, $4 FROM users u \
+     SELECT u.id, $1, $2, $3, $4, \
+       CASE WHEN $5 = 'pending' AND (SELECT COUNT(*) FROM notifications h \
+         WHERE h.user_id = u.id AND h.created_at > $7) >= $8 THEN 'skipped' ELSE $5 END, \
+       $4 FROM users u \
      WHERE u.disabled_at IS NULL \
      AND EXISTS (SELECT 1 FROM actors a WHERE a.id = $6 AND a.local = TRUE) \
      AND (EXISTS (SELECT 1 FROM user_collectivites l WHERE l.user_id = u.id AND l.actor_id = $6) \
@@ -151,20 +165,45 @@ impl Store {
         })
     }
 
-    /// Marks an account's notices read, up to the id `up_to` (the newest its page
-    /// showed: one arrived since stays unread); how many changed.
-    pub async fn mark_notices_read(&self, user_id: i64, up_to: i64) -> StoreResult<u64> {
+    /// Marks read the account's notices its page showed: ids from `oldest` to
+    /// `newest` (a notice arrived since, or older ones beyond the page, stay unread);
+    /// how many changed. Read notices older than [`READ_KEPT_DAYS`] and no longer
+    /// waiting for their mail are purged at the same time.
+    pub async fn mark_notices_read(
+        &self,
+        user_id: i64,
+        oldest: i64,
+        newest: i64,
+    ) -> StoreResult<u64> {
         const SQL: &str = "UPDATE notifications SET read_at = $1 \
-             WHERE user_id = $2 AND id <= $3 AND read_at IS NULL";
+             WHERE user_id = $2 AND id >= $3 AND id <= $4 AND read_at IS NULL";
+        const PURGE: &str = "DELETE FROM notifications WHERE user_id = $1 \
+             AND read_at IS NOT NULL AND read_at < $2 AND mail_state <> 'pending'";
+        let now = Utc::now();
         Ok(on_pool!(self, pool => {
-            sqlx::query(SQL)
-                .bind(Utc::now())
+            let read = sqlx::query(SQL)
+                .bind(now)
                 .bind(user_id)
-                .bind(up_to)
+                .bind(oldest)
+                .bind(newest)
                 .execute(pool)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            sqlx::query(PURGE)
+                .bind(user_id)
+                .bind(now - chrono::Duration::days(READ_KEPT_DAYS))
+                .execute(pool)
+                .await?;
+            read
         }))
+    }
+
+    /// Puts the notices whose mail failed for good back in the queue, due `now`,
+    /// with their tries reset; how many.
+    pub async fn retry_failed_notices(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        const SQL: &str = "UPDATE notifications SET mail_state = 'pending', \
+             mail_attempts = 0, mail_next_at = $1, mail_error = NULL WHERE mail_state = 'failed'";
+        Ok(on_pool!(self, pool => sqlx::query(SQL).bind(now).execute(pool).await?.rows_affected()))
     }
 
     /// Marks `skipped` the notices waiting to be mailed to accounts that get none

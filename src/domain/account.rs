@@ -25,7 +25,10 @@ impl EmailAddress {
                     && domain.contains('.')
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
-            });
+            })
+            // What the mailer will accept at send time (`a..b@`, `a(b)@`, `@x..fr` are
+            // not): refused here rather than failing every mail later.
+            && value.parse::<lettre::Address>().is_ok();
         if valid {
             Ok(Self(value.to_string()))
         } else {
@@ -82,7 +85,9 @@ impl NotifyMode {
             .into_iter()
             .find(|mode| mode.as_str() == value.trim())
             .ok_or_else(|| {
-                format!("« {value} » n'est pas un mode de notification ; modes possibles : immediate, digest, off")
+                format!(
+                    "« {value} » n'est pas un rythme de notification ; rythmes possibles : immediate (un courriel à chaque nouvelle), digest (un résumé par jour), off (aucun courriel)"
+                )
             })
     }
 
@@ -114,6 +119,9 @@ mod tests {
             "a b@ville.fr",
             "a@b@c.fr",
             "<a@b.fr>",
+            "a..b@ville.fr",
+            "a(b)@ville.fr",
+            "a@ville..fr",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }

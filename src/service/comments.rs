@@ -81,7 +81,8 @@ pub async fn receive_reply(
 ) -> AppResult<bool> {
     let trusted =
         crate::config::domain_listed(&state.settings.moderation.trusted_domains, &author.domain);
-    if !trusted && state.store.comment_by_ap_id(&reply.id).await?.is_none() {
+    let is_new = state.store.comment_by_ap_id(&reply.id).await?.is_none();
+    if !trusted && is_new {
         check_pending_caps(state, author).await?;
     }
     let content: String = reply.content.chars().take(MAX_COMMENT_CHARS).collect();
@@ -98,7 +99,9 @@ pub async fn receive_reply(
         &author.name
     };
     let handle = format!("{}@{}", author.username, author.domain);
-    let notice = if trusted {
+    // Editors are told of a new comment, not of each edit of it (a peer editing a
+    // comment again and again would otherwise mail them each time).
+    let notice = if trusted || !is_new {
         None
     } else {
         crate::service::notifications::comment_pending(state, action, (author_name, &handle))

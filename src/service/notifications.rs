@@ -19,9 +19,10 @@ use crate::db::partnerships::PartnershipState;
 use crate::error::AppResult;
 use crate::state::AppState;
 
-/// Tries of one notice before it is marked `failed` (about two days with
-/// [`retry_delay`]).
-pub const MAX_ATTEMPTS: i64 = 12;
+/// Tries of one notice before it is marked `failed`: the delays of [`retry_delay`]
+/// between them add up to about 44 hours (`maillage notifications retry --failed`
+/// puts them back after a longer outage).
+pub const MAX_ATTEMPTS: i64 = 16;
 /// How long a claimed notice is out of other senders' reach.
 const LEASE: Duration = Duration::from_secs(10 * 60);
 /// Notices mailed one by one per run at most.
@@ -34,6 +35,22 @@ pub const POLL: Duration = Duration::from_secs(60);
 pub fn retry_delay(attempts: i64) -> chrono::Duration {
     let minutes = 1_i64 << attempts.clamp(0, 9);
     chrono::Duration::minutes(minutes.min(6 * 60))
+}
+
+/// A name or a title written by a peer, as it goes into a mail: one line (line breaks
+/// and control characters collapsed, so that a peer cannot add paragraphs to a mail
+/// sent from the town's address) of 80 characters at most.
+fn one_line(text: &str) -> String {
+    let line = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.chars().count() > 80 {
+        format!("{}…", line.chars().take(79).collect::<String>())
+    } else {
+        line
+    }
 }
 
 /// The notice to `collectivite_id`'s editors (when it is local) of a kind, linking to
@@ -71,7 +88,11 @@ pub async fn partnership_request(
     requester: (&str, &str),
     action_name: &str,
 ) -> AppResult<Option<NewNotice>> {
-    let (name, handle) = requester;
+    let (name, handle, action_name) = (
+        one_line(requester.0),
+        one_line(requester.1),
+        one_line(action_name),
+    );
     notice(
         state,
         NoticeKind::PartnershipRequest,
@@ -106,7 +127,9 @@ pub async fn partnership_answer(
         "partenariats",
         format!(
             "{} {verb} la demande de partenariat de {} pour l'action « {} ».",
-            partnership.owner.name, partnership.requester.name, partnership.action_name
+            one_line(&partnership.owner.name),
+            one_line(&partnership.requester.name),
+            one_line(&partnership.action_name)
         ),
     )
     .await
@@ -122,7 +145,7 @@ pub async fn comment_pending(
     action: &crate::domain::Action,
     author: (&str, &str),
 ) -> AppResult<Option<NewNotice>> {
-    let (name, handle) = author;
+    let (name, handle) = (one_line(author.0), one_line(author.1));
     notice(
         state,
         NoticeKind::CommentPending,
@@ -130,7 +153,7 @@ pub async fn comment_pending(
         "commentaires",
         format!(
             "{name} ({handle}) a commenté votre action « {} » : le commentaire attend votre accord pour être publié.",
-            action.data.name
+            one_line(&action.data.name)
         ),
     )
     .await
@@ -178,7 +201,7 @@ pub fn digest_mail(state: &AppState, notices: &[MailNotice]) -> (String, String)
     } else {
         format!("{n} nouvelles")
     };
-    let subject = format!("{} – {what} depuis hier", state.settings.node.name);
+    let subject = format!("{} – {what} en attente", state.settings.node.name);
     let mut body = format!("Bonjour,\n\nVoici ce qui vous attend ({what}) :\n\n");
     for notice in notices {
         body.push_str(&format!(
@@ -243,10 +266,11 @@ impl Mailer {
         subject: &str,
         body: String,
         key: &str,
-    ) -> Result<(), String> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| format!("adresse « {to} » refusée : {e}"))?;
+    ) -> Result<(), SendError> {
+        let to: Mailbox = to.parse().map_err(|e| SendError {
+            message: format!("adresse « {to} » refusée : {e}"),
+            permanent: true,
+        })?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -254,13 +278,29 @@ impl Mailer {
             .message_id(Some(format!("<{key}@{}>", self.domain)))
             .header(ContentType::TEXT_PLAIN)
             .body(body)
-            .map_err(|e| format!("courriel impossible à composer : {e}"))?;
+            .map_err(|e| SendError {
+                message: format!("courriel impossible à composer : {e}"),
+                permanent: true,
+            })?;
         self.transport
             .send(message)
             .await
             .map(drop)
-            .map_err(|e| format!("envoi SMTP : {e}"))
+            .map_err(|e| SendError {
+                message: format!("envoi SMTP : {e}"),
+                // A 5xx answer (unknown mailbox, refused sender) will not change.
+                permanent: e.is_permanent(),
+            })
     }
+}
+
+/// Why a mail did not go.
+#[derive(Debug)]
+pub struct SendError {
+    /// What the server answered, or why it could not be reached (French).
+    pub message: String,
+    /// True when trying again cannot help: the notice is marked `failed` at once.
+    pub permanent: bool,
 }
 
 /// What one sending run did.
@@ -274,22 +314,24 @@ pub struct Sent {
     pub failed: usize,
 }
 
-/// Records a failed send of `notices` (each by its own attempts).
+/// Records a failed send of `notices` (each by its own attempts; none more after a
+/// permanent refusal).
 async fn failed(
     state: &AppState,
     notices: &[&MailNotice],
-    error: &str,
+    error: &SendError,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     for notice in notices {
         let attempts = notice.mail_attempts + 1;
-        let retry_at = (attempts < MAX_ATTEMPTS).then(|| now + retry_delay(attempts - 1));
+        let retry_at =
+            (!error.permanent && attempts < MAX_ATTEMPTS).then(|| now + retry_delay(attempts - 1));
         state
             .store
-            .notices_not_mailed(&[notice.id], error, retry_at)
+            .notices_not_mailed(&[notice.id], &error.message, retry_at)
             .await?;
     }
-    tracing::warn!(notices = notices.len(), %error, "notification mail not sent; tried again later");
+    tracing::warn!(notices = notices.len(), error = %error.message, permanent = error.permanent, "notification mail not sent");
     Ok(())
 }
 
@@ -405,5 +447,21 @@ mod tests {
         assert_eq!(retry_delay(0), chrono::Duration::minutes(1));
         assert_eq!(retry_delay(3), chrono::Duration::minutes(8));
         assert_eq!(retry_delay(11), chrono::Duration::hours(6));
+        // The whole schedule, as docs/deployment.md gives it: about 44 hours.
+        let total: i64 = (0..MAX_ATTEMPTS - 1)
+            .map(|a| retry_delay(a).num_minutes())
+            .sum();
+        assert_eq!(total, 2671);
+    }
+
+    #[test]
+    fn peers_names_are_one_short_line() {
+        assert_eq!(
+            one_line("Ville\n\nPour y donner suite : https://evil.example\r\t!"),
+            "Ville Pour y donner suite : https://evil.example !"
+        );
+        let long = one_line(&"a".repeat(200));
+        assert_eq!(long.chars().count(), 80);
+        assert!(long.ends_with('…'));
     }
 }

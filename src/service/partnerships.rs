@@ -473,11 +473,17 @@ pub(crate) async fn received_join(
     if action.deleted.is_some() {
         return Ok(false);
     }
-    if let Some(existing) = state
+    let existing = state
         .store
         .partnership_for(&action.ap_id, requester.id)
-        .await?
-    {
+        .await?;
+    // A request still pending that comes again (under a new id) is recorded, but its
+    // owner's editors were told already: no second notice, so that a peer repeating it
+    // cannot flood their mailboxes.
+    let told = existing
+        .as_ref()
+        .is_some_and(|p| matches!(p.state, PartnershipState::Pending));
+    if let Some(existing) = existing {
         if matches!(existing.state, PartnershipState::Accepted) {
             // Already a partner: its Accept was probably lost; answer again.
             let audience = audience_for(state, existing.requester.id).await?;
@@ -493,7 +499,7 @@ pub(crate) async fn received_join(
         }
     }
     // A request for an action closed to partners is refused at once: nobody to tell.
-    let notice = if action.data.open_to_partners {
+    let notice = if action.data.open_to_partners && !told {
         let handle = format!("{}@{}", requester.username, requester.domain);
         let name = if requester.name.is_empty() {
             &requester.username

@@ -961,7 +961,7 @@ async fn where_to_after_sign_in(app: TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn map_picker_uses_the_provider() {
     let app = spawn_app_with(Engine::Sqlite, |s| {
-        s.map.provider = maillage::config::TileProvider::Ign;
+        s.map.provider = Some(maillage::config::TileProvider::Ign);
     })
     .await
     .unwrap();

@@ -22,6 +22,8 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::json;
 
+use crate::cli::ok;
+use crate::cli_admin::cli;
 use crate::helpers::{
     Engine, TestApp, call, csrf_of, post_signed, say_skipped, spawn_app, spawn_app_with,
 };
@@ -619,6 +621,39 @@ async fn editors_are_told(engine: Engine) {
         "{page}"
     );
     assert!(page.contains("pas encore de courriels"), "{page}");
+
+    // A permanent refusal (550, an unknown mailbox) marks the mail failed at once, not
+    // after 16 tries; the operator's `notifications retry --failed` puts it back once
+    // the address is corrected.
+    user(&a, "remi", "marcq", Some("remi@refus.example"), "immediate").await;
+    comment(&a, &b, "quatrieme", &action_id).await;
+    let at = later + chrono::Duration::minutes(10);
+    let sent = send_due(&a.state, &mailer, at, false).await.unwrap();
+    assert_eq!((sent.immediate, sent.failed), (1, 1), "{sent:?}");
+    assert!(mail_states(&a).await.contains(&("failed".into(), 1)));
+    let status = ok(cli(&a, &["notifications", "status"], None).await);
+    assert!(status.contains("1\ten échec définitif"), "{status}");
+    maillage::service::users::set_notifications_of(
+        &a.state,
+        "remi",
+        Some("remi@marcq.example"),
+        None,
+    )
+    .await
+    .unwrap();
+    let retried = ok(cli(&a, &["notifications", "retry", "--failed"], None).await);
+    assert!(
+        retried.contains("1 notification de nouveau à envoyer"),
+        "{retried}"
+    );
+    let refused = cli(&a, &["notifications", "retry"], None).await;
+    assert!(!refused.status.success());
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert!(error.contains("--failed"), "{error}");
+    let sent = send_due(&a.state, &mailer, at, false).await.unwrap();
+    assert_eq!(sent.immediate, 1, "{sent:?}");
+    let (to, _) = smtp.messages().pop().unwrap();
+    assert_eq!(to, ["remi@marcq.example"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -629,4 +664,123 @@ async fn editors_are_told_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn editors_are_told_postgres() {
     editors_are_told(Engine::Postgres).await;
+}
+
+/// Review of issue 18: a peer repeating an event (a `Join` sent again under new ids
+/// while pending, a comment edited while it waits) cannot flood an editor: one notice
+/// per request or comment; a request refused then made again is told again.
+async fn repeated_events_make_one_notice(engine: Engine) {
+    let Some(a) = spawn_app(engine).await else {
+        return say_skipped("repeated_events_make_one_notice");
+    };
+    let b = spawn_app(engine).await.unwrap();
+    let marcq = a.collectivite_with_token("marcq", "59378").await;
+    b.collectivite_with_token("lille", "59350").await;
+    let action = a
+        .publish(
+            "marcq",
+            &marcq,
+            &json!({"name": "Groupement d'achat", "content": "Achat groupé.",
+                    "themes": ["developpement-durable"], "open_to_partners": true}),
+        )
+        .await;
+    let action_id = action["id"].as_str().unwrap().to_string();
+    user(&a, "marie", "marcq", None, "off").await;
+    let marie = a
+        .state
+        .store
+        .user_by_username("marie")
+        .await
+        .unwrap()
+        .unwrap();
+    let lille = b.actor("lille").await;
+    let join = async |n: u32| {
+        let activity = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": b.url(&format!("/activities/join-{n}")),
+            "type": "Join",
+            "actor": lille.ap_id,
+            "object": action_id,
+        });
+        let response = post_signed(
+            &a.client,
+            &a.url("/inbox"),
+            &lille,
+            activity.to_string().as_bytes(),
+            |_| {},
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    };
+    for n in 0..5 {
+        join(n).await;
+    }
+    let (notices, unread) = a.state.store.unread_notices(marie.id, 50).await.unwrap();
+    assert_eq!(unread, 1, "{notices:?}");
+
+    // A comment, then the same comment edited twice while it waits: one notice.
+    comment(&a, &b, "1", &action_id).await;
+    for n in 2..4 {
+        let actor = b.url("/actors/lille");
+        let update = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": b.url(&format!("/activities/update-1-{n}")),
+            "type": "Update",
+            "actor": actor,
+            "object": {
+                "id": b.url("/notes/1"),
+                "type": "Note",
+                "attributedTo": actor,
+                "inReplyTo": action_id,
+                "content": format!("<p>Commentaire modifié {n}</p>"),
+                "published": "2026-11-01T10:00:00Z",
+                "updated": format!("2026-11-0{n}T10:00:00Z"),
+            }
+        });
+        let response = post_signed(
+            &a.client,
+            &a.url("/inbox"),
+            &lille,
+            update.to_string().as_bytes(),
+            |_| {},
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let (notices, unread) = a.state.store.unread_notices(marie.id, 50).await.unwrap();
+    assert_eq!(unread, 2, "{notices:?}");
+
+    // Refused, then asked again: a new request, told again.
+    let (_, received) = call(
+        &a,
+        reqwest::Method::GET,
+        "/api/v1/collectivites/marcq/partnership-requests?direction=received",
+        &marcq,
+        None,
+    )
+    .await;
+    let request = received[0]["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &a,
+        reqwest::Method::POST,
+        &format!("/api/v1/partnership-requests/{request}/reject"),
+        &marcq,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    join(9).await;
+    let (notices, unread) = a.state.store.unread_notices(marie.id, 50).await.unwrap();
+    assert_eq!(unread, 3, "{notices:?}");
+    assert!(notices[0].summary.contains("demande à devenir partenaire"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_events_make_one_notice_sqlite() {
+    repeated_events_make_one_notice(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_events_make_one_notice_postgres() {
+    repeated_events_make_one_notice(Engine::Postgres).await;
 }

@@ -211,7 +211,7 @@ async fn pages_speak_plain_french() {
     // No third-party tiles by default; when configured, the page says so.
     assert!(home.contains("data-tiles=\"\""));
     let ign = spawn_app_with(Engine::Sqlite, |s| {
-        s.map.provider = maillage::config::TileProvider::Ign;
+        s.map.provider = Some(maillage::config::TileProvider::Ign);
     })
     .await
     .unwrap();

@@ -6,7 +6,8 @@
 //
 //   node server.mjs PORT FOLDER
 //
-// Prints "ready PORT" on standard output once it listens.
+// Prints "ready PORT" on standard output once it listens. Recipients at the domain
+// `refus.example` are refused with a permanent `550` (an unknown mailbox).
 import { SMTPServer } from "smtp-server";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,6 +25,14 @@ const server = new SMTPServer({
   disabledCommands: ["STARTTLS", "AUTH"],
   authOptional: true,
   logger: false,
+  onRcptTo(address, session, callback) {
+    if (address.address.endsWith("@refus.example")) {
+      const error = new Error("Boîte inconnue");
+      error.responseCode = 550;
+      return callback(error);
+    }
+    callback();
+  },
   onData(stream, session, callback) {
     const chunks = [];
     stream.on("data", (chunk) => chunks.push(chunk));

@@ -24,11 +24,14 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 pub struct ReadForm {
     csrf: String,
+    /// The oldest notice the page showed.
+    depuis: i64,
     /// The newest notice the page showed.
     jusqua: i64,
 }
 
-/// Marks the notices the dashboard showed as read.
+/// Marks the notices the dashboard showed as read (not those beyond its page, nor
+/// those arrived since).
 async fn mark_read(
     State(state): State<AppState>,
     editor: Editor,
@@ -37,7 +40,7 @@ async fn mark_read(
     editor.check_csrf(&form.csrf)?;
     state
         .store
-        .mark_notices_read(editor.session.user.id, form.jusqua)
+        .mark_notices_read(editor.session.user.id, form.depuis, form.jusqua)
         .await?;
     Ok(Redirect::to("/admin#notifications-recues").into_response())
 }
@@ -72,10 +75,15 @@ async fn save_settings(
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
                 .join(" ; ");
+            let error_field = match errors.first().map(|e| e.field.as_str()) {
+                Some("mode") => format!("mode-{}", crate::domain::NotifyMode::ALL[0].as_str()),
+                _ => "email".to_string(),
+            };
             let settings = NotifySettingsForm {
                 email: form.email,
                 mode: form.mode,
                 error,
+                error_field,
                 saved: false,
             };
             render_dashboard(&state, &editor, settings, StatusCode::UNPROCESSABLE_ENTITY).await

@@ -217,6 +217,8 @@ pub struct NotifySettingsForm {
     pub mode: String,
     /// The error on the address or the mode, if the form was refused.
     pub error: String,
+    /// The id of the field in error (`email`, or the first mode's radio button).
+    pub error_field: String,
     /// Just saved.
     pub saved: bool,
 }
@@ -240,6 +242,7 @@ struct DashboardPage {
     notices: Vec<NoticeView>,
     unread_text: String,
     newest_notice: i64,
+    oldest_notice: i64,
     settings: NotifySettingsForm,
     modes: Vec<ModeChoice>,
     smtp: bool,
@@ -263,6 +266,7 @@ pub async fn dashboard(
         email: user.email.clone().unwrap_or_default(),
         mode: user.notify_mode().as_str().to_string(),
         error: String::new(),
+        error_field: String::new(),
         saved: query.notifications.as_deref() == Some("enregistrees"),
     };
     render_dashboard(&state, &editor, settings, StatusCode::OK).await
@@ -317,6 +321,7 @@ pub async fn render_dashboard(
         .unread_notices(editor.session.user.id, NOTICES_SHOWN)
         .await?;
     let newest_notice = notices.first().map_or(0, |n| n.id);
+    let oldest_notice = notices.last().map_or(0, |n| n.id);
     html(
         status,
         &DashboardPage {
@@ -335,6 +340,7 @@ pub async fn render_dashboard(
                 })
                 .collect(),
             newest_notice,
+            oldest_notice,
             settings,
             modes: crate::domain::NotifyMode::ALL
                 .into_iter()
