@@ -203,11 +203,44 @@ async fn busy_node() -> (crate::helpers::TestApp, crate::helpers::TestApp, Strin
         "un mot de passe solide",
         &["marcq".into()],
         false,
-        None,
+        Some("marie@marcq.example"),
     )
     .await
     .unwrap();
     maillage::service::users::login(&a.state, "marie", "un mot de passe solide", None)
+        .await
+        .unwrap();
+    // Two notices (issue 18), one read: their times cross engines with the rest.
+    let marcq_id = a.actor("marcq").await.id;
+    for summary in ["Une demande de partenariat.", "Un commentaire attend."] {
+        let mut tx = a.state.store.begin().await.unwrap();
+        maillage::db::notifications::insert_notices(
+            &mut tx,
+            &maillage::db::notifications::NewNotice {
+                kind: maillage::db::notifications::NoticeKind::CommentPending,
+                collectivite_id: marcq_id,
+                summary: summary.into(),
+                link: "/admin/c/marcq/commentaires".into(),
+                mail: true,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let marie = a
+        .state
+        .store
+        .user_by_username("marie")
+        .await
+        .unwrap()
+        .unwrap();
+    let (notices, _) = a.state.store.unread_notices(marie.id, 10).await.unwrap();
+    assert_eq!(notices.len(), 2);
+    let first = notices[1].id;
+    a.state
+        .store
+        .mark_notices_read(marie.id, first, first)
         .await
         .unwrap();
     // The last block removed: its id was given, and is not to be given again.
