@@ -23,14 +23,12 @@ fn username_taken(error: StoreError, username: &str) -> AppError {
 /// Creates a local collectivité with a fresh RSA-2048 key pair.
 ///
 /// # Errors
-/// [`AppError::Validation`] on `username` when a group of the directory uses it;
 /// [`AppError::Conflict`] on `username` when it is taken, or reserved by a deleted
 /// collectivité (all checked before the key pair is generated).
 pub async fn create_collectivite(
     state: &AppState,
     profile: NewCollectivite,
 ) -> AppResult<Collectivite> {
-    super::permissions::unreserved(&profile.username)?;
     let username = profile.username.to_string();
     if state.store.local_collectivite(&username).await?.is_some() {
         return Err(username_taken(
