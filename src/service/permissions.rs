@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{Action, Collectivite};
+use crate::domain::{Action, Collectivite, french};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -43,10 +43,9 @@ impl From<ActionDenied> for AppError {
                 AppError::NotFound(format!("« {id} » n'est pas un identifiant d'action (UUID)"))
             }
             ActionDenied::Unknown(id) => AppError::NotFound(format!("aucune action « {id} »")),
-            ActionDenied::Deleted { name, when } => AppError::Gone(format!(
-                "l'action « {name} » a été supprimée le {}",
-                when.format("%d/%m/%Y")
-            )),
+            ActionDenied::Deleted { name, when } => {
+                AppError::Gone(format!("l'action « {name} » {}", french::deleted_on(when)))
+            }
             ActionDenied::Remote => {
                 AppError::Forbidden("cette action est publiée par un autre nœud".into())
             }
