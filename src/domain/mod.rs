@@ -13,6 +13,7 @@ pub mod drafts;
 pub mod fields;
 pub mod french;
 pub mod geo;
+pub mod groups;
 pub mod html;
 
 pub use crate::taxonomy::ThemeSlug;
@@ -24,4 +25,5 @@ pub use codes::{InseeCode, Siren, Username};
 pub use collectivite::{Collectivite, CollectiviteKind, CollectivitePatch, Label, NewCollectivite};
 pub use fields::{FieldError, FieldErrors, InvalidFields};
 pub use geo::{GeoPoint, Place, PostalAddress};
+pub use groups::GroupKind;
 pub use html::{RichText, SafeHtml, TextFormat};

@@ -90,14 +90,14 @@ pub async fn webfinger(
         ),
         Resource::Actor(user)
             if state.settings.aggregator.enabled
-                && super::groups::GroupKind::parse(&user).is_some()
+                && crate::domain::GroupKind::parse(&user).is_some()
                 && state.store.local_collectivite(&user).await?.is_none() =>
         {
             let (kind, group) = super::groups::group(&state, &user).await?;
             (
                 format!("acct:{}@{domain}", group.username),
                 group.ap_id.clone(),
-                kind.page(&state),
+                state.url(&kind.page()),
                 "Group",
             )
         }

@@ -15,101 +15,9 @@ use super::activities::{activity_id, public, queued};
 use crate::activitypub::activities::Announce;
 use crate::db::actors::{ActorRecord, NewLocalActor};
 use crate::db::deliveries::Audience;
-use crate::domain::Action;
+use crate::domain::{Action, GroupKind};
 use crate::error::{AppError, AppResult};
-use crate::referential::Referential;
 use crate::state::AppState;
-use crate::taxonomy::Taxonomy;
-
-/// What a group gathers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupKind {
-    /// A theme slug.
-    Theme(String),
-    /// A département code.
-    Departement(String),
-    /// A région code.
-    Region(String),
-}
-
-impl GroupKind {
-    /// Parses a group username (`education`, `dep-59`, `reg-32`) against the taxonomy
-    /// and the referential.
-    pub fn parse(name: &str) -> Option<Self> {
-        let referential = Referential::global();
-        if let Some(code) = name.strip_prefix("dep-") {
-            let code = code.to_uppercase();
-            return referential
-                .departement(&code)
-                .map(|d| Self::Departement(d.code.clone()));
-        }
-        if let Some(code) = name.strip_prefix("reg-") {
-            return referential
-                .region(code)
-                .map(|r| Self::Region(r.code.clone()));
-        }
-        Taxonomy::global()
-            .theme(name)
-            .map(|t| Self::Theme(t.slug.clone()))
-    }
-
-    /// The group's username.
-    pub fn username(&self) -> String {
-        match self {
-            Self::Theme(slug) => slug.clone(),
-            Self::Departement(code) => format!("dep-{}", code.to_lowercase()),
-            Self::Region(code) => format!("reg-{code}"),
-        }
-    }
-
-    /// Display name and one-sentence summary, in French.
-    pub fn describe(&self) -> (String, String) {
-        let referential = Referential::global();
-        match self {
-            Self::Theme(slug) => {
-                let label = Taxonomy::global()
-                    .theme(slug)
-                    .map(|t| t.label.clone())
-                    .unwrap_or_default();
-                (
-                    format!("Thème : {label}"),
-                    format!("Les actions numériques des collectivités sur le thème « {label} »."),
-                )
-            }
-            Self::Departement(code) => {
-                let name = referential
-                    .departement(code)
-                    .map(|d| d.nom.clone())
-                    .unwrap_or_default();
-                (
-                    format!("{name} ({code})"),
-                    format!(
-                        "Les actions numériques des collectivités du département {name} ({code})."
-                    ),
-                )
-            }
-            Self::Region(code) => {
-                let name = referential
-                    .region(code)
-                    .map(|r| r.nom.clone())
-                    .unwrap_or_default();
-                (
-                    format!("Région {name}"),
-                    format!("Les actions numériques des collectivités de la région {name}."),
-                )
-            }
-        }
-    }
-
-    /// The HTML page of the group.
-    pub fn page(&self, state: &AppState) -> Url {
-        match self {
-            Self::Theme(slug) => state.url(&format!("/themes/{slug}")),
-            Self::Departement(code) => state.url(&format!("/?departement={code}")),
-            Self::Region(code) => state.url(&format!("/?region={code}")),
-        }
-    }
-}
 
 /// The group named `name`, created if needed.
 ///
@@ -155,7 +63,7 @@ pub fn group_to_as(state: &AppState, kind: &GroupKind, actor: &ActorRecord) -> s
         "preferredUsername": actor.username,
         "name": name,
         "summary": format!("<p>{}</p>", crate::domain::html::escape(&summary)),
-        "url": kind.page(state),
+        "url": state.url(&kind.page()),
         "inbox": actor.inbox,
         "outbox": format!("{}/outbox", actor.ap_id),
         "followers": format!("{}/followers", actor.ap_id),

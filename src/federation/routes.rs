@@ -346,7 +346,7 @@ async fn get_group(
 ) -> AppResult<Response> {
     let (kind, actor) = super::groups::group(&state, &name).await?;
     if wants_html(&headers) {
-        return Ok(axum::response::Redirect::to(kind.page(&state).as_str()).into_response());
+        return Ok(axum::response::Redirect::to(state.url(&kind.page()).as_str()).into_response());
     }
     Ok(as2_response(
         StatusCode::OK,

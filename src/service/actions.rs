@@ -4,7 +4,7 @@
 
 use crate::db::actions::ActionIdentity;
 use crate::db::{self, Tx};
-use crate::domain::{Action, ActionId, Collectivite, NewAction, Place};
+use crate::domain::{Action, ActionId, Collectivite, NewAction, Place, french};
 use crate::error::{AppError, AppResult};
 use crate::federation::activities::{ActionActivity, wrap_action};
 use crate::state::AppState;
@@ -165,9 +165,9 @@ fn deleted_meanwhile(action: &Action) -> AppError {
 fn ensure_live(action: &Action) -> AppResult<()> {
     match action.deleted {
         Some(when) => Err(AppError::Gone(format!(
-            "l'action {} a été supprimée le {}",
+            "l'action {} {}",
             action.id,
-            when.format("%d/%m/%Y")
+            french::deleted_on(when)
         ))),
         None => Ok(()),
     }

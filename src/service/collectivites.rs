@@ -3,7 +3,7 @@
 
 use crate::db::actors::NewLocalActor;
 use crate::db::{self, StoreError};
-use crate::domain::{Collectivite, NewCollectivite};
+use crate::domain::{Collectivite, NewCollectivite, french};
 use crate::error::{AppError, AppResult};
 use crate::federation::objects::collectivite::ActorUrls;
 use crate::service::keys::generate_keypair;
@@ -23,14 +23,12 @@ fn username_taken(error: StoreError, username: &str) -> AppError {
 /// Creates a local collectivité with a fresh RSA-2048 key pair.
 ///
 /// # Errors
-/// [`AppError::Validation`] on `username` when a group of the directory uses it;
 /// [`AppError::Conflict`] on `username` when it is taken, or reserved by a deleted
 /// collectivité (all checked before the key pair is generated).
 pub async fn create_collectivite(
     state: &AppState,
     profile: NewCollectivite,
 ) -> AppResult<Collectivite> {
-    super::permissions::unreserved(&profile.username)?;
     let username = profile.username.to_string();
     if state.store.local_collectivite(&username).await?.is_some() {
         return Err(username_taken(
@@ -43,8 +41,8 @@ pub async fn create_collectivite(
         return Err(AppError::Conflict {
             field: Some("username".into()),
             message: format!(
-                "l'identifiant « {username} » est réservé : la collectivité de ce nom a été supprimée le {}, et d'autres serveurs connaissent son adresse",
-                deleted.format("%d/%m/%Y")
+                "l'identifiant « {username} » est réservé : la collectivité de ce nom {}, et d'autres serveurs connaissent son adresse",
+                french::deleted_on(deleted)
             ),
         });
     }
@@ -189,8 +187,8 @@ pub async fn find_local(state: &AppState, username: &str) -> AppResult<Collectiv
     }
     match state.store.deleted_local_collectivite(username).await? {
         Some((_, deleted)) => Err(AppError::Gone(format!(
-            "la collectivité « {username} » a été supprimée le {}",
-            deleted.format("%d/%m/%Y")
+            "la collectivité « {username} » {}",
+            french::deleted_on(deleted)
         ))),
         None => Err(AppError::NotFound(format!(
             "aucune collectivité « {username} » sur ce nœud"

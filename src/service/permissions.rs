@@ -1,16 +1,14 @@
 //! Owns who may read or change what, for every entry point alike: a live action found
 //! by its id, an action only its own node edits, the actions an editor's admin pages
-//! reach, and the usernames the directory's groups reserve. Each check answers a typed
-//! error; the JSON API renders it with [`From`] into [`AppError`], the web admin with
-//! its own French wording. Who holds a token or a session is checked by the callers'
+//! reach. Each check answers a typed error; the JSON API renders it with [`From`] into
+//! [`AppError`], the web admin with its own French wording. Who holds a token or a session is checked by the callers'
 //! extractors (`api::auth`, `web::admin::Editor`).
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::{Action, Collectivite, FieldError, Username};
+use crate::domain::{Action, Collectivite, french};
 use crate::error::AppError;
-use crate::federation::groups::GroupKind;
 use crate::state::AppState;
 
 /// Why an action cannot be read or changed.
@@ -45,10 +43,9 @@ impl From<ActionDenied> for AppError {
                 AppError::NotFound(format!("« {id} » n'est pas un identifiant d'action (UUID)"))
             }
             ActionDenied::Unknown(id) => AppError::NotFound(format!("aucune action « {id} »")),
-            ActionDenied::Deleted { name, when } => AppError::Gone(format!(
-                "l'action « {name} » a été supprimée le {}",
-                when.format("%d/%m/%Y")
-            )),
+            ActionDenied::Deleted { name, when } => {
+                AppError::Gone(format!("l'action « {name} » {}", french::deleted_on(when)))
+            }
             ActionDenied::Remote => {
                 AppError::Forbidden("cette action est publiée par un autre nœud".into())
             }
@@ -113,27 +110,4 @@ pub async fn owned_action(
         .filter(|a| a.local && a.owner.id == owner.id)
         .ok_or_else(|| ActionDenied::Unknown(id.to_string()))?;
     live(action)
-}
-
-/// A username the directory's groups use: a theme slug, `dep-*` or `reg-*` (SPEC §4).
-#[derive(Debug, thiserror::Error)]
-#[error("« {0} » est réservé aux fils thématiques et territoriaux de l'annuaire")]
-pub struct ReservedUsername(pub String);
-
-impl From<ReservedUsername> for AppError {
-    fn from(reserved: ReservedUsername) -> Self {
-        AppError::Validation(vec![FieldError::new("username", reserved.to_string())])
-    }
-}
-
-/// Checks that no group of the directory is named `username`, so a collectivité
-/// never takes the address of a thematic or territorial group.
-///
-/// # Errors
-/// [`ReservedUsername`].
-pub fn unreserved(username: &Username) -> Result<(), ReservedUsername> {
-    match GroupKind::parse(username.as_ref()) {
-        Some(_) => Err(ReservedUsername(username.to_string())),
-        None => Ok(()),
-    }
 }

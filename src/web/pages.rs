@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::directory::SearchQuery;
 use crate::directory::search::Facet;
-use crate::domain::{Action, Collectivite};
+use crate::domain::{Action, Collectivite, french};
 use crate::error::{AppError, AppResult};
 use crate::federation::vocabulary::{TERMS, Term};
 use crate::referential::Referential;
@@ -570,9 +570,9 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
                 node_name,
                 title: "Action supprimée".into(),
                 message: format!(
-                    "Cette action de {} a été supprimée le {}.",
+                    "Cette action de {} {}.",
                     action.owner.name,
-                    french_date(deleted)
+                    french::deleted_on(deleted)
                 ),
             },
         );

@@ -4,22 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-pub use crate::domain::french::{count, number};
+pub use crate::domain::french::{count, date, day, number};
 
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
+use crate::domain::french::MONTHS;
 
 /// `2026-12` → "décembre 2026"; anything else is returned as it is.
 pub fn month(key: &str) -> String {
@@ -31,21 +18,6 @@ pub fn month(key: &str) -> String {
         Some((year, name)) => format!("{name} {year}"),
         None => key.to_string(),
     }
-}
-
-/// A date as "7 décembre 2026".
-pub fn date(date: DateTime<Utc>) -> String {
-    day(date.date_naive())
-}
-
-/// A day as "7 décembre 2026", "1er mars 2027" (French writes the first as "1er").
-pub fn day(day: chrono::NaiveDate) -> String {
-    use chrono::Datelike;
-    let number = match day.day() {
-        1 => "1er".to_string(),
-        n => n.to_string(),
-    };
-    format!("{number} {} {}", MONTHS[day.month0() as usize], day.year())
 }
 
 /// A moment as "7 décembre 2026 à 14 h 05", in the server's local time.

@@ -43,6 +43,7 @@ mod operations;
 mod operations_doc;
 mod operator_view;
 mod pages;
+mod permissions;
 mod restore;
 mod scaleout;
 mod sign_ins;

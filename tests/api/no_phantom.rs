@@ -72,26 +72,75 @@ fn commands_create_no_sqlite_database() {
 #[test]
 fn commands_create_no_postgres_schema() {
     crate::helpers::with_postgres_schema("commands_create_no_postgres_schema", |url| {
-        let base = crate::helpers::postgres_url().unwrap();
-        let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
-        let tables = || {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
-            runtime.block_on(async {
-                let pool = sqlx::PgPool::connect(&base).await.unwrap();
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1",
-                )
-                .bind(&schema)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-                pool.close().await;
-                n
-            })
-        };
-        refused_without_a_node(url, &|| assert_eq!(tables(), 0));
-        assert!(tables() > 0);
+        refused_without_a_node(url, &|| assert_eq!(schema_tables(url), 0));
+        assert!(schema_tables(url) > 0);
     });
+}
+
+/// How many tables the schema of `url` (from [`crate::helpers::with_postgres_schema`])
+/// holds.
+fn schema_tables(url: &str) -> i64 {
+    let base = crate::helpers::postgres_url().unwrap();
+    let schema = url.rsplit("search_path%3D").next().unwrap().to_string();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(&base).await.unwrap();
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1",
+        )
+        .bind(&schema)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        n
+    })
+}
+
+/// `init --username dep-59` (issue 15): a group's name is refused by the profile's
+/// validation, before the configuration or the database is written.
+fn init_refuses_a_group_name(database_url: Option<&str>, nothing_created: &dyn Fn()) {
+    for username in ["dep-59", "reg-32", "education"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "init",
+            "--domain",
+            "mairie.example.fr",
+            "--insee",
+            "59378",
+            "--username",
+            username,
+        ];
+        args.extend(
+            database_url
+                .map(|url| ["--database-url", url])
+                .into_iter()
+                .flatten(),
+        );
+        let error = fails(maillage(dir.path(), &[], &args, ""));
+        assert!(
+            error.contains(&format!(
+                "« {username} » est réservé aux fils thématiques et territoriaux de l'annuaire"
+            )),
+            "{username}: {error}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(names.is_empty(), "{username}: {names:?}");
+        nothing_created();
+    }
+}
+
+#[test]
+fn init_refuses_a_group_name_before_writing_sqlite() {
+    init_refuses_a_group_name(None, &|| {});
+}
+
+#[test]
+fn init_refuses_a_group_name_before_writing_postgres() {
+    crate::helpers::with_postgres_schema(
+        "init_refuses_a_group_name_before_writing_postgres",
+        |url| init_refuses_a_group_name(Some(url), &|| assert_eq!(schema_tables(url), 0)),
+    );
 }
 
 /// The issue's case: an admin command run in the wrong folder printed a valid-looking

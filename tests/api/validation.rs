@@ -241,7 +241,7 @@ async fn bad_collectivites(app: TestApp) {
             json!({"username": "x", "kind": "departement", "departement": "00"}),
             "departement",
         ),
-        // The directory's groups reserve their names (service::permissions::unreserved).
+        // The directory's existing groups reserve their names (domain::groups).
         (
             "a theme's group",
             json!({"username": "democratie-locale", "insee": "59350"}),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use utoipa::ToSchema;
 
+use crate::domain::groups::reserved_by_a_group;
 use crate::domain::{
     CollectiviteKind, FieldErrors, GeoPoint, InseeCode, InvalidFields, Label, NewCollectivite,
     PostalAddress, Siren, Username,
@@ -90,9 +91,15 @@ impl CollectiviteBody {
                 errors.push("username", "obligatoire");
                 None
             }
-            // The names the directory's groups reserve are a permission, checked by
-            // `service::permissions::unreserved` when the collectivité is created.
-            Some(u) => errors.check("username", Username::parse(u)),
+            Some(u) => errors.check("username", Username::parse(u)).filter(|_| {
+                match reserved_by_a_group(u) {
+                    Some(message) => {
+                        errors.push("username", message);
+                        false
+                    }
+                    None => true,
+                }
+            }),
         };
         let kind = match self.kind.as_deref() {
             None => Some(CollectiviteKind::Commune),

@@ -12,11 +12,10 @@ use axum::extract::Multipart;
 use axum::http::StatusCode;
 
 use crate::domain::FieldError;
-use crate::domain::{Action, Collectivite};
+use crate::domain::{Action, Collectivite, french};
 use crate::error::{AppError, AppResult};
 use crate::service;
 use crate::state::AppState;
-use crate::web::pages::french_date;
 
 /// A url-encoded form: every value of every key, in order (line ends as `\n`).
 pub(super) struct FormData(Vec<(String, String)>);
@@ -246,10 +245,9 @@ pub(super) async fn owned_action(
     service::permissions::owned_action(state, owner, id)
         .await
         .map_err(|denied| match denied {
-            ActionDenied::Deleted { name, when } => AppError::Gone(format!(
-                "l'action « {name} » a été supprimée le {}",
-                french_date(when)
-            )),
+            ActionDenied::Deleted { name, when } => {
+                AppError::Gone(format!("l'action « {name} » {}", french::deleted_on(when)))
+            }
             ActionDenied::Store(error) => error.into(),
             ActionDenied::NotAnId(_) | ActionDenied::Unknown(_) | ActionDenied::Remote => {
                 not_found_action(id)
