@@ -183,6 +183,11 @@ pub async fn router(state: AppState) -> anyhow::Result<Router> {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(crate::input::reject_nul))
         .layer(axum::middleware::from_fn(web::html_errors))
+        // Outside the error pages' rendering: every page's footer states the status.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::accessibility::with_status,
+        ))
         .route_layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(FederationMiddleware::new(federation_config))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

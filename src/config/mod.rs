@@ -5,6 +5,7 @@
 //! in `database.rs`, …); loading and its French messages in `load.rs`; the checks that
 //! span sections ([`Settings::validate`]) here.
 
+mod accessibility;
 mod aggregator;
 mod database;
 mod delivery;
@@ -25,6 +26,7 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use accessibility::{AccessibilitySettings, Conformance};
 pub use aggregator::AggregatorSettings;
 pub use database::DatabaseSettings;
 pub use delivery::{DeliverySettings, MAX_DELIVERY_BATCH};
@@ -69,6 +71,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// `[smtp]`: editors' email notifications (off while `host` is empty).
     pub smtp: SmtpSettings,
+    /// `[accessibility]`: the RGAA audit the declaration and footer state.
+    pub accessibility: AccessibilitySettings,
     /// Logging.
     pub log: LogSettings,
 }
@@ -90,6 +94,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             http: HttpSettings::default(),
             smtp: SmtpSettings::default(),
+            accessibility: AccessibilitySettings::default(),
         }
     }
 }
@@ -159,6 +164,7 @@ impl Settings {
             }
         }
         self.check_smtp()?;
+        self.check_accessibility()?;
         let federation = &self.federation;
         if federation.backfill_fetches == 0 || federation.key_fetches_per_host == 0 {
             bail!(

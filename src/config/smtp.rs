@@ -91,7 +91,7 @@ impl Settings {
         // whatever the transport): only towards a relay on this machine.
         let loopback = matches!(
             smtp.host.trim().to_ascii_lowercase().as_str(),
-            "localhost" | "127.0.0.1" | "::1"
+            "localhost" | "127.0.0.1"
         );
         if smtp.tls == SmtpTls::None && !smtp.username.trim().is_empty() && !loopback {
             bail!(

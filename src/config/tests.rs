@@ -344,3 +344,43 @@ fn smtp_settings_are_checked() {
     let relay = "[smtp]\nhost = \"localhost\"\nport = 25\nfrom = \"a@b.fr\"\ntls = \"none\"\nusername = \"annuaire\"\n";
     assert!(load_text(relay).is_ok());
 }
+
+#[test]
+fn accessibility_status_comes_from_an_audit() {
+    use super::Conformance;
+    let plain = load_text("").unwrap();
+    assert_eq!(
+        plain.settings.accessibility.conformance(),
+        Conformance::None
+    );
+    let audited = "[accessibility]\naudit_date = \"2026-10-01\"\naudited_by = \"Access42\"\ncompliance_rate = 75\nschema_url = \"https://ville.fr/schema\"\n";
+    let loaded = load_text(audited).unwrap();
+    assert_eq!(
+        loaded.settings.accessibility.conformance(),
+        Conformance::Partial
+    );
+    assert_eq!(Conformance::Partial.label(), "partiellement conforme");
+    for (text, key) in [
+        ("[accessibility]\ncompliance_rate = 100\n", "audit_date"),
+        (
+            "[accessibility]\naudit_date = \"2026-10-01\"\naudited_by = \"X\"\ncompliance_rate = 101\n",
+            "entre 0 et 100",
+        ),
+        (
+            "[accessibility]\naudit_date = \"2999-01-01\"\naudited_by = \"X\"\ncompliance_rate = 80\n",
+            "futur",
+        ),
+        (
+            "[accessibility]\naudit_date = \"01/10/2026\"\naudited_by = \"X\"\ncompliance_rate = 80\n",
+            "AAAA-MM-JJ",
+        ),
+        (
+            "[accessibility]\nschema_url = \"http://ville.fr/schema\"\n",
+            "accessibility.schema_url",
+        ),
+        ("[accessibility]\nstatus = \"conforme\"\n", "status"),
+    ] {
+        let error = load_text(text).unwrap_err().message;
+        assert!(error.contains(key), "{text}: {error}");
+    }
+}

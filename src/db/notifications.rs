@@ -57,9 +57,10 @@ pub struct NewNotice {
     pub mail: bool,
 }
 
-/// Mails one account gets in an hour at most: past them, a notice is listed on its
-/// dashboard only (`skipped`), so that a peer repeating events cannot flood a mailbox
-/// through the town's SMTP account.
+/// Notices written in an hour for one account in `immediate` mode past which a new one
+/// is listed on its dashboard only (`skipped`, not mailed), so that a peer repeating
+/// events cannot flood a mailbox through the town's SMTP account (a digest is one mail
+/// a day whatever it holds).
 pub const MAILS_PER_HOUR: i64 = 20;
 
 /// How long read notices are kept (then purged when their account reads others).
@@ -68,7 +69,8 @@ pub const READ_KEPT_DAYS: i64 = 90;
 /// Writes `notice` for every active account editing its collectivité (or, when no
 /// active editor is bound to it, for the node admins) in `tx`, the transaction of the
 /// event, when that collectivité is local. Past [`MAILS_PER_HOUR`] notices in the last
-/// hour for an account, the new one is listed but not mailed (`skipped`).
+/// hour for an account in `immediate` mode, the new one is listed but not mailed
+/// (`skipped`).
 pub async fn insert_notices(tx: &mut Tx, notice: &NewNotice) -> StoreResult<()> {
     let now = Utc::now();
     on_pool!(tx, conn => {
@@ -91,7 +93,7 @@ pub async fn insert_notices(tx: &mut Tx, notice: &NewNotice) -> StoreResult<()> 
 const INSERT_NOTICES: &str = "INSERT INTO notifications \
      (user_id, kind, summary, link, created_at, mail_state, mail_next_at) \
      SELECT u.id, $1, $2, $3, $4, \
-       CASE WHEN $5 = 'pending' AND (SELECT COUNT(*) FROM notifications h \
+       CASE WHEN $5 = 'pending' AND u.notify = 'immediate' AND (SELECT COUNT(*) FROM notifications h \
          WHERE h.user_id = u.id AND h.created_at > $7) >= $8 THEN 'skipped' ELSE $5 END, \
        $4 FROM users u \
      WHERE u.disabled_at IS NULL \
@@ -165,44 +167,44 @@ impl Store {
         })
     }
 
-    /// Marks read the account's notices its page showed: ids from `oldest` to
-    /// `newest` (a notice arrived since, or older ones beyond the page, stay unread);
-    /// how many changed. Read notices older than [`READ_KEPT_DAYS`] and no longer
-    /// waiting for their mail are purged at the same time.
-    pub async fn mark_notices_read(
-        &self,
-        user_id: i64,
-        oldest: i64,
-        newest: i64,
-    ) -> StoreResult<u64> {
+    /// Marks read the account's notices `ids` (those its page showed: a notice
+    /// arrived since, or beyond the page, stays unread); how many changed. Its read
+    /// notices older than [`READ_KEPT_DAYS`] and no longer waiting for their mail are
+    /// purged at the same time.
+    pub async fn mark_notices_read(&self, user_id: i64, ids: &[i64]) -> StoreResult<u64> {
         const SQL: &str = "UPDATE notifications SET read_at = $1 \
-             WHERE user_id = $2 AND id >= $3 AND id <= $4 AND read_at IS NULL";
+             WHERE user_id = $2 AND id = $3 AND read_at IS NULL";
         const PURGE: &str = "DELETE FROM notifications WHERE user_id = $1 \
              AND read_at IS NOT NULL AND read_at < $2 AND mail_state <> 'pending'";
         let now = Utc::now();
         Ok(on_pool!(self, pool => {
-            let read = sqlx::query(SQL)
-                .bind(now)
-                .bind(user_id)
-                .bind(oldest)
-                .bind(newest)
-                .execute(pool)
-                .await?
-                .rows_affected();
+            let mut tx = pool.begin_write().await?;
+            let mut read = 0;
+            for id in ids {
+                read += sqlx::query(SQL)
+                    .bind(now)
+                    .bind(user_id)
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
             sqlx::query(PURGE)
                 .bind(user_id)
                 .bind(now - chrono::Duration::days(READ_KEPT_DAYS))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
             read
         }))
     }
 
-    /// Puts the notices whose mail failed for good back in the queue, due `now`,
-    /// with their tries reset; how many.
+    /// Puts the unread notices whose mail failed for good back in the queue, due
+    /// `now`, with their tries reset; how many (one read on the dashboard is dealt
+    /// with).
     pub async fn retry_failed_notices(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         const SQL: &str = "UPDATE notifications SET mail_state = 'pending', \
-             mail_attempts = 0, mail_next_at = $1, mail_error = NULL WHERE mail_state = 'failed'";
+             mail_attempts = 0, mail_next_at = $1, mail_error = NULL WHERE mail_state = 'failed' AND read_at IS NULL";
         Ok(on_pool!(self, pool => sqlx::query(SQL).bind(now).execute(pool).await?.rows_affected()))
     }
 

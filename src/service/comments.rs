@@ -81,7 +81,10 @@ pub async fn receive_reply(
 ) -> AppResult<bool> {
     let trusted =
         crate::config::domain_listed(&state.settings.moderation.trusted_domains, &author.domain);
-    let is_new = state.store.comment_by_ap_id(&reply.id).await?.is_none();
+    let known = state.store.comment_by_ap_id(&reply.id).await?;
+    let is_new = known.is_none();
+    // Waiting already (an edit of a comment not yet moderated): its editors were told.
+    let waiting = known.is_some_and(|c| c.state == CommentState::Pending);
     if !trusted && is_new {
         check_pending_caps(state, author).await?;
     }
@@ -99,9 +102,10 @@ pub async fn receive_reply(
         &author.name
     };
     let handle = format!("{}@{}", author.username, author.domain);
-    // Editors are told of a new comment, not of each edit of it (a peer editing a
-    // comment again and again would otherwise mail them each time).
-    let notice = if trusted || !is_new {
+    // Editors are told of a comment that comes to wait for them: a new one, or an
+    // approved one edited (back to moderation); not of each edit of one that waits
+    // already (a peer editing it again and again would otherwise mail them each time).
+    let notice = if trusted || waiting {
         None
     } else {
         crate::service::notifications::comment_pending(state, action, (author_name, &handle))

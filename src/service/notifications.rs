@@ -39,9 +39,17 @@ pub fn retry_delay(attempts: i64) -> chrono::Duration {
 
 /// A name or a title written by a peer, as it goes into a mail: one line (line breaks
 /// and control characters collapsed, so that a peer cannot add paragraphs to a mail
-/// sent from the town's address) of 80 characters at most.
+/// sent from the town's address), without the invisible characters that reorder or
+/// hide text (bidirectional overrides, zero-width), without a link a mail reader would
+/// make clickable (`://` is broken), of 80 characters at most.
 fn one_line(text: &str) -> String {
-    let line = text
+    let invisible = |c: char| {
+        matches!(c, '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+    };
+    let visible: String = text.chars().filter(|c| !invisible(*c)).collect();
+    let line = visible
+        .replace("://", " : // ")
         .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|word| !word.is_empty())
         .collect::<Vec<_>>()
@@ -288,10 +296,21 @@ impl Mailer {
             .map(drop)
             .map_err(|e| SendError {
                 message: format!("envoi SMTP : {e}"),
-                // A 5xx answer (unknown mailbox, refused sender) will not change.
-                permanent: e.is_permanent(),
+                permanent: refuses_the_mailbox(&e),
             })
     }
+}
+
+/// True when the server refused this recipient for good (`550` unknown or unavailable
+/// mailbox, `551` not local, `553` mailbox name not allowed): trying again cannot
+/// help. Other permanent answers (`530`/`535` authentication, `554` transaction
+/// failed, a refused sender) concern the node's settings, which the operator can fix:
+/// they are retried as usual.
+fn refuses_the_mailbox(error: &lettre::transport::smtp::Error) -> bool {
+    error.is_permanent()
+        && error
+            .status()
+            .is_some_and(|code| matches!(code.to_string().as_str(), "550" | "551" | "553"))
 }
 
 /// Why a mail did not go.
@@ -458,8 +477,9 @@ mod tests {
     fn peers_names_are_one_short_line() {
         assert_eq!(
             one_line("Ville\n\nPour y donner suite : https://evil.example\r\t!"),
-            "Ville Pour y donner suite : https://evil.example !"
+            "Ville Pour y donner suite : https : // evil.example !"
         );
+        assert_eq!(one_line("Lil\u{202E}elle\u{200B}"), "Lilelle");
         let long = one_line(&"a".repeat(200));
         assert_eq!(long.chars().count(), 80);
         assert!(long.ends_with('…'));

@@ -245,7 +245,7 @@ pub async fn set_notifications(
     if email.is_none() && mode != NotifyMode::Off {
         return Err(invalid(
             "email",
-            "indiquez une adresse électronique pour recevoir des courriels, ou choisissez « aucun courriel » (rythme off)",
+            "indiquez une adresse électronique pour recevoir des courriels, ou choisissez « aucun courriel »",
         ));
     }
     state

@@ -240,7 +240,7 @@ async fn busy_node() -> (crate::helpers::TestApp, crate::helpers::TestApp, Strin
     let first = notices[1].id;
     a.state
         .store
-        .mark_notices_read(marie.id, first, first)
+        .mark_notices_read(marie.id, &[first])
         .await
         .unwrap();
     // The last block removed: its id was given, and is not to be given again.

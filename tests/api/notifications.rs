@@ -544,16 +544,14 @@ async fn editors_are_told(engine: Engine) {
             .unwrap()
             .to_string()
     };
-    let (oldest, newest) = (hidden("depuis"), hidden("jusqua"));
+    let shown = hidden("lues");
+    assert_eq!(shown.split(',').count(), 4, "{shown}");
+    // A notice not on the page (written since) stays unread.
     let response = post_form(
         &a,
         &zoe,
         "/admin/notifications/lues",
-        &[
-            ("csrf", &zoe_csrf),
-            ("depuis", &oldest),
-            ("jusqua", &newest),
-        ],
+        &[("csrf", &zoe_csrf), ("lues", &shown)],
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -773,6 +771,48 @@ async fn repeated_events_make_one_notice(engine: Engine) {
     let (notices, unread) = a.state.store.unread_notices(marie.id, 50).await.unwrap();
     assert_eq!(unread, 3, "{notices:?}");
     assert!(notices[0].summary.contains("demande à devenir partenaire"));
+
+    // An account mailed one by one gets MAILS_PER_HOUR notices an hour by mail; the
+    // others are on its dashboard only. A digest account's all go to its digest.
+    user(&a, "jean", "marcq", Some("jean@marcq.example"), "immediate").await;
+    user(&a, "lea", "marcq", Some("lea@marcq.example"), "digest").await;
+    let marcq_id = a.actor("marcq").await.id;
+    let cap = maillage::db::notifications::MAILS_PER_HOUR;
+    for n in 0..cap + 3 {
+        let mut tx = a.state.store.begin().await.unwrap();
+        maillage::db::notifications::insert_notices(
+            &mut tx,
+            &maillage::db::notifications::NewNotice {
+                kind: maillage::db::notifications::NoticeKind::CommentPending,
+                collectivite_id: marcq_id,
+                summary: format!("Commentaire {n}."),
+                link: "/admin/c/marcq/commentaires".into(),
+                mail: true,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let states = |name: &'static str| {
+        let a = &a;
+        async move {
+            let sql = format!(
+                "SELECT n.mail_state, COUNT(*) FROM notifications n JOIN users u \
+                 ON u.id = n.user_id WHERE u.username = '{name}' \
+                 GROUP BY n.mail_state ORDER BY n.mail_state"
+            );
+            let rows: Vec<(String, i64)> = maillage::db::on_pool!(&a.state.store, pool => {
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await.unwrap()
+            });
+            rows
+        }
+    };
+    assert_eq!(
+        states("jean").await,
+        vec![("pending".into(), cap), ("skipped".into(), 3)]
+    );
+    assert_eq!(states("lea").await, vec![("pending".into(), cap + 3)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -358,3 +358,52 @@ async fn answers_are_compressed_and_static_files_revalidate() {
     assert_eq!(changed.status(), StatusCode::OK);
     assert!(!changed.bytes().await.unwrap().is_empty());
 }
+
+/// Issue 18: the footer of every page, error pages included, and the declaration state
+/// the conformance the operator's audit measured (`[accessibility]`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_declared_conformance_is_on_every_page() {
+    let a = crate::helpers::spawn_app_with(crate::helpers::Engine::Sqlite, |s| {
+        s.accessibility.audit_date = "2026-10-01".into();
+        s.accessibility.audited_by = "Access42".into();
+        s.accessibility.compliance_rate = Some(75);
+        s.accessibility.schema_url = "https://ville.example/schema".into();
+    })
+    .await
+    .unwrap();
+    let plain = crate::helpers::spawn_app(crate::helpers::Engine::Sqlite)
+        .await
+        .unwrap();
+    for path in [
+        "/",
+        "/statistiques",
+        "/page-qui-n-existe-pas",
+        "/admin/connexion",
+    ] {
+        let (_, page) = a.get_html(path).await;
+        assert!(
+            page.contains("Accessibilité : partiellement conforme"),
+            "{path}: {page}"
+        );
+        let (_, page) = plain.get_html(path).await;
+        assert!(
+            page.contains("Accessibilité : non conforme"),
+            "{path}: {page}"
+        );
+    }
+    let (_, page) = a.get_html("/accessibilite").await;
+    assert!(
+        page.contains("<strong>partiellement conforme</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("réalisé le 1er octobre 2026 par Access42 révèle que 75 %"),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"https://ville.example/schema\""),
+        "{page}"
+    );
+    let (_, page) = plain.get_html("/accessibilite").await;
+    assert!(page.contains("Aucun audit de conformité"), "{page}");
+}

@@ -24,10 +24,10 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 pub struct ReadForm {
     csrf: String,
-    /// The oldest notice the page showed.
-    depuis: i64,
-    /// The newest notice the page showed.
-    jusqua: i64,
+    /// The ids of the notices the page showed, comma-separated (a page drawn
+    /// before this field existed marks nothing).
+    #[serde(default)]
+    lues: String,
 }
 
 /// Marks the notices the dashboard showed as read (not those beyond its page, nor
@@ -40,9 +40,17 @@ async fn mark_read(
     editor.check_csrf(&form.csrf)?;
     state
         .store
-        .mark_notices_read(editor.session.user.id, form.depuis, form.jusqua)
+        .mark_notices_read(editor.session.user.id, &shown_ids(&form.lues))
         .await?;
     Ok(Redirect::to("/admin#notifications-recues").into_response())
+}
+
+/// The ids of `lues` (`12,11,9`), the dashboard's page at most; others ignored.
+fn shown_ids(lues: &str) -> Vec<i64> {
+    lues.split(',')
+        .filter_map(|id| id.trim().parse().ok())
+        .take(super::pages::NOTICES_SHOWN as usize)
+        .collect()
 }
 
 /// `POST /admin/compte/notifications`.

@@ -241,8 +241,8 @@ struct DashboardPage {
     items: Vec<DashboardItem>,
     notices: Vec<NoticeView>,
     unread_text: String,
-    newest_notice: i64,
-    oldest_notice: i64,
+    /// The ids of the notices shown, for "mark as read".
+    shown_notices: String,
     settings: NotifySettingsForm,
     modes: Vec<ModeChoice>,
     smtp: bool,
@@ -273,7 +273,7 @@ pub async fn dashboard(
 }
 
 /// Notices shown on the dashboard at most.
-const NOTICES_SHOWN: i64 = 50;
+pub(super) const NOTICES_SHOWN: i64 = 50;
 
 /// The dashboard with `settings` in its notification form, answered with `status`.
 ///
@@ -320,8 +320,11 @@ pub async fn render_dashboard(
         .store
         .unread_notices(editor.session.user.id, NOTICES_SHOWN)
         .await?;
-    let newest_notice = notices.first().map_or(0, |n| n.id);
-    let oldest_notice = notices.last().map_or(0, |n| n.id);
+    let shown_notices = notices
+        .iter()
+        .map(|n| n.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     html(
         status,
         &DashboardPage {
@@ -339,8 +342,7 @@ pub async fn render_dashboard(
                     when: words::date_time(n.created_at),
                 })
                 .collect(),
-            newest_notice,
-            oldest_notice,
+            shown_notices,
             settings,
             modes: crate::domain::NotifyMode::ALL
                 .into_iter()
