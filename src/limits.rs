@@ -115,11 +115,12 @@ impl axum::extract::FromRequestParts<AppState> for ClientAddress {
 }
 
 /// The host (and port, when not the default) of the signature's `keyId`, read by the
-/// verifier's own parser (`Signature` or `Authorization: Signature`, parameter names in
-/// any case), so that no spelling the verifier accepts escapes the count.
+/// verifier's own parser (RFC 9421 `Signature-Input`, or draft-cavage `Signature` or
+/// `Authorization: Signature`, parameter names in any case), so that no spelling the
+/// verifier accepts escapes the count.
 fn signer_host(request: &Request) -> Option<String> {
     let signature =
-        crate::activitypub::signatures::SignatureHeader::from_request_headers(request.headers())
+        crate::activitypub::signatures::RequestSignature::from_request_headers(request.headers())
             .ok()?;
     let owner = signature.key_owner().ok()?;
     crate::federation::objects::collectivite::domain_of(&owner)

@@ -60,6 +60,8 @@ pub struct Inner {
     pub failed_fetches: crate::federation::inbox::FailedFetches,
     /// Instances recently marked reachable (not marked again on every activity).
     pub recently_alive: crate::federation::delivery::RecentlyAlive,
+    /// How to sign requests to each remote host (draft-cavage or RFC 9421).
+    pub signature_styles: crate::federation::signing::HostSignatures,
 }
 
 /// The domain policy: the domains and actors this node refuses (inbound `403`, no
@@ -226,6 +228,7 @@ impl AppState {
             verifying_keys: Default::default(),
             failed_fetches: Default::default(),
             recently_alive: Default::default(),
+            signature_styles: Default::default(),
         })))
     }
 

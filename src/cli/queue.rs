@@ -13,8 +13,8 @@ use crate::state::AppState;
 /// Delivery queue commands.
 #[derive(Debug, Subcommand)]
 pub enum QueueCommand {
-    /// Pending and failed deliveries per host, the oldest pending one's age, and the
-    /// hosts marked unreachable.
+    /// Pending and failed deliveries per host, the oldest pending one's age, the
+    /// hosts marked unreachable, and the hosts signed to with RFC 9421.
     ///
     /// Example: maillage queue status
     Status,
@@ -70,6 +70,21 @@ pub async fn run(state: AppState, command: QueueCommand) -> CliResult {
                     age((now - at).num_seconds())
                 ))
             );
+            let styles = state.store.instance_signature_styles().await?;
+            if !styles.is_empty() {
+                // How each host is signed to, when it is not the default (draft-cavage).
+                println!("signatures HTTP par hôte (draft-cavage sinon) :");
+                for (domain, style, reason, at) in &styles {
+                    println!(
+                        "{domain}\t{style}\t{}{}",
+                        reason.as_deref().unwrap_or("-"),
+                        at.map_or_else(String::new, |at| format!(
+                            " (il y a {})",
+                            age((now - at).num_seconds())
+                        ))
+                    );
+                }
+            }
             if hosts.is_empty() {
                 return Ok(());
             }

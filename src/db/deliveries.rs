@@ -453,6 +453,49 @@ impl Store {
         Ok(failures.is_some_and(|n| n > 0))
     }
 
+    /// How this node signs its requests to `domain` (migration 0017): `Some("rfc9421")`,
+    /// `Some("draft-cavage")` once decided, `None` for the default (draft-cavage).
+    pub async fn instance_signature_style(&self, domain: &str) -> StoreResult<Option<String>> {
+        const SQL: &str = "SELECT http_signatures FROM instances WHERE domain = $1";
+        let style: Option<Option<String>> = on_pool!(self, pool => {
+            sqlx::query_scalar(SQL).bind(domain).fetch_optional(pool).await?
+        });
+        Ok(style.flatten())
+    }
+
+    /// Remembers how to sign requests to `domain`, and why (French, for operators).
+    pub async fn set_instance_signature_style(
+        &self,
+        domain: &str,
+        style: &str,
+        reason: &str,
+    ) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO instances (domain, failures, http_signatures, \
+             http_signatures_reason, http_signatures_at) VALUES ($1, 0, $2, $3, $4) \
+             ON CONFLICT (domain) DO UPDATE SET http_signatures = excluded.http_signatures, \
+             http_signatures_reason = excluded.http_signatures_reason, \
+             http_signatures_at = excluded.http_signatures_at";
+        on_pool!(self, pool => {
+            sqlx::query(SQL)
+                .bind(domain)
+                .bind(style)
+                .bind(reason)
+                .bind(Utc::now())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Instances whose signature style is decided: domain, style, reason, when.
+    pub async fn instance_signature_styles(
+        &self,
+    ) -> StoreResult<Vec<(String, String, Option<String>, Option<DateTime<Utc>>)>> {
+        const SQL: &str = "SELECT domain, http_signatures, http_signatures_reason, \
+             http_signatures_at FROM instances WHERE http_signatures IS NOT NULL ORDER BY domain";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await?))
+    }
+
     /// Domains currently marked unreachable.
     pub async fn unreachable_instances(&self) -> StoreResult<Vec<String>> {
         const SQL: &str =

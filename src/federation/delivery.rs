@@ -1,6 +1,7 @@
 //! Owns outbound delivery (SPEC §3 "Delivery"): workers claim due rows of the persistent
 //! queue, sign each POST with the sending actor's key (draft-cavage, `Digest`, `Date`,
-//! `Host`, `Content-Type` covered), and record the outcome: delivered; retried with
+//! `Host`, `Content-Type` covered; or RFC 9421 for a host that takes it, with a second
+//! knock on `401`, see [`super::signing`]), and record the outcome: delivered; retried with
 //! exponential backoff and jitter (10 tries over about 70 hours, `Retry-After` honoured
 //! on 429/503); failed for good on other 4xx; follower removed on `410 Gone`. Instances
 //! failing for days are marked unreachable and only probed now and then; any success,
@@ -252,24 +253,62 @@ impl DeliveryWorker {
             Ok(key) => key,
             Err(e) => return Outcome::Rejected(0, e),
         };
-        let now = Utc::now();
         let key_id = format!("{}#main-key", job.actor_ap_id);
-        let body = job.payload.as_bytes();
-        let headers =
-            match signatures::sign_request_with("POST", &inbox, Some(body), &key_id, &key, now) {
-                Ok(headers) => headers,
-                Err(e) => return Outcome::Rejected(0, format!("signing failed: {e}")),
+        let styles = &self.state.signature_styles;
+        let style = styles.style(&self.state.store, &job.domain).await;
+        let first = match self.post(job, &inbox, &key_id, &key, style).await {
+            Ok(response) => response,
+            Err(outcome) => return outcome,
+        };
+        if first.status() != StatusCode::UNAUTHORIZED {
+            return classify(first.status(), first.headers(), Utc::now());
+        }
+        // Double-knock: refused as unsigned, so signed the other way at once; the way
+        // that worked is remembered for the host.
+        let other = style.other();
+        let second = match self.post(job, &inbox, &key_id, &key, other).await {
+            Ok(response) => response,
+            Err(outcome) => return outcome,
+        };
+        if second.status().is_success() {
+            let reason = match other {
+                super::signing::Style::Rfc9421 => super::signing::REASON_KNOCK_RFC9421,
+                super::signing::Style::Cavage => super::signing::REASON_KNOCK_CAVAGE,
             };
+            if let Err(error) = styles
+                .remember(&self.state.store, &job.domain, other, reason)
+                .await
+            {
+                tracing::warn!(domain = %job.domain, %error, "remembering the signature style");
+            }
+        }
+        classify(second.status(), second.headers(), Utc::now())
+    }
+
+    /// One signed POST of a delivery's payload; a failure to sign or to send is the
+    /// outcome.
+    async fn post(
+        &self,
+        job: &DeliveryJob,
+        inbox: &Url,
+        key_id: &str,
+        key: &signatures::SigningKey,
+        style: super::signing::Style,
+    ) -> Result<reqwest::Response, Outcome> {
+        let body = job.payload.as_bytes();
+        let headers = style
+            .sign("POST", inbox, Some(body), key_id, key, Utc::now())
+            .map_err(|e| Outcome::Rejected(0, format!("signing failed: {e}")))?;
         let request = self
             .state
             .http
             .post(inbox.as_str())
             .headers(headers)
             .body(job.payload.clone());
-        match request.send().await {
-            Ok(response) => classify(response.status(), response.headers(), Utc::now()),
-            Err(error) => Outcome::Retry(None, format!("{error}"), None),
-        }
+        request
+            .send()
+            .await
+            .map_err(|error| Outcome::Retry(None, format!("{error}"), None))
     }
 
     /// Records an outcome: queue row, instance health, followers.

@@ -1,6 +1,7 @@
 //! Owns the inboxes (per actor, shared `/inbox`, the instance actor's): where an
 //! inbound activity is checked before anything is applied (SPEC §3 "Signatures and
-//! fetching"). In order: body size, `Signature` present, `Digest` matches the body,
+//! fetching"). In order: body size, `Signature` present, `Digest` (draft-cavage) or
+//! `Content-Digest` (RFC 9421, when `Signature-Input` is present) matches the body,
 //! JSON shape, domain blocks, the signing key fetched (signed GET, SSRF-guarded,
 //! bounded), signature and `Date` window verified, key owner = `actor`, then
 //! idempotence, then [`super::receive`] applies it. Answers: `202` applied or ignored,
@@ -22,7 +23,7 @@ use url::Url;
 
 use super::receive::{self, Applied};
 use crate::activitypub::activities::{InboundActivity, InvalidActivity};
-use crate::activitypub::signatures::{self, POST_POLICY, SignatureHeader};
+use crate::activitypub::signatures::{self, POST_POLICY, RequestSignature};
 use crate::db::actors::ActorRecord;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -461,7 +462,7 @@ pub async fn verify_signature(
     headers: &HeaderMap,
     policy: &signatures::VerifyPolicy,
 ) -> Result<ActorRecord, InboxError> {
-    let signature = SignatureHeader::from_request_headers(headers).map_err(|e| match e {
+    let signature = RequestSignature::from_request_headers(headers).map_err(|e| match e {
         signatures::SignatureError::Missing => {
             InboxError::Unauthorized("signature HTTP requise (en-tête Signature)".into())
         }
@@ -476,21 +477,26 @@ pub async fn verify_signature(
             "le domaine {domain} est bloqué"
         )));
     }
-    signatures::check_coverage_and_date(headers, &signature, policy, Utc::now())
+    signature
+        .check_coverage_and_date(headers, policy, Utc::now())
         .map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
-    check_signed_host(headers, &data.settings)?;
+    // draft-cavage signs the `Host` header; RFC 9421 signs the target URI, which is
+    // rebuilt from this node's own scheme and domain, so a signature made for another
+    // server cannot verify here either way.
+    if !signature.is_rfc9421() {
+        check_signed_host(headers, &data.settings)?;
+    }
+    let authority = data.settings.domain.to_ascii_lowercase();
+    let request = signatures::RequestTarget {
+        method: method.as_str(),
+        scheme: data.settings.scheme(),
+        authority: &authority,
+        path_and_query,
+    };
     let mut actor = signer(data, &owner, false).await?;
     let verify = |actor: &ActorRecord| {
         let key = data.verifying_keys.get(&actor.public_key_pem)?;
-        signatures::verify_with_key(
-            method.as_str(),
-            path_and_query,
-            headers,
-            &signature,
-            &key,
-            policy,
-            Utc::now(),
-        )
+        signature.verify(&request, headers, &key, policy, Utc::now())
     };
     if let Err(first) = verify(&actor) {
         // A key may have been rotated: fetch the actor again, but at most once a minute
@@ -503,6 +509,17 @@ pub async fn verify_signature(
         }
         actor = signer(data, &owner, true).await?;
         verify(&actor).map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
+    }
+    if signature.is_rfc9421() && !actor.local {
+        // The host speaks RFC 9421: sign to it that way from now on.
+        data.signature_styles
+            .remember(
+                &data.store,
+                &actor.domain,
+                super::signing::Style::Rfc9421,
+                super::signing::REASON_RECEIVED,
+            )
+            .await?;
     }
     Ok(actor)
 }
@@ -524,12 +541,20 @@ pub async fn verify_inbound(
             "signature HTTP requise (en-tête Signature)".into(),
         ));
     }
-    let digest = headers
-        .get("digest")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| InboxError::Unauthorized("en-tête Digest requis".into()))?;
-    signatures::verify_digest(digest, body)
-        .map_err(|e| InboxError::Unauthorized(format!("Digest invalide : {e}")))?;
+    if signatures::MessageSignature::is_present(headers) {
+        // RFC 9421: the body's digest is `Content-Digest` (RFC 9530).
+        let digest = header_text(headers, signatures::CONTENT_DIGEST_HEADER)
+            .ok_or_else(|| InboxError::Unauthorized("en-tête Content-Digest requis".into()))?;
+        signatures::verify_content_digest(&digest, body)
+            .map_err(|e| InboxError::Unauthorized(format!("Content-Digest invalide : {e}")))?;
+    } else {
+        let digest = headers
+            .get("digest")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| InboxError::Unauthorized("en-tête Digest requis".into()))?;
+        signatures::verify_digest(digest, body)
+            .map_err(|e| InboxError::Unauthorized(format!("Digest invalide : {e}")))?;
+    }
     let activity: Value = serde_json::from_slice(body)
         .map_err(|e| InboxError::BadRequest(format!("JSON invalide : {e}")))?;
     // Only the envelope (id, type, actor) is read before the signature is checked; the
@@ -550,6 +575,16 @@ pub async fn verify_inbound(
     }
     let (envelope, activity) = InboundActivity::parse(&activity)?;
     Ok((activity, envelope, actor))
+}
+
+/// The values of a header, joined as one list (`None` when absent or not text).
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values = headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect::<Option<Vec<_>>>()?;
+    (!values.is_empty()).then(|| values.join(", "))
 }
 
 /// `POST /inbox`, `/actors/{username}/inbox`, `/actor/inbox`.

@@ -15,6 +15,7 @@ pub mod inbox;
 pub mod objects;
 pub mod receive;
 pub mod routes;
+pub mod signing;
 pub mod vocabulary;
 
 use activitypub_federation::config::FederationConfig;
@@ -63,8 +64,11 @@ pub async fn federation_config(state: AppState) -> anyhow::Result<FederationConf
     let domain = state.settings.domain.clone();
     let debug = state.settings.federation.debug;
     // Every fetch counts against the budget of the work that makes it (`budget`).
+    // Signed GETs go out as draft-cavage or RFC 9421 per host, with a second knock on
+    // `401` (`signing`); the retry counts as the same fetch.
     let client = reqwest_middleware::ClientBuilder::new(state.http.clone())
         .with(budget::CountFetches)
+        .with(signing::SignatureKnock::new(state.clone())?)
         .build();
     let instance = state
         .store

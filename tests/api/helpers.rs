@@ -466,12 +466,33 @@ pub async fn post_signed_with(
     body: &[u8],
     tweak: impl FnOnce(&mut reqwest::header::HeaderMap),
 ) -> Response {
-    use maillage::activitypub::signatures;
-    let key = signatures::parse_private_key(key_pem).unwrap();
+    post_signed_as(
+        maillage::federation::signing::Style::Cavage,
+        client,
+        inbox,
+        key_id,
+        key_pem,
+        body,
+        tweak,
+    )
+    .await
+}
+
+/// [`post_signed_with`] with the kind of signature given (draft-cavage or RFC 9421).
+pub async fn post_signed_as(
+    style: maillage::federation::signing::Style,
+    client: &reqwest::Client,
+    inbox: &str,
+    key_id: &str,
+    key_pem: &str,
+    body: &[u8],
+    tweak: impl FnOnce(&mut reqwest::header::HeaderMap),
+) -> Response {
+    let key = maillage::activitypub::signatures::SigningKey::from_pem(key_pem).unwrap();
     let url: url::Url = inbox.parse().unwrap();
-    let mut headers =
-        signatures::sign_request("POST", &url, Some(body), key_id, &key, chrono::Utc::now())
-            .unwrap();
+    let mut headers = style
+        .sign("POST", &url, Some(body), key_id, &key, chrono::Utc::now())
+        .unwrap();
     tweak(&mut headers);
     client
         .post(inbox)

@@ -44,6 +44,11 @@ struct Peer {
 impl Peer {
     /// Starts the peer on a free loopback port and waits until it answers.
     async fn start(client: &reqwest::Client) -> Peer {
+        Peer::start_in(client, &peer_dir(), Path::new("node")).await
+    }
+
+    /// Starts `node peer.mjs` in the folder `peer` with the `node` program given.
+    async fn start_in(client: &reqwest::Client, peer: &Path, node: &Path) -> Peer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -53,30 +58,30 @@ impl Peer {
         let out = std::fs::File::create(&log).expect("peer log");
         let err = out.try_clone().expect("peer log");
         let level = std::env::var("FEDIFY_PEER_LOG").unwrap_or_else(|_| "debug".into());
-        let child = Command::new("node")
+        let child = Command::new(node)
             .arg("peer.mjs")
             .arg(port.to_string())
-            .current_dir(peer_dir())
+            .current_dir(peer)
             .env("FEDIFY_PEER_LOG", level)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
             .expect("spawn node peer.mjs");
-        let mut peer = Peer {
+        let mut started = Peer {
             child,
             base: format!("http://localhost:{port}"),
             log,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(Some(status)) = peer.child.try_wait() {
+            if let Ok(Some(status)) = started.child.try_wait() {
                 panic!("the Fedify peer exited at start ({status})");
             }
-            let health = client.get(peer.url("/control/health")).send().await;
+            let health = client.get(started.url("/control/health")).send().await;
             if health.is_ok_and(|r| r.status() == StatusCode::OK) {
-                return peer;
+                return started;
             }
             assert!(Instant::now() < deadline, "the Fedify peer never answered");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -400,5 +405,172 @@ async fn fedify_follows_a_collectivite_and_verifies_its_activities() {
         peer_up.as_millis(),
         (exchanged - peer_up).as_millis(),
         started.elapsed().as_millis()
+    );
+}
+
+/// Where the Fedify 2.x peer lives, with its own Node 22 (`node` npm package).
+fn fedify2_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/fedify2")
+}
+
+/// The Node 22 binary `npm ci` installs in `tests/interop/fedify2`.
+fn fedify2_node() -> PathBuf {
+    fedify2_dir().join("node_modules/.bin/node")
+}
+
+/// Why the Fedify 2 peer cannot run here, if it cannot.
+fn fedify2_missing() -> Option<String> {
+    if let Some(reason) = crate::helpers::node_module_missing(&fedify2_dir(), "@fedify/fedify") {
+        return Some(reason);
+    }
+    let version = Command::new(fedify2_node()).arg("--version").output();
+    match version {
+        Ok(out)
+            if out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("v22") =>
+        {
+            None
+        }
+        Ok(out) => Some(format!(
+            "{} is not Node 22: {}",
+            fedify2_node().display(),
+            String::from_utf8_lossy(&out.stdout).trim()
+        )),
+        Err(error) => Some(format!("{}: {error}", fedify2_node().display())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fedify2_knocks_once_with_rfc9421_and_verifies_both_kinds_sqlite() {
+    fedify2_knocks_once_with_rfc9421_and_verifies_both_kinds(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fedify2_knocks_once_with_rfc9421_and_verifies_both_kinds_postgres() {
+    fedify2_knocks_once_with_rfc9421_and_verifies_both_kinds(Engine::Postgres).await;
+}
+
+/// Fedify 2.x signs RFC 9421 first: its Follow and its reply are accepted on the first
+/// knock (its own record of what it sent shows no 401); Maillage then signs to it with
+/// RFC 9421 (learnt from the Follow), and with draft-cavage once told to, and Fedify
+/// verifies both (its inbox records only what verified, with the kind it carried).
+async fn fedify2_knocks_once_with_rfc9421_and_verifies_both_kinds(engine: Engine) {
+    if let Some(reason) = fedify2_missing() {
+        if std::env::var("MAILLAGE_REQUIRE_INTEROP").is_ok_and(|v| v == "1") {
+            panic!("MAILLAGE_REQUIRE_INTEROP=1 but the Fedify 2 peer cannot run: {reason}");
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: Fedify 2 interop (run npm ci in tests/interop/fedify2): {reason}"
+        );
+        return;
+    }
+    let Some(a) = spawn_app(engine).await else {
+        crate::helpers::say_skipped("fedify2_knocks_once_with_rfc9421_and_verifies_both_kinds");
+        return;
+    };
+    let token = a.collectivite_with_token("marcq", "59378").await;
+    let marcq = a.actor("marcq").await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let peer = Peer::start_in(&client, &fedify2_dir(), &fedify2_node()).await;
+    let peer_host = peer.base.trim_start_matches("http://").to_string();
+
+    let mut control = url::Url::parse(&peer.url("/control/follow")).unwrap();
+    control
+        .query_pairs_mut()
+        .append_pair("target", &format!("acct:marcq@{}", a.domain));
+    let response = client.post(control).send().await.unwrap();
+    let status = response.status();
+    let follow: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "Fedify 2's Follow: {follow}");
+    assert_eq!(a.state.store.count_followers(marcq.id).await.unwrap(), 1);
+
+    // What Fedify sent to Maillage's inboxes: RFC 9421, accepted at once.
+    let sent = |all: Value| -> Vec<(String, u64)> {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] == "POST" && r["url"].as_str().unwrap().starts_with(&a.base))
+            .map(|r| {
+                (
+                    r["signature"].as_str().unwrap_or("none").to_string(),
+                    r["status"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let all: Value = client
+        .get(peer.url("/control/sent"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sent(all.clone()), [("rfc9421".to_string(), 202)], "{all:#}");
+    let styles = a.state.store.instance_signature_styles().await.unwrap();
+    assert!(
+        styles
+            .iter()
+            .any(|(d, s, ..)| *d == peer_host && s == "rfc9421"),
+        "Maillage learnt that Fedify 2 speaks RFC 9421: {styles:?}"
+    );
+
+    // The Accept goes out RFC 9421; Fedify verifies it.
+    assert_eq!(a.drain().await, 1);
+    assert_queue(&a, 1).await;
+    let accept = peer
+        .wait_for(&client, "the Accept", |x| x["type"] == "Accept")
+        .await;
+    assert_eq!(accept["signature"], "rfc9421", "{accept}");
+
+    // Told to use draft-cavage for this host, Maillage signs the Create that way, and
+    // Fedify verifies that too.
+    a.state
+        .signature_styles
+        .remember(
+            &a.state.store,
+            &peer_host,
+            maillage::federation::signing::Style::Cavage,
+            "test",
+        )
+        .await
+        .unwrap();
+    let action = a.publish("marcq", &token, &sample_action()).await;
+    assert_eq!(a.drain().await, 1);
+    assert_queue(&a, 2).await;
+    let create = peer
+        .wait_for(&client, "the Create", |x| x["type"] == "Create")
+        .await;
+    assert_eq!(create["object"], action["id"]);
+    assert_eq!(create["signature"], "draft-cavage", "{create}");
+
+    // Fedify's reply: again RFC 9421 on the first knock, accepted.
+    let mut control = url::Url::parse(&peer.url("/control/reply")).unwrap();
+    control
+        .query_pairs_mut()
+        .append_pair("inReplyTo", action["id"].as_str().unwrap())
+        .append_pair("to", &a.url("/actors/marcq"))
+        .append_pair("content", "<p>Bravo, de la part de Fedify 2 !</p>");
+    let response = client.post(control).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let all: Value = client
+        .get(peer.url("/control/sent"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent(all.clone()),
+        [("rfc9421".to_string(), 202), ("rfc9421".to_string(), 202)],
+        "no 401 answered to Fedify 2: {all:#}"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "Fedify 2 interop ({engine:?}): first knocks accepted, both signature kinds verified"
     );
 }

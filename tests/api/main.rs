@@ -30,6 +30,7 @@ mod hostile;
 mod hostile_federation;
 mod hostile_http;
 mod http_hardening;
+mod http_signatures;
 mod import;
 mod interop;
 mod jsonld;

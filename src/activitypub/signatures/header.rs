@@ -149,27 +149,7 @@ impl SignatureHeader {
     /// # Errors
     /// [`SignatureError::Malformed`] when `keyId` is not an `http` or `https` URL.
     pub fn key_owner(&self) -> Result<Url, SignatureError> {
-        // Ids are capped at 2 048 bytes everywhere (see `activitypub::ids::MAX_ID_LEN`).
-        if self.key_id.len() > 2048 {
-            return Err(malformed(format!(
-                "keyId longer than 2048 bytes: {}",
-                excerpt(&self.key_id)
-            )));
-        }
-        let mut url = Url::parse(&self.key_id).map_err(|e| {
-            malformed(format!(
-                "keyId is not a URL ({e}): {}",
-                excerpt(&self.key_id)
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(malformed(format!(
-                "keyId must be an http(s) URL: {}",
-                excerpt(&self.key_id)
-            )));
-        }
-        url.set_fragment(None);
-        Ok(url)
+        super::key_owner_of(&self.key_id)
     }
 
     pub(super) fn covers(&self, name: &str) -> bool {

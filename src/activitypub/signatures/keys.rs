@@ -1,4 +1,5 @@
-//! RSA keys: PEM parsing (the `rsa` crate) and the keys of the hot path (aws-lc-rs).
+//! Keys: RSA PEM parsing (the `rsa` crate), raw Ed25519 public keys (RFC 9421 `ed25519`),
+//! and the keys of the hot path (aws-lc-rs).
 
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
@@ -9,16 +10,49 @@ use super::SignatureError;
 /// An RSA public key parsed once for RSASSA-PKCS1-v1_5 / SHA-256 verification with
 /// aws-lc-rs (about 14 times faster than the `rsa` crate on the development machine, see
 /// docs/benchmarks.md). Keys are read from PEM by `rsa`; callers cache this value.
+///
+/// It may also hold an Ed25519 key ([`VerifyingKey::from_ed25519`]), which only RFC 9421
+/// signatures use.
 #[derive(Clone)]
-pub struct VerifyingKey(pub(super) aws_lc_rs::signature::ParsedPublicKey);
+pub struct VerifyingKey(pub(super) aws_lc_rs::signature::ParsedPublicKey, KeyKind);
+
+/// The kind of a key, which decides the signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rsa,
+    /// EdDSA with Ed25519.
+    Ed25519,
+}
 
 impl std::fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("VerifyingKey(RSA)")
+        write!(f, "VerifyingKey({:?})", self.1)
     }
 }
 
 impl VerifyingKey {
+    /// The kind of key.
+    pub fn kind(&self) -> KeyKind {
+        self.1
+    }
+
+    /// Reads a raw 32-byte Ed25519 public key (as in a FEP-521a Multikey or a JWK `x`).
+    ///
+    /// # Errors
+    /// [`SignatureError::BadKey`] when it is not 32 bytes.
+    pub fn from_ed25519(raw: &[u8]) -> Result<Self, SignatureError> {
+        if raw.len() != 32 {
+            return Err(SignatureError::BadKey(format!(
+                "Ed25519 key of {} bytes",
+                raw.len()
+            )));
+        }
+        aws_lc_rs::signature::ParsedPublicKey::new(&aws_lc_rs::signature::ED25519, raw)
+            .map(|key| Self(key, KeyKind::Ed25519))
+            .map_err(|e| SignatureError::BadKey(e.to_string()))
+    }
+
     /// Reads a PEM public key (see [`parse_public_key`]).
     ///
     /// # Errors
@@ -41,7 +75,7 @@ impl VerifyingKey {
         // when reading the PEM): the 2 048-bit variant refuses odd sizes like 2 047.
         let algorithm = &aws_lc_rs::signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY;
         aws_lc_rs::signature::ParsedPublicKey::new(algorithm, der.as_bytes())
-            .map(Self)
+            .map(|key| Self(key, KeyKind::Rsa))
             .map_err(|e| SignatureError::BadKey(e.to_string()))
     }
 }
@@ -57,6 +91,11 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
+    /// The kind of key (RSA: the keys actors sign HTTP requests with).
+    pub fn kind(&self) -> KeyKind {
+        KeyKind::Rsa
+    }
+
     /// Reads a PEM private key (see [`parse_private_key`]).
     ///
     /// # Errors

@@ -13,7 +13,9 @@
 //! - reading PEM keys ([`parse_public_key`], [`parse_private_key`]).
 //!
 //! One file per part: [`digest`], [`header`] (the `Signature` header and the signing string),
-//! [`verify`], [`keys`] and [`sign`]; everything is re-exported here.
+//! [`verify`], [`keys`] and [`sign`]; everything is re-exported here. [`rfc9421`] holds RFC
+//! 9421 HTTP Message Signatures (`Signature-Input`, `Content-Digest`), verified and signed
+//! beside draft-cavage; [`RequestSignature`] reads either from a request.
 //!
 //! It deliberately does no I/O: fetching the signer's actor (start from
 //! [`SignatureHeader::key_owner`]), caching parsed keys, and reading the request body are the
@@ -32,12 +34,17 @@
 mod digest;
 mod header;
 mod keys;
+pub mod rfc9421;
 mod sign;
 mod verify;
 
 pub use digest::{digest_header, verify_digest};
 pub use header::{SignatureHeader, signing_string};
-pub use keys::{SigningKey, VerifyingKey, parse_private_key, parse_public_key};
+pub use keys::{KeyKind, SigningKey, VerifyingKey, parse_private_key, parse_public_key};
+pub use rfc9421::{
+    CONTENT_DIGEST_HEADER, MessageSignature, RequestTarget, SIGNATURE_INPUT_HEADER,
+    content_digest_header, sign_request_rfc9421, verify_content_digest,
+};
 pub use sign::{sign_request, sign_request_with};
 pub use verify::{
     GET_POLICY, POST_POLICY, VerifyPolicy, check_coverage_and_date, verify_raw, verify_request,
@@ -45,6 +52,9 @@ pub use verify::{
 };
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use chrono::{DateTime, Utc};
+use http::HeaderMap;
+use url::Url;
 
 /// Name of the header carrying the signature (draft §4), lowercase as `http` stores names.
 pub const SIGNATURE_HEADER: &str = "signature";
@@ -122,5 +132,122 @@ fn excerpt(input: &str) -> String {
     out
 }
 
+/// The URL of the document holding the key `key_id`: the id without its fragment
+/// (`https://ex.org/users/a#main-key` → `https://ex.org/users/a`).
+fn key_owner_of(key_id: &str) -> Result<Url, SignatureError> {
+    // Ids are capped at 2 048 bytes everywhere (see `activitypub::ids::MAX_ID_LEN`).
+    if key_id.len() > 2048 {
+        return Err(malformed(format!(
+            "keyId longer than 2048 bytes: {}",
+            excerpt(key_id)
+        )));
+    }
+    let mut url = Url::parse(key_id)
+        .map_err(|e| malformed(format!("keyId is not a URL ({e}): {}", excerpt(key_id))))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(malformed(format!(
+            "keyId must be an http(s) URL: {}",
+            excerpt(key_id)
+        )));
+    }
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// The signature of a request, of either kind. A request with a `Signature-Input` field is
+/// RFC 9421 (its `Signature` field is then never read as draft-cavage), as Mastodon
+/// decides; otherwise draft-cavage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestSignature {
+    /// draft-cavage-http-signatures-12.
+    Cavage(SignatureHeader),
+    /// RFC 9421.
+    Rfc9421(MessageSignature),
+}
+
+impl RequestSignature {
+    /// Reads the signature of a request.
+    ///
+    /// # Errors
+    /// As [`SignatureHeader::from_request_headers`] or
+    /// [`MessageSignature::from_request_headers`].
+    pub fn from_request_headers(headers: &HeaderMap) -> Result<Self, SignatureError> {
+        if MessageSignature::is_present(headers) {
+            MessageSignature::from_request_headers(headers).map(Self::Rfc9421)
+        } else {
+            SignatureHeader::from_request_headers(headers).map(Self::Cavage)
+        }
+    }
+
+    /// Whether this is an RFC 9421 signature.
+    pub fn is_rfc9421(&self) -> bool {
+        matches!(self, Self::Rfc9421(_))
+    }
+
+    /// The URL of the document holding the signer's key (`keyId` without fragment).
+    ///
+    /// # Errors
+    /// [`SignatureError::Malformed`] when the key id is not an `http(s)` URL.
+    pub fn key_owner(&self) -> Result<Url, SignatureError> {
+        match self {
+            Self::Cavage(signature) => signature.key_owner(),
+            Self::Rfc9421(signature) => signature.key_owner(),
+        }
+    }
+
+    /// The checks that need no key (coverage, dates), to run before fetching one.
+    ///
+    /// # Errors
+    /// As [`check_coverage_and_date`] and [`MessageSignature::check_coverage_and_date`].
+    pub fn check_coverage_and_date(
+        &self,
+        headers: &HeaderMap,
+        policy: &VerifyPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<(), SignatureError> {
+        match self {
+            Self::Cavage(signature) => check_coverage_and_date(headers, signature, policy, now),
+            Self::Rfc9421(signature) => signature.check_coverage_and_date(policy, now),
+        }
+    }
+
+    /// Verifies the signature with `key`. `request.path_and_query` and `request.method`
+    /// serve both kinds; the scheme and authority only RFC 9421's derived components.
+    ///
+    /// # Errors
+    /// As [`verify_with_key`] and [`MessageSignature::verify`].
+    pub fn verify(
+        &self,
+        request: &RequestTarget<'_>,
+        headers: &HeaderMap,
+        key: &VerifyingKey,
+        policy: &VerifyPolicy,
+        now: DateTime<Utc>,
+    ) -> Result<(), SignatureError> {
+        match self {
+            Self::Cavage(signature) => {
+                if key.kind() != KeyKind::Rsa {
+                    return Err(SignatureError::UnsupportedAlgorithm(
+                        "draft-cavage signatures need an RSA key".into(),
+                    ));
+                }
+                verify_with_key(
+                    request.method,
+                    request.path_and_query,
+                    headers,
+                    signature,
+                    key,
+                    policy,
+                    now,
+                )
+            }
+            Self::Rfc9421(signature) => signature.verify(request, headers, key, policy, now),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod rfc9421_tests;

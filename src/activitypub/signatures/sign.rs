@@ -68,25 +68,7 @@ pub fn sign_request_with(
             excerpt(key_id)
         )));
     }
-    let host = url
-        .host_str()
-        .ok_or_else(|| malformed(format!("URL has no host: {}", excerpt(url.as_str()))))?;
-    // `Url` already drops a default port (":443" on https), so `port()` is only an explicit one.
-    let host = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    };
-    let path_and_query = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    };
-
-    let mut headers = HeaderMap::new();
-    headers.insert(HOST, to_header_value(&host)?);
-    headers.insert(
-        DATE,
-        to_header_value(&httpdate::fmt_http_date(SystemTime::from(now)))?,
-    );
+    let (mut headers, path_and_query) = host_and_date(url, now)?;
     let covered: &[&str] = match body {
         Some(body) => {
             headers.insert(
@@ -116,7 +98,34 @@ pub fn sign_request_with(
     Ok(headers)
 }
 
-fn to_header_value(value: &str) -> Result<HeaderValue, SignatureError> {
+/// The `Host` (with `:port` when the URL names a non-default one) and `Date` headers of
+/// a request to `url` signed at `now`, and the URL's path and query.
+pub(super) fn host_and_date(
+    url: &Url,
+    now: DateTime<Utc>,
+) -> Result<(HeaderMap, String), SignatureError> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| malformed(format!("URL has no host: {}", excerpt(url.as_str()))))?;
+    // `Url` already drops a default port (":443" on https), so `port()` is only an explicit one.
+    let host = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    let path_and_query = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(HOST, to_header_value(&host)?);
+    headers.insert(
+        DATE,
+        to_header_value(&httpdate::fmt_http_date(SystemTime::from(now)))?,
+    );
+    Ok((headers, path_and_query))
+}
+
+pub(super) fn to_header_value(value: &str) -> Result<HeaderValue, SignatureError> {
     HeaderValue::from_str(value)
         .map_err(|_| malformed(format!("not a valid header value: {}", excerpt(value))))
 }

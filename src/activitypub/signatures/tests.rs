@@ -23,12 +23,12 @@ use url::Url;
 // --- Fixtures -----------------------------------------------------------------------------
 
 /// One RSA-2048 key for the whole test run: key generation is the slow part.
-fn generated_key() -> &'static RsaPrivateKey {
+pub(super) fn generated_key() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
     KEY.get_or_init(|| RsaPrivateKey::new(&mut OsRng, 2048).expect("RSA key generation"))
 }
 
-fn generated_public_pem() -> String {
+pub(super) fn generated_public_pem() -> String {
     generated_key()
         .to_public_key()
         .to_public_key_pem(LineEnding::LF)
@@ -37,7 +37,7 @@ fn generated_public_pem() -> String {
 
 /// Test-only key made with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`;
 /// it protects nothing.
-const KAT_PRIVATE_PEM: &str = "-----BEGIN PRIVATE KEY-----
+pub(super) const KAT_PRIVATE_PEM: &str = "-----BEGIN PRIVATE KEY-----
 MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCxla+quO/qnq5P
 HGbsVd2v1szJ+W9vCGjQ/UVXJo3M5QJ3NMtAJrCOPWNHFSOPBvBVnE7WQ2hLIHJA
 RZXxu5wdV357R19Y5txeoQB2CYVzJjrCJ9EwU9+tf9XR9TobCtbmoDk0DPg0/wmH
@@ -68,7 +68,7 @@ cV/DS+U32WxG5MG0HUvp4w==
 ";
 
 /// The public half of [`KAT_PRIVATE_PEM`] as SPKI (`openssl pkey -pubout`).
-const KAT_PUBLIC_SPKI_PEM: &str = "-----BEGIN PUBLIC KEY-----
+pub(super) const KAT_PUBLIC_SPKI_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsZWvqrjv6p6uTxxm7FXd
 r9bMyflvbwho0P1FVyaNzOUCdzTLQCawjj1jRxUjjwbwVZxO1kNoSyByQEWV8buc
 HVd+e0dfWObcXqEAdgmFcyY6wifRMFPfrX/V0fU6GwrW5qA5NAz4NP8JhxpinBzx
@@ -91,7 +91,7 @@ x7MQn7YIuVv0w3cLpJMr01xpEFKKBKFWJntFPtWMRhJEF8YDvrMtm9YM7yOy7NxH
 ";
 
 /// A Mastodon-style `Follow` delivered to `POST /inbox` on 2025-01-07 10:00:00 UTC.
-const KAT_BODY: &str = r#"{"@context":"https://www.w3.org/ns/activitystreams","id":"https://mastodon.example/users/alice#follows/1","type":"Follow","actor":"https://mastodon.example/users/alice","object":"https://maillage.example/collectivites/75056"}"#;
+pub(super) const KAT_BODY: &str = r#"{"@context":"https://www.w3.org/ns/activitystreams","id":"https://mastodon.example/users/alice#follows/1","type":"Follow","actor":"https://mastodon.example/users/alice","object":"https://maillage.example/collectivites/75056"}"#;
 /// `openssl dgst -sha256 -binary body | base64`.
 const KAT_DIGEST: &str = "SHA-256=V/vRqosnV5LeFugNicWpboh84+GbF+EqCmoYeo1bMZc=";
 const KAT_DATE: &str = "Tue, 07 Jan 2025 10:00:00 GMT";

@@ -20,6 +20,14 @@ pub struct VerifyPolicy {
     pub max_skew: Duration,
 }
 
+impl VerifyPolicy {
+    /// Whether the policy is for requests with a body (it requires `digest`): an RFC 9421
+    /// signature must then cover `content-digest`.
+    pub fn with_body(&self) -> bool {
+        self.required.contains(&"digest")
+    }
+}
+
 /// Clock skew tolerated by the built-in policies; Mastodon uses the same one-hour margin.
 const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(60 * 60);
 
