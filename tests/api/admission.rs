@@ -405,6 +405,109 @@ async fn quotas(engine: Engine) {
     assert_eq!(status, StatusCode::NOT_FOUND, "released: gone");
 }
 
+/// `pairs` as an HTML form's body.
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// A visitor reports an action from its page: the report reaches the admins (API and
+/// admin page); bad input is a `422` in French.
+async fn citizen_report(engine: Engine) {
+    let Some(a) = spawn_app(engine).await else {
+        return say_skipped("citizen_report");
+    };
+    let token = a.collectivite_with_token("marcq", "59378").await;
+    let action = a
+        .publish(
+            "marcq",
+            &token,
+            &json!({"name": "Archives numérisées", "content": "x", "themes": ["patrimoine"]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, page) = a.get_html(&action).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Signaler cette action"), "{page}");
+    let report = format!("{action}/signaler");
+    let response = a
+        .client
+        .post(&report)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form(&[
+            ("motif", "Cette action n'est pas celle de notre commune"),
+            ("contact", "habitant@example.fr"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Signalement envoyé")
+    );
+    let (status, reports) = call(
+        &a,
+        Method::GET,
+        "/api/v1/moderation/reports",
+        &a.admin_token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reports.as_array().unwrap().len(), 1, "{reports}");
+    assert_eq!(reports[0]["objects"], json!([action]));
+    let content = reports[0]["content"].as_str().unwrap();
+    assert!(content.contains("pas celle de notre commune"), "{content}");
+    assert!(content.contains("habitant@example.fr"), "{content}");
+
+    let response = a
+        .client
+        .post(&report)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form(&[("motif", "  "), ("contact", "")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("obligatoire"), "{text}");
+    let long = "x".repeat(2001);
+    let response = a
+        .client
+        .post(&report)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form(&[("motif", long.as_str())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, reports) = call(
+        &a,
+        Method::GET,
+        "/api/v1/moderation/reports",
+        &a.admin_token,
+        None,
+    )
+    .await;
+    assert_eq!(reports.as_array().unwrap().len(), 1, "nothing stored");
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         $(
@@ -423,4 +526,10 @@ macro_rules! on_both_engines {
     };
 }
 
-on_both_engines!(verified_by_default, open_and_manual, suspension, quotas);
+on_both_engines!(
+    verified_by_default,
+    open_and_manual,
+    suspension,
+    quotas,
+    citizen_report
+);
