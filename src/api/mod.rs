@@ -3,6 +3,7 @@
 //! values. Handlers extract, call one [`crate::service`] function, and respond.
 
 pub mod actions;
+pub mod admission;
 pub mod auth;
 pub mod blocks;
 pub mod collectivites;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(interest::router())
         .merge(reports::router())
         .merge(blocks::router())
+        .merge(admission::router())
         .merge(domains::router())
         .merge(directory::router())
         .merge(openapi::router())

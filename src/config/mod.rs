@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use accessibility::{AccessibilitySettings, Conformance};
-pub use aggregator::AggregatorSettings;
+pub use aggregator::{Admission, AggregatorSettings};
 pub use database::DatabaseSettings;
 pub use delivery::{DeliverySettings, MAX_DELIVERY_BATCH};
 pub use directory::DirectorySettings;
@@ -188,6 +188,22 @@ impl Settings {
                 "http.header_read_timeout_secs doit être entre 1 et 300 (reçu {})",
                 self.http.header_read_timeout_secs
             );
+        }
+        let aggregator = &self.aggregator;
+        for (key, value) in [
+            (
+                "max_new_actions_per_actor_per_hour",
+                aggregator.max_new_actions_per_actor_per_hour,
+            ),
+            (
+                "max_new_actions_per_domain_per_hour",
+                aggregator.max_new_actions_per_domain_per_hour,
+            ),
+            ("max_actors_per_domain", aggregator.max_actors_per_domain),
+        ] {
+            if value < 0 {
+                bail!("aggregator.{key} doit valoir 0 (sans limite) ou plus (reçu {value})");
+            }
         }
         if !(1..=MAX_DELIVERY_BATCH).contains(&self.delivery.batch) {
             bail!(

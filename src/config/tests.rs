@@ -249,6 +249,42 @@ fn default_ports_are_dropped_from_the_domain() {
 }
 
 #[test]
+fn admission_defaults_to_verified_and_is_strict() {
+    let settings = Settings::default();
+    assert_eq!(settings.aggregator.admission, Admission::Verified);
+    assert_eq!(
+        settings.aggregator.effective_admission(),
+        Admission::Open,
+        "a node that is not an aggregator lists what it follows"
+    );
+    let loaded = load_text("[aggregator]\nenabled = true\n").unwrap();
+    assert_eq!(
+        loaded.settings.aggregator.effective_admission(),
+        Admission::Verified
+    );
+    for (text, admission) in [
+        ("open", Admission::Open),
+        ("verified", Admission::Verified),
+        ("manual", Admission::Manual),
+    ] {
+        let loaded = load_text(&format!("[aggregator]\nadmission = \"{text}\"\n")).unwrap();
+        assert_eq!(loaded.settings.aggregator.admission, admission);
+        assert_eq!(admission.as_str(), text);
+    }
+    let error = load_text("[aggregator]\nadmission = \"tous\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("admission"), "{error}");
+    let error = load_text("[aggregator]\nmax_actors_per_domain = -1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("aggregator.max_actors_per_domain"),
+        "{error}"
+    );
+}
+
+#[test]
 fn the_example_configuration_loads_strictly() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/maillage.example.toml");
     let loaded = Settings::load_with_source(Some(&example)).unwrap();

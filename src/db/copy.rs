@@ -36,7 +36,7 @@ use uuid::Uuid;
 use super::{BeginWrite, Engine, Store, StoreError, StoreResult};
 
 /// The tables copied, parents before children (foreign keys).
-pub const TABLES: [&str; 24] = [
+pub const TABLES: [&str; 26] = [
     "actors",
     "actions",
     "action_themes",
@@ -61,6 +61,8 @@ pub const TABLES: [&str; 24] = [
     "sessions",
     "domain_allows",
     "notifications",
+    "held_activities",
+    "action_arrivals",
 ];
 
 /// Tables the target fills itself, or that are the engines' own.

@@ -207,6 +207,13 @@ impl Store {
         Ok(removed)
     }
 
+    /// Every follow from or to `actor_id`.
+    pub async fn follows_of_actor(&self, actor_id: i64) -> StoreResult<Vec<FollowRecord>> {
+        const SQL: &str =
+            "SELECT * FROM follows WHERE follower_id = $1 OR followed_id = $1 ORDER BY id";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).bind(actor_id).fetch_all(pool).await?))
+    }
+
     /// True when some local actor follows `actor_id` and was accepted.
     pub async fn is_followed_locally(&self, actor_id: i64) -> StoreResult<bool> {
         const SQL: &str = "SELECT COUNT(*) FROM follows f JOIN actors a ON a.id = f.follower_id \

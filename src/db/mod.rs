@@ -18,6 +18,7 @@
 pub mod actions;
 pub mod activities;
 pub mod actors;
+pub mod admission;
 pub mod backup;
 pub mod comments;
 pub mod copy;

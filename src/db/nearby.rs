@@ -47,12 +47,14 @@ fn text_source(engine: Engine, p: &str, window: &str) -> String {
 }
 
 impl Store {
-    /// The best candidates near `action` by other collectivités (live actions only),
+    /// The best candidates near `action` by other collectivités (live actions of owners
+    /// `admission` lists only),
     /// best first, at most `limit`. Empty when the action has neither themes nor words.
     pub async fn nearby_candidates(
         &self,
         action: &Action,
         limit: i64,
+        admission: crate::config::Admission,
     ) -> StoreResult<Vec<NearbyCandidate>> {
         let engine = self.engine();
         let words = text::nearby_words(&action.data.name, action.data.summary.as_deref());
@@ -96,11 +98,12 @@ impl Store {
             )
         };
         let union = sources.join(" UNION ALL ");
+        let listed = super::admission::unlisted_owners(admission);
         let sql = format!(
             "SELECT a.id AS id, o.ap_id AS owner_ap_id FROM \
              (SELECT id, MAX(score) AS score FROM ({union}) s GROUP BY id) c \
              JOIN actions a ON a.id = c.id JOIN actors o ON o.id = a.actor_id \
-             WHERE a.deleted_at IS NULL AND a.actor_id <> $1 \
+             WHERE a.deleted_at IS NULL AND a.actor_id <> $1 AND {listed} \
              ORDER BY {shared}c.score DESC, a.updated DESC, a.id DESC LIMIT $3"
         );
         // Planned with its values on PostgreSQL, as searches are (see db::search).

@@ -65,6 +65,10 @@ pub struct SearchQuery {
     /// Relevance windows of this many text matches (`directory.relevance_window`; 0:
     /// the default), see [`crate::db::search::RELEVANCE_WINDOW`]. Not a URL parameter.
     pub relevance_window: i64,
+    /// Lists only the actions of the owners this admission policy admits
+    /// ([`crate::db::admission::unlisted_owners`]; `None`: every owner). Set from
+    /// `aggregator.admission` by the service. Not a URL parameter.
+    pub admission: Option<crate::config::Admission>,
 }
 
 /// The deepest page a search walks to (`cursor`, an offset): a deeper one costs a scan

@@ -21,7 +21,7 @@ use chrono::Utc;
 use serde_json::Value;
 use url::Url;
 
-use super::receive::{self, Applied};
+use super::receive::{self, Applied, Gate};
 use crate::activitypub::activities::{InboundActivity, InvalidActivity};
 use crate::activitypub::signatures::{self, POST_POLICY, RequestSignature};
 use crate::db::actors::ActorRecord;
@@ -653,8 +653,37 @@ async fn handle(
         Ok(false) => {}
         Err(error) => return AppError::from(error).into_response(),
     }
+    let gate = match receive::gate(data, &activity, &actor).await {
+        Ok(gate) => gate,
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    if let Gate::Hold(reason) = &gate {
+        // Past a spam bound: kept for a node admin, who releases or deletes it.
+        let text = String::from_utf8_lossy(body);
+        let held = state
+            .store
+            .hold_activity(
+                envelope.id.as_str(),
+                actor.id,
+                &envelope.kind,
+                &text,
+                reason,
+            )
+            .await;
+        if let Err(error) = held.and(state.store.mark_received(envelope.id.as_str()).await) {
+            return AppError::from(error).into_response();
+        }
+        tracing::info!(id = %envelope.id, kind = %envelope.kind, reason, "activity held");
+        crate::metrics::inbox("held", StatusCode::ACCEPTED);
+        return StatusCode::ACCEPTED.into_response();
+    }
     match receive::apply(data, &activity, &envelope, &actor).await {
         Ok(applied) => {
+            if gate == Gate::NewAction && applied == Applied::Done {
+                if let Err(error) = state.store.record_arrival(actor.id, &actor.domain).await {
+                    return AppError::from(error).into_response();
+                }
+            }
             if let Applied::Ignored(reason) = &applied {
                 tracing::info!(id = %envelope.id, kind = %envelope.kind, reason, "activity ignored");
                 crate::metrics::inbox("ignored", StatusCode::ACCEPTED);

@@ -20,6 +20,7 @@ use crate::db::actors::ActorRecord;
 use crate::db::follows::FollowState;
 use crate::db::posts::NewPost;
 use crate::domain::SafeHtml;
+use crate::error::AppError;
 use crate::service;
 use crate::state::AppState;
 
@@ -57,6 +58,10 @@ pub async fn apply(
             envelope.id, actor.ap_id
         )));
     }
+    let (_, suspended) = data.store.admission_of(actor.id).await?;
+    if suspended.is_some() {
+        return suspended_sender(data, activity, envelope, actor).await;
+    }
     match activity {
         InboundActivity::Follow(a) => follow(data, envelope, &a.object, actor).await,
         InboundActivity::Undo(a) => undo(data, &a.object, actor).await,
@@ -72,6 +77,141 @@ pub async fn apply(
         InboundActivity::Flag(a) => flag(data, envelope, a, actor).await,
         InboundActivity::Other => ignored(format!("type {} non pris en charge", envelope.kind)),
     }
+}
+
+/// An activity of an actor a node admin suspended: not applied; a `Follow` is answered
+/// with a `Reject`, so that its node knows where it stands.
+async fn suspended_sender(
+    data: &Data<AppState>,
+    activity: &InboundActivity,
+    envelope: &Envelope,
+    actor: &ActorRecord,
+) -> Result<Applied, InboxError> {
+    if let InboundActivity::Follow(a) = activity {
+        if let Some(followed) = match a.object.id() {
+            Some(target) => data.store.live_local_actor(&target).await?,
+            None => None,
+        } {
+            let follow =
+                Follow::embedded(envelope.id.clone(), actor.ap_id.clone(), &followed.ap_id);
+            service::admission::reject_follow(data, &follow, actor, &followed).await?;
+        }
+    }
+    ignored(format!("{} est suspendu sur ce nœud", actor.ap_id))
+}
+
+/// Whether an inbound activity passes the spam bounds of an aggregator (issue 19,
+/// `aggregator.max_*`), checked before applying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Apply it.
+    Pass,
+    /// Apply it; it brings a new action, to count once applied.
+    NewAction,
+    /// Hold it for a node admin, for this reason (French).
+    Hold(String),
+}
+
+/// The spam bounds of an aggregator for `activity` from `actor`: its domain's actors
+/// (those past `max_actors_per_domain`, by arrival, unless approved), and for a
+/// `Create`/`Update` bringing a new action, the hourly quotas of the actor and its
+/// domain. Other nodes, and other activities, pass.
+///
+/// # Errors
+/// Storage failures.
+pub async fn gate(
+    data: &Data<AppState>,
+    activity: &InboundActivity,
+    actor: &ActorRecord,
+) -> Result<Gate, InboxError> {
+    let settings = &data.settings.aggregator;
+    if !settings.enabled || actor.local {
+        return Ok(Gate::Pass);
+    }
+    let object = match activity {
+        InboundActivity::Create(a) => Some(a.object.value()),
+        InboundActivity::Update(a) => Some(a.object.value()),
+        InboundActivity::Follow(_) => None,
+        _ => return Ok(Gate::Pass),
+    };
+    let (decision, _) = data.store.admission_of(actor.id).await?;
+    let approved = decision.as_deref() == Some("approved");
+    if settings.max_actors_per_domain > 0 && !approved {
+        let before = data
+            .store
+            .actors_before_in_domain(actor.id, &actor.domain)
+            .await?;
+        if before >= settings.max_actors_per_domain {
+            return Ok(Gate::Hold(format!(
+                "{} collectivités de {} sont déjà connues de ce nœud \
+                 (aggregator.max_actors_per_domain = {}) : approuvez celle-ci pour l'admettre",
+                before, actor.domain, settings.max_actors_per_domain
+            )));
+        }
+    }
+    let Some(object) = object else {
+        return Ok(Gate::Pass);
+    };
+    // Replies and plain posts are not actions; an object by id may be one.
+    let kind = object.get("type").and_then(Value::as_str);
+    let replies = object.get("inReplyTo").is_some_and(|v| !v.is_null());
+    if kind.is_some_and(|k| k != "Article") || replies {
+        return Ok(Gate::Pass);
+    }
+    let Some(id) = id_of(object) else {
+        return Ok(Gate::Pass);
+    };
+    if data.store.action_known(id.as_str()).await? {
+        return Ok(Gate::Pass);
+    }
+    let (by_actor, by_domain) = data.store.recent_arrivals(actor.id, &actor.domain).await?;
+    let (per_actor, per_domain) = (
+        settings.max_new_actions_per_actor_per_hour,
+        settings.max_new_actions_per_domain_per_hour,
+    );
+    if per_actor > 0 && by_actor >= per_actor {
+        return Ok(Gate::Hold(format!(
+            "{by_actor} nouvelles actions de cet acteur en une heure \
+             (aggregator.max_new_actions_per_actor_per_hour = {per_actor})"
+        )));
+    }
+    if per_domain > 0 && by_domain >= per_domain {
+        return Ok(Gate::Hold(format!(
+            "{by_domain} nouvelles actions du domaine {} en une heure \
+             (aggregator.max_new_actions_per_domain_per_hour = {per_domain})",
+            actor.domain
+        )));
+    }
+    Ok(Gate::NewAction)
+}
+
+/// Releases held activity `id`: applied as if just received (past the spam bounds,
+/// which a node admin lifts for it), then forgotten; what applying it did.
+///
+/// # Errors
+/// [`AppError::NotFound`] for an unknown id; what applying it refuses (it is then
+/// kept); storage failures.
+pub async fn release_held(data: &Data<AppState>, id: i64) -> Result<Applied, AppError> {
+    let missing = || AppError::NotFound(format!("aucune activité retenue « {id} »"));
+    let held = data.store.held_activity(id).await?.ok_or_else(missing)?;
+    let actor = data
+        .store
+        .actor_by_id(held.actor_id)
+        .await?
+        .ok_or_else(missing)?;
+    let document: Value = serde_json::from_str(&held.activity)
+        .map_err(|e| AppError::BadRequest(format!("activité retenue illisible : {e}")))?;
+    let (envelope, activity) = InboundActivity::parse(&document).map_err(InboxError::from)?;
+    let applied = apply(data, &activity, &envelope, &actor).await?;
+    if applied == Applied::Done {
+        if let InboundActivity::Create(_) | InboundActivity::Update(_) = activity {
+            data.store.record_arrival(actor.id, &actor.domain).await?;
+        }
+    }
+    data.store.delete_held(id).await?;
+    data.delivery_wakeup.notify_one();
+    tracing::info!(id = %held.ap_id, ?applied, "held activity released");
+    Ok(applied)
 }
 
 /// `Follow` of a local actor: store the follower, answer `Accept` (auto-accept).
@@ -308,8 +448,9 @@ pub async fn create_or_update(
         if !stored {
             return ignored("version plus ancienne ou action supprimée");
         }
-        // Only an aggregator's groups announce actions.
-        if data.settings.aggregator.enabled {
+        // Only an aggregator's groups announce actions, of the actors it lists.
+        let admission = data.settings.aggregator.effective_admission();
+        if data.settings.aggregator.enabled && data.store.is_listed(actor.id, admission).await? {
             // The action is stored: a failed announce must not make the peer retry.
             let announced = match data.store.action_by_ap_id(&article.id).await {
                 Ok(Some(action)) => super::groups::announce(data, &action).await.map(|_| ()),

@@ -93,7 +93,7 @@ pub fn parse_uuid(value: &str) -> AppResult<Uuid> {
     Uuid::parse_str(value).map_err(|_| AppError::NotFound(format!("« {value} » n'existe pas")))
 }
 
-async fn local_action(state: &AppState, id: &str) -> AppResult<Action> {
+pub(crate) async fn local_action(state: &AppState, id: &str) -> AppResult<Action> {
     let uuid = parse_uuid(id)?;
     state
         .store

@@ -117,9 +117,12 @@ pub fn charge(state: &AppState, client: &ClientAddress, query: &SearchQuery) -> 
     }
 }
 
-fn configured(state: &AppState, query: &SearchQuery) -> SearchQuery {
+/// `query` with the node's settings: its relevance window and its admission policy
+/// (`aggregator.admission`, `open` when not an aggregator).
+pub fn configured(state: &AppState, query: &SearchQuery) -> SearchQuery {
     SearchQuery {
         relevance_window: state.settings.directory.relevance_window,
+        admission: Some(state.settings.aggregator.effective_admission()),
         ..query.clone()
     }
 }

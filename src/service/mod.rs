@@ -3,6 +3,7 @@
 //! multi-table writes and publishing activities live here, not in handlers.
 
 pub mod actions;
+pub mod admission;
 pub mod collectivites;
 pub mod comments;
 pub mod directory;

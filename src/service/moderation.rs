@@ -116,6 +116,81 @@ pub async fn unblock_target(state: &AppState, target: &str) -> AppResult<String>
     Ok(target)
 }
 
+/// Longest reason of a citizen's report.
+pub const MAX_REPORT_REASON: usize = 2000;
+/// Longest contact of a citizen's report.
+pub const MAX_REPORT_CONTACT: usize = 200;
+/// Citizens' reports one client address may send per minute.
+pub const REPORTS_PER_ADDRESS_PER_MINUTE: u32 = 5;
+
+/// A visitor reports the local action `action` from its public page (issue 19): stored
+/// with the node's reports (the reporter is the instance actor, the visitor's words and
+/// optional contact in the content), for the node admins' page. At most
+/// [`REPORTS_PER_ADDRESS_PER_MINUTE`] per client address.
+///
+/// # Errors
+/// [`AppError::Validation`] on `reason` (required, bounded) or `contact` (bounded);
+/// [`AppError::RateLimited`] past the rate; storage failures.
+pub async fn citizen_report(
+    state: &AppState,
+    address: Option<&str>,
+    action: &crate::domain::Action,
+    reason: &str,
+    contact: &str,
+) -> AppResult<()> {
+    let (reason, contact) = (reason.trim(), contact.trim());
+    let mut errors = Vec::new();
+    if reason.is_empty() {
+        errors.push(FieldError::new(
+            "motif",
+            "obligatoire : dites ce qui pose problème dans cette action",
+        ));
+    } else if reason.chars().count() > MAX_REPORT_REASON || reason.contains('\0') {
+        errors.push(FieldError::new(
+            "motif",
+            format!("{MAX_REPORT_REASON} caractères au plus"),
+        ));
+    }
+    if contact.chars().count() > MAX_REPORT_CONTACT || contact.contains('\0') {
+        errors.push(FieldError::new(
+            "contact",
+            format!("{MAX_REPORT_CONTACT} caractères au plus"),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if let Some(address) = address {
+        if let Some(after) = state
+            .rate_limiter
+            .hit(&format!("report:{address}"), REPORTS_PER_ADDRESS_PER_MINUTE)
+        {
+            return Err(AppError::RateLimited {
+                message: format!(
+                    "trop de signalements depuis cette adresse : réessayez dans {after} s"
+                ),
+                retry_after: after,
+            });
+        }
+    }
+    let id = state.url(&format!("/signalements/{}", uuid::Uuid::now_v7()));
+    let mut content = format!("Signalement d'un visiteur du site : {reason}");
+    if !contact.is_empty() {
+        content.push_str(&format!("\nContact : {contact}"));
+    }
+    state
+        .store
+        .insert_report(
+            &id,
+            state.instance_actor.id,
+            std::slice::from_ref(&action.ap_id),
+            &content,
+        )
+        .await?;
+    tracing::info!(action = %action.ap_id, "citizen report");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,14 @@ pub async fn nearby(state: &AppState, action: &Action) -> AppResult<Vec<Action>>
     if action.deleted.is_some() {
         return Ok(Vec::new());
     }
-    let candidates = state.store.nearby_candidates(action, CANDIDATES).await?;
+    let candidates = state
+        .store
+        .nearby_candidates(
+            action,
+            CANDIDATES,
+            state.settings.aggregator.effective_admission(),
+        )
+        .await?;
     let ids: Vec<i64> = candidates
         .iter()
         .filter(|c| !blocked(state, c))

@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/prestataires/{name}", get(directory_pages::provider_page))
         .route("/statistiques", get(directory_pages::stats_page))
         .route("/accessibilite", get(accessibility::accessibility_page))
+        .route(
+            "/actions/{id}/signaler",
+            axum::routing::post(pages::report_action),
+        )
         .route("/static/{*path}", get(assets::asset))
         .merge(admin::router())
 }

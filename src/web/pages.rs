@@ -459,6 +459,8 @@ pub async fn collectivite_page(
 
 struct ActionView {
     id: String,
+    /// Where the "Signaler cette action" form posts.
+    report_path: String,
     name: String,
     summary: Option<String>,
     owner_name: String,
@@ -560,6 +562,50 @@ pub fn message_response(status: StatusCode, title: String, message: String) -> R
     .into_response()
 }
 
+/// The "Signaler cette action" form of an action's page.
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ReportForm {
+    motif: String,
+    contact: String,
+}
+
+/// `POST /actions/{id}/signaler`: a visitor reports a local action to the node's
+/// admins (issue 19); rate limited per client address. Bad input is a `422` page in
+/// French.
+pub async fn report_action(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    client: crate::limits::ClientAddress,
+    axum::Form(form): axum::Form<ReportForm>,
+) -> AppResult<Response> {
+    let action = crate::federation::routes::local_action(&state, &id).await?;
+    if action.deleted.is_some() {
+        return Err(AppError::NotFound(format!(
+            "l'action « {id} » a été supprimée"
+        )));
+    }
+    crate::service::moderation::citizen_report(
+        &state,
+        client.0.as_deref(),
+        &action,
+        &form.motif,
+        &form.contact,
+    )
+    .await?;
+    html(
+        StatusCode::OK,
+        &MessagePage {
+            node_name: state.settings.node.name.clone(),
+            title: "Signalement envoyé".into(),
+            message: format!(
+                "Merci : votre signalement de « {} » a été transmis à l'administration de ce nœud.",
+                action.data.name
+            ),
+        },
+    )
+}
+
 /// The page of an action (a `410` page once deleted).
 pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Response> {
     let node_name = state.settings.node.name.clone();
@@ -629,6 +675,7 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
     let (tiles, attribution, tiles_notice) = state.settings.map.for_pages();
     let view = ActionView {
         id: action.ap_id.to_string(),
+        report_path: format!("/actions/{}/signaler", action.id),
         name: d.name.clone(),
         summary: d.summary.clone(),
         owner_name: action.owner.name.clone(),

@@ -113,6 +113,9 @@ pub async fn spawn_app_with(
     // Tests drive deliveries with `drain()`: no background worker.
     settings.delivery.workers = false;
     settings.node.name = "Nœud de test".into();
+    // Aggregators in tests list every followed collectivité, as before issue 19, unless
+    // a test is about admission (tests/api/admission.rs sets its own policy).
+    settings.aggregator.admission = maillage::config::Admission::Open;
     configure(&mut settings);
     settings.validate().expect("valid test settings");
     let app = App::build_with_listener(settings, listener)

@@ -10,6 +10,7 @@ mod activitypub;
 mod admin;
 mod admin_browser;
 mod admin_domains;
+mod admission;
 mod aggregator;
 mod architecture;
 mod browser;

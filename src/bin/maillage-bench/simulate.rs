@@ -424,6 +424,8 @@ impl Context<'_> {
         let port = listener.local_addr()?.port();
         let mut settings = node_settings(self.dir, &format!("aggregator-{n}"), port);
         settings.aggregator.enabled = true;
+        // The simulated towns have no website to verify: every one is listed.
+        settings.aggregator.admission = maillage::config::Admission::Open;
         settings.node.name = format!("Annuaire Maillage n° {n}");
         let queued = Instant::now();
         let prepared = maillage::startup::prepare(settings.clone()).await?;

@@ -266,6 +266,14 @@ pub(super) fn build(engine: Engine, query: &SearchQuery) -> Option<Sql> {
         sql.conditions.push("a.open_to_partners = TRUE".into());
         sql.needs_action = true;
     }
+    if let Some(admission) = query.admission {
+        // Actions of owners the admission policy does not list (issue 19) are stored
+        // but not shown: a read-time condition, so that an actor verified, approved or
+        // suspended is shown or hidden at once (each of those bumps the generation).
+        sql.conditions
+            .push(crate::db::admission::unlisted_owners(admission).into());
+        sql.needs_action = true;
+    }
     if let Some(since) = query.updated_since {
         let p = sql.arg(Arg::Time(since));
         sql.conditions.push(format!("a.updated >= {p}"));

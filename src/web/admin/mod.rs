@@ -5,6 +5,7 @@
 //! call `service`, like the JSON API.
 
 pub mod actions;
+pub mod admission;
 pub mod blocks;
 pub mod comments;
 pub mod domains;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(comments::router())
         .merge(follows::router())
         .merge(blocks::router())
+        .merge(admission::router())
         .merge(domains::router())
         .merge(notifications::router())
 }

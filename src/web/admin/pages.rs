@@ -246,6 +246,8 @@ struct DashboardPage {
     settings: NotifySettingsForm,
     modes: Vec<ModeChoice>,
     smtp: bool,
+    /// Node admins: "1 collectivité en attente d'admission, 2 activités retenues".
+    admission_text: String,
 }
 
 /// `?notifications=enregistrees` after the settings form was saved.
@@ -325,6 +327,31 @@ pub async fn render_dashboard(
         .map(|n| n.id.to_string())
         .collect::<Vec<_>>()
         .join(",");
+    let admission_text = if editor.session.user.admin {
+        let admission = state.settings.aggregator.effective_admission();
+        let pending = state
+            .store
+            .admission_candidates()
+            .await?
+            .iter()
+            .filter(|c| c.pending(admission))
+            .count();
+        format!(
+            "{}, {}",
+            words::count(
+                pending as i64,
+                "collectivité en attente d'admission",
+                "collectivités en attente d'admission"
+            ),
+            words::count(
+                state.store.count_held().await?,
+                "activité retenue",
+                "activités retenues"
+            )
+        )
+    } else {
+        String::new()
+    };
     html(
         status,
         &DashboardPage {
@@ -352,6 +379,7 @@ pub async fn render_dashboard(
                 })
                 .collect(),
             smtp: state.settings.smtp.enabled(),
+            admission_text,
         },
     )
 }
