@@ -49,4 +49,5 @@ mod scaleout;
 mod sign_ins;
 mod strict_config;
 mod validation;
+mod verification;
 mod wire;

@@ -246,6 +246,9 @@ struct DashboardPage {
     settings: NotifySettingsForm,
     modes: Vec<ModeChoice>,
     smtp: bool,
+    /// For node admins: codes several collectivités claim, none verified
+    /// ("INSEE 59378 : 2 collectivités").
+    unsettled: Vec<String>,
 }
 
 /// `?notifications=enregistrees` after the settings form was saved.
@@ -322,6 +325,24 @@ pub async fn render_dashboard(
         .await?;
     let newest_notice = notices.first().map_or(0, |n| n.id);
     let oldest_notice = notices.last().map_or(0, |n| n.id);
+    let unsettled = if editor.session.user.admin {
+        state
+            .store
+            .unsettled_codes()
+            .await?
+            .into_iter()
+            .map(|u| {
+                format!(
+                    "{} {} : {}",
+                    u.kind,
+                    u.code,
+                    words::count(u.actors, "collectivité", "collectivités")
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     html(
         status,
         &DashboardPage {
@@ -350,6 +371,7 @@ pub async fn render_dashboard(
                 })
                 .collect(),
             smtp: state.settings.smtp.enabled(),
+            unsettled,
         },
     )
 }
