@@ -326,7 +326,7 @@ async fn impostor_is_left_out_behind_the_verified_town(app: TestApp) {
         .get_json(app.url("/api/v1/directory/actions?unverified=true"))
         .await;
     for item in page["items"].as_array().unwrap() {
-        let verified = item["owner"]["website_verified_at"].is_string();
+        let verified = item["collectivite"]["website_verified_at"].is_string();
         assert_eq!(verified, item["name"] == "Archives en ligne", "{item}");
     }
     // The collectivités' listing leaves it out too, unless asked.
@@ -378,7 +378,11 @@ async fn none_verified_all_shown_and_the_admin_is_told(app: TestApp) {
     names.sort();
     assert_eq!(names, ["Première", "Seconde"], "none verified: all shown");
     let unsettled = app.state.store.unsettled_codes().await.unwrap();
-    assert_eq!(unsettled.len(), 1, "{unsettled:?}");
+    assert_eq!(
+        unsettled.len(),
+        2,
+        "its INSEE code and SIREN: {unsettled:?}"
+    );
     assert_eq!(unsettled[0].code, "59378");
     assert_eq!(unsettled[0].actors, 2);
     let (_, home) = app.get_html("/").await;
