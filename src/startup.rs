@@ -354,6 +354,14 @@ impl App {
             log_worker_start(&self.state.settings, "serve");
             let worker = DeliveryWorker::new(self.state.clone());
             let (mut stopped, mut mail_stopped) = (stopped.clone(), stopped.clone());
+            // Official websites are checked again periodically with the workers.
+            let mut checks_stopped = stopped.clone();
+            tokio::spawn(crate::service::verification::run(
+                self.state.clone(),
+                async move {
+                    let _ = checks_stopped.wait_for(|stop| *stop).await;
+                },
+            ));
             // Editors' notification mails go with the delivery workers.
             tokio::spawn(crate::service::notifications::run(
                 self.state.clone(),
@@ -410,7 +418,13 @@ impl App {
 pub async fn run_workers(state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) {
     log_worker_start(&state.settings, "worker");
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut mail_stopped = stopped.clone();
+    let (mut mail_stopped, mut checks_stopped) = (stopped.clone(), stopped.clone());
+    tokio::spawn(crate::service::verification::run(
+        state.clone(),
+        async move {
+            let _ = checks_stopped.wait_for(|stop| *stop).await;
+        },
+    ));
     let mails = tokio::spawn(crate::service::notifications::run(
         state.clone(),
         async move {

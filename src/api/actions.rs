@@ -50,6 +50,11 @@ pub struct OwnerView {
     pub name: String,
     /// Actor id.
     pub id: Url,
+    /// Its official website.
+    pub website: Option<Url>,
+    /// When its official website was last verified; `null`: not verified ("non
+    /// vérifiée").
+    pub website_verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl OwnerView {
@@ -60,6 +65,8 @@ impl OwnerView {
             handle: format!("{}@{}", action.owner.username, action.owner.domain),
             name: action.owner.name.clone(),
             id: action.owner.ap_id.clone(),
+            website: action.owner.website.clone(),
+            website_verified_at: action.owner.website_verified_at,
         }
     }
 }

@@ -17,7 +17,9 @@ use utoipa::ToSchema;
 use super::auth::Bearer;
 use super::{ApiJson, merge_patch};
 use crate::domain::drafts::CollectiviteBody;
-use crate::domain::{Collectivite, CollectiviteKind, GeoPoint, Label, PostalAddress};
+use crate::domain::{
+    Collectivite, CollectiviteKind, GeoPoint, Label, PostalAddress, VerifiedBy, WebsiteCheck,
+};
 use crate::error::{AppError, AppResult, Problem};
 use crate::referential::Referential;
 use crate::service;
@@ -35,6 +37,10 @@ pub fn router() -> Router<AppState> {
             get(get_collectivite)
                 .patch(update_collectivite)
                 .delete(delete_collectivite),
+        )
+        .route(
+            "/api/v1/collectivites/{username}/website/check",
+            axum::routing::post(check_website),
         )
 }
 
@@ -75,8 +81,13 @@ pub struct CollectiviteView {
     pub location: Option<GeoPoint>,
     /// Postal address.
     pub address: Option<PostalAddress>,
-    /// Website.
+    /// Official website.
     pub website: Option<Url>,
+    /// When the official website was last verified (it links back with `rel="me"`,
+    /// or the node is on its domain); `null`: not verified, shown "non vérifiée".
+    pub website_verified_at: Option<DateTime<Utc>>,
+    /// How: `rel-me` or `domain`.
+    pub website_verified_by: Option<VerifiedBy>,
     /// Logo.
     pub icon: Option<Url>,
     /// Labels.
@@ -122,6 +133,8 @@ impl From<&Collectivite> for CollectiviteView {
             location: p.location,
             address: p.address.clone(),
             website: p.website.clone(),
+            website_verified_at: c.website_check.verified_at,
+            website_verified_by: c.website_check.verified_by,
             icon: p.icon.clone(),
             labels: p.labels.clone(),
             published: c.published,
@@ -173,6 +186,64 @@ pub async fn delete_collectivite(
             deliveries: deleted.deliveries,
         }),
     ))
+}
+
+/// The last check of a collectivité's official website.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebsiteCheckView {
+    /// Official website.
+    pub website: Url,
+    /// When it was last verified; `null`: not verified.
+    pub website_verified_at: Option<DateTime<Utc>>,
+    /// How: `rel-me` or `domain`.
+    pub website_verified_by: Option<VerifiedBy>,
+    /// The last check.
+    pub website_checked_at: Option<DateTime<Utc>>,
+    /// Why it failed, in French.
+    pub website_check_error: Option<String>,
+}
+
+/// Check a collectivité's official website now (its editor's or a node-admin token):
+/// its page must link back to the collectivité with `rel="me"` (`<a>` or `<link>`), or
+/// this node be on the website's domain. Answers the recorded outcome.
+#[utoipa::path(post, path = "/api/v1/collectivites/{username}/website/check", tag = "collectivites",
+    params(("username" = String, Path, description = "Username")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Checked (verified or not: see the fields)", body = WebsiteCheckView),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another collectivité's token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No official website", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn check_website(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    bearer: Bearer,
+) -> AppResult<axum::Json<WebsiteCheckView>> {
+    let collectivite = find_local(&state, &username).await?;
+    bearer.require_collectivite(collectivite.id)?;
+    let no_website = || {
+        AppError::Validation(vec![crate::domain::FieldError::new(
+            "website",
+            "la collectivité n'a pas de site officiel : renseignez-le dans son profil",
+        )])
+    };
+    let website = collectivite
+        .profile
+        .website
+        .clone()
+        .ok_or_else(no_website)?;
+    let check: WebsiteCheck = service::verification::check_now(&state, collectivite.id)
+        .await?
+        .ok_or_else(no_website)?;
+    Ok(axum::Json(WebsiteCheckView {
+        website,
+        website_verified_at: check.verified_at,
+        website_verified_by: check.verified_by,
+        website_checked_at: check.checked_at,
+        website_check_error: check.error,
+    }))
 }
 
 /// Create a collectivité (node-admin token).

@@ -225,6 +225,9 @@ pub struct DirectoryParams {
     partnered: Option<bool>,
     /// Only actions open to partners.
     open_to_partners: Option<bool>,
+    /// Also the actions of unverified collectivités outranked by a verified one
+    /// claiming the same INSEE code or SIREN (left out by default).
+    unverified: Option<bool>,
     /// `minLon,minLat,maxLon,maxLat`.
     bbox: Option<String>,
     /// `YYYY-MM-DD` or RFC 3339.
@@ -292,6 +295,9 @@ pub struct CollectivitesParams {
     pub kind: Option<String>,
     /// A label mention (`mediation-numerique`) or a minimum number of arobases (`4`).
     pub label: Option<String>,
+    /// Also unverified collectivités outranked by a verified one claiming the same
+    /// INSEE code or SIREN (left out by default).
+    pub unverified: Option<bool>,
 }
 
 /// Collectivités known to this node (its own and those it follows), with action counts.
@@ -320,6 +326,7 @@ pub async fn list_collectivites(
                 .as_deref(),
             params.region.as_deref(),
             params.kind.as_deref(),
+            params.unverified.unwrap_or(false),
         )
         .await?;
     let label_matches = |c: &crate::domain::Collectivite| match params.label.as_deref() {

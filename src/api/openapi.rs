@@ -21,6 +21,7 @@ use crate::state::AppState;
         super::collectivites::list_collectivites,
         super::collectivites::get_collectivite,
         super::collectivites::update_collectivite,
+        super::collectivites::check_website,
         super::collectivites::delete_collectivite,
         super::actions::create_action,
         super::actions::list_actions,

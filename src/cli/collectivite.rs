@@ -24,6 +24,15 @@ pub enum CollectiviteCommand {
     },
     /// Change fields of a collectivité.
     Edit(ProfileArgs),
+    /// Check its official website now: the page must link back to the collectivité
+    /// with rel="me" (or this node be on the website's domain). Exits 1 when it is not
+    /// verified.
+    ///
+    /// Example: maillage collectivite verify marcq
+    Verify {
+        /// Username.
+        username: String,
+    },
     /// Delete a collectivité: `Delete` goes to its followers and partners, then it and
     /// its actions answer 410 Gone and it leaves the directory. Asks for confirmation
     /// on a terminal unless --yes; refuses without --yes when not on a terminal.
@@ -165,6 +174,39 @@ pub async fn run(state: AppState, command: CollectiviteCommand) -> CliResult {
                 service::collectivites::update_collectivite(&state, &current, body.into_profile()?)
                     .await?;
             print_json(&CollectiviteView::from(&updated));
+        }
+        CollectiviteCommand::Verify { username } => {
+            let collectivite = find_local(&state, &username).await?;
+            let no_website = || {
+                CliError(format!(
+                    "« {username} » n'a pas de site officiel : maillage collectivite edit {username} --website https://…"
+                ))
+            };
+            let website = collectivite
+                .profile
+                .website
+                .clone()
+                .ok_or_else(no_website)?;
+            let check = service::verification::check_now(&state, collectivite.id)
+                .await?
+                .ok_or_else(no_website)?;
+            match (check.verified_at, check.verified_by) {
+                (Some(at), by) => println!(
+                    "site officiel vérifié le {} ({}) : {website}",
+                    crate::web::words::date(at),
+                    by.map_or("rel=me", |b| match b {
+                        crate::domain::VerifiedBy::RelMe => "lien rel=\"me\"",
+                        crate::domain::VerifiedBy::Domain => "domaine officiel",
+                    })
+                ),
+                (None, _) => {
+                    return Err(CliError(format!(
+                        "site officiel non vérifié ({website}) : {}. Sur le site, ajoutez : {}",
+                        check.error.unwrap_or_default(),
+                        service::verification::link_to_copy(&collectivite.ap_id)
+                    )));
+                }
+            }
         }
         CollectiviteCommand::Delete { username, yes } => {
             let collectivite = find_local(&state, &username).await?;

@@ -34,6 +34,11 @@ pub struct FederationSettings {
     /// Longest a signing key fetch may take, waiting for a permit and reading the body
     /// included (other fetches get 10 s).
     pub key_fetch_timeout_secs: u64,
+    /// Hours between two checks of a collectivité's official website (issue 19),
+    /// besides the checks on a profile change and on demand.
+    pub website_check_interval_hours: u64,
+    /// Official websites checked at once at most (periodic and background checks).
+    pub website_checks: usize,
 }
 
 impl Default for FederationSettings {
@@ -50,6 +55,8 @@ impl Default for FederationSettings {
             backfill_fetches: 100,
             key_fetches_per_host: 2,
             key_fetch_timeout_secs: 3,
+            website_check_interval_hours: 24,
+            website_checks: 4,
         }
     }
 }

@@ -172,6 +172,18 @@ impl Settings {
             );
         }
         let request_timeout = crate::state::REQUEST_TIMEOUT.as_secs();
+        if !(1..=24 * 30).contains(&federation.website_check_interval_hours) {
+            bail!(
+                "federation.website_check_interval_hours doit être entre 1 et 720 (reçu {})",
+                federation.website_check_interval_hours
+            );
+        }
+        if !(1..=32).contains(&federation.website_checks) {
+            bail!(
+                "federation.website_checks doit être entre 1 et 32 (reçu {})",
+                federation.website_checks
+            );
+        }
         if !(1..=request_timeout).contains(&federation.key_fetch_timeout_secs) {
             bail!(
                 "federation.key_fetch_timeout_secs doit être entre 1 et {request_timeout} (reçu {})",

@@ -16,7 +16,8 @@ use crate::domain::{Action, ActionId, NewAction};
 macro_rules! select_action {
     () => {
         "SELECT a.*, o.ap_id AS owner_ap_id, o.username AS owner_username, \
-         o.domain AS owner_domain, o.name AS owner_name, o.local AS owner_local \
+         o.domain AS owner_domain, o.name AS owner_name, o.local AS owner_local, o.website AS owner_website, \
+         o.website_verified_at AS owner_website_verified_at \
          FROM actions a JOIN actors o ON o.id = a.actor_id"
     };
 }
@@ -642,7 +643,8 @@ impl Store {
     ) -> StoreResult<Vec<OutboxItem>> {
         let sql = "SELECT v.id AS activity_id, v.ap_id AS activity_ap_id, a.*, \
              o.ap_id AS owner_ap_id, o.username AS owner_username, o.domain AS owner_domain, \
-             o.name AS owner_name, o.local AS owner_local \
+             o.name AS owner_name, o.local AS owner_local, o.website AS owner_website, \
+         o.website_verified_at AS owner_website_verified_at \
              FROM activities v JOIN actions a ON a.ap_id = v.object_ap_id \
              JOIN actors o ON o.id = a.actor_id \
              WHERE v.actor_id = $1 AND v.kind = 'Create' AND a.deleted_at IS NULL AND v.id < $2 \

@@ -58,6 +58,8 @@ pub struct ActorRecord {
     pub private_key_pem: Option<String>,
     /// Last fetched or changed.
     pub last_refreshed_at: chrono::DateTime<Utc>,
+    /// A collectivité with a website never checked (new, or its website changed).
+    pub website_unchecked: bool,
 }
 
 impl ActorRecord {
@@ -74,6 +76,9 @@ impl TryFrom<ActorRow> for ActorRecord {
         let url = |what: &str, v: &str| {
             Url::parse(v).map_err(|e| super::StoreError::Corrupt(format!("actors.{what}: {e}")))
         };
+        let website_unchecked = row.actor_type == "Organization"
+            && row.website.is_some()
+            && row.website_checked_at.is_none();
         Ok(Self {
             id: row.id,
             ap_id: url("ap_id", &row.ap_id)?,
@@ -91,6 +96,7 @@ impl TryFrom<ActorRow> for ActorRecord {
             public_key_pem: row.public_key_pem,
             private_key_pem: row.private_key_pem,
             last_refreshed_at: row.last_refreshed_at,
+            website_unchecked,
         })
     }
 }
@@ -280,7 +286,8 @@ impl Store {
     }
 
     /// Inserts or refreshes a remote actor fetched or received from its node
-    /// (`actor_type` as sent: `Organization`, `Person`, `Application`…).
+    /// (`actor_type` as sent: `Organization`, `Person`, `Application`…). A new website
+    /// clears its verification (checked again by `service::verification`).
     pub async fn upsert_remote_actor(
         &self,
         actor: RemoteActor<'_>,
@@ -299,7 +306,15 @@ impl Store {
              lon = excluded.lon, address = excluded.address, website = excluded.website, \
              icon = excluded.icon, labels = excluded.labels, inbox = excluded.inbox, \
              shared_inbox = excluded.shared_inbox, public_key_pem = excluded.public_key_pem, \
-             updated = excluded.updated, last_refreshed_at = excluded.last_refreshed_at \
+             updated = excluded.updated, last_refreshed_at = excluded.last_refreshed_at, \
+             website_verified_at = CASE WHEN actors.website IS NOT DISTINCT FROM excluded.website \
+             THEN actors.website_verified_at END, \
+             website_verified_by = CASE WHEN actors.website IS NOT DISTINCT FROM excluded.website \
+             THEN actors.website_verified_by END, \
+             website_checked_at = CASE WHEN actors.website IS NOT DISTINCT FROM excluded.website \
+             THEN actors.website_checked_at END, \
+             website_check_error = CASE WHEN actors.website IS NOT DISTINCT FROM excluded.website \
+             THEN actors.website_check_error END \
              WHERE actors.local = FALSE RETURNING *";
         let now = Utc::now();
         let row: Option<ActorRow> = super::retry_insert_race(|| async {
@@ -407,7 +422,8 @@ impl Store {
         Ok(forgotten)
     }
 
-    /// Replaces the profile of a collectivité.
+    /// Replaces the profile of a collectivité. A new website clears its verification
+    /// (checked again by `service::verification`).
     pub async fn update_collectivite_profile(
         &self,
         id: i64,
@@ -416,7 +432,16 @@ impl Store {
         const SQL: &str = "UPDATE actors SET name = $1, summary = $2, kind = $3, insee = $4, \
              siren = $5, epci_siren = $6, departement = $7, region = $8, population = $9, \
              lat = $10, lon = $11, address = $12, website = $13, icon = $14, labels = $15, \
-             updated = $16 WHERE id = $17 RETURNING *";
+             updated = $16, \
+             website_verified_at = CASE WHEN website IS NOT DISTINCT FROM $13 \
+             THEN website_verified_at END, \
+             website_verified_by = CASE WHEN website IS NOT DISTINCT FROM $13 \
+             THEN website_verified_by END, \
+             website_checked_at = CASE WHEN website IS NOT DISTINCT FROM $13 \
+             THEN website_checked_at END, \
+             website_check_error = CASE WHEN website IS NOT DISTINCT FROM $13 \
+             THEN website_check_error END \
+             WHERE id = $17 RETURNING *";
         let row: ActorRow = on_pool!(self, pool => {
             bind_profile!(sqlx::query_as::<_, ActorRow>(SQL), profile)
                 .bind(Utc::now())

@@ -6,7 +6,7 @@
 //! through [`on_pool!`] (a pool or a transaction); what truly differs between engines
 //! is a named function.
 //! Area files: [`actors`], [`actions`], [`activities`], [`follows`], [`partnerships`],
-//! [`comments`], [`moderation`], [`tokens`], [`notifications`]; row types
+//! [`comments`], [`moderation`], [`tokens`], [`notifications`], [`verification`]; row types
 //! and their conversion to domain values in [`rows`].
 //!
 //! Engine notes kept in one place:
@@ -34,6 +34,7 @@ pub mod rows;
 pub mod search;
 pub mod tokens;
 pub mod users;
+pub mod verification;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::StoreError;
 use crate::domain::{
     Action, ActionId, ActionOwner, Collectivite, CollectiviteKind, GeoPoint, InseeCode, NewAction,
-    NewCollectivite, Phase, RichText, SafeHtml, Siren, Status, ThemeSlug, Username,
+    NewCollectivite, Phase, RichText, SafeHtml, Siren, Status, ThemeSlug, Username, VerifiedBy,
+    WebsiteCheck,
 };
 
 /// A row of `actors`.
@@ -45,6 +46,10 @@ pub struct ActorRow {
     pub published: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub last_refreshed_at: DateTime<Utc>,
+    pub website_verified_at: Option<DateTime<Utc>>,
+    pub website_verified_by: Option<String>,
+    pub website_checked_at: Option<DateTime<Utc>>,
+    pub website_check_error: Option<String>,
 }
 
 /// A row of `actions` joined with its owner.
@@ -87,6 +92,8 @@ pub struct ActionRow {
     pub owner_domain: String,
     pub owner_name: String,
     pub owner_local: bool,
+    pub owner_website: Option<String>,
+    pub owner_website_verified_at: Option<DateTime<Utc>>,
 }
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
@@ -178,6 +185,16 @@ impl TryFrom<ActorRow> for Collectivite {
             private_key_pem: row.private_key_pem,
             published: row.published,
             updated: row.updated,
+            website_check: WebsiteCheck {
+                verified_at: row.website_verified_at,
+                verified_by: opt(
+                    "actors.website_verified_by",
+                    row.website_verified_by.as_deref(),
+                    VerifiedBy::parse,
+                )?,
+                checked_at: row.website_checked_at,
+                error: row.website_check_error,
+            },
         })
     }
 }
@@ -228,6 +245,8 @@ impl TryFrom<ActionRow> for Action {
                 domain: row.owner_domain,
                 name: row.owner_name,
                 local: row.owner_local,
+                website: opt("actors.website", row.owner_website.as_deref(), Url::parse)?,
+                website_verified_at: row.owner_website_verified_at,
             },
             partners: json("actions.partners", &row.partners)?,
             data,

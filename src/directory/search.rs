@@ -48,6 +48,9 @@ pub struct SearchQuery {
     pub partnered: bool,
     /// Only actions open to partners.
     pub open_to_partners: bool,
+    /// Include the actions of unverified collectivités that another, verified, one
+    /// outranks for their INSEE code or SIREN (left out by default; issue 19).
+    pub unverified: bool,
     /// `min_lon, min_lat, max_lon, max_lat`.
     pub bbox: Option<[f64; 4]>,
     /// Updated since.
@@ -187,6 +190,7 @@ impl SearchQuery {
                     )
                 }
                 "partnered" => query.partnered = bool_param(&mut errors, "partnered", value),
+                "unverified" => query.unverified = bool_param(&mut errors, "unverified", value),
                 "open_to_partners" => {
                     query.open_to_partners = bool_param(&mut errors, "open_to_partners", value)
                 }

@@ -224,6 +224,10 @@ pub struct ActionOwner {
     pub name: String,
     /// Hosted here?
     pub local: bool,
+    /// Its official website.
+    pub website: Option<Url>,
+    /// When its official website was last verified (`None`: not verified).
+    pub website_verified_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// An action as stored.

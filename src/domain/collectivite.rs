@@ -215,6 +215,55 @@ pub struct Collectivite {
     pub published: DateTime<Utc>,
     /// Last profile change.
     pub updated: DateTime<Utc>,
+    /// Where the check of its official website stands.
+    pub website_check: WebsiteCheck,
+}
+
+/// How an official website was verified (SPEC §11 "Trust on aggregators").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum VerifiedBy {
+    /// The page links back to the actor with `rel="me"`, as Mastodon checks it.
+    #[serde(rename = "rel-me")]
+    RelMe,
+    /// The actor's node is on the website's domain (or a subdomain of it), and the
+    /// website answered.
+    #[serde(rename = "domain")]
+    Domain,
+}
+
+impl VerifiedBy {
+    /// As stored in `actors.website_verified_by`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RelMe => "rel-me",
+            Self::Domain => "domain",
+        }
+    }
+
+    /// From `actors.website_verified_by`.
+    ///
+    /// # Errors
+    /// Any other text.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "rel-me" => Ok(Self::RelMe),
+            "domain" => Ok(Self::Domain),
+            other => Err(format!("unknown verification method {other:?}")),
+        }
+    }
+}
+
+/// The last check of a collectivité's official website.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebsiteCheck {
+    /// When the last successful check was made (`None`: not verified).
+    pub verified_at: Option<DateTime<Utc>>,
+    /// How it was verified.
+    pub verified_by: Option<VerifiedBy>,
+    /// The last attempt.
+    pub checked_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, in French.
+    pub error: Option<String>,
 }
 
 impl Collectivite {

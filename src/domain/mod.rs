@@ -22,7 +22,10 @@ pub use action::{
     Action, ActionId, ActionOwner, Contact, LinkRef, NewAction, Phase, Provider, Software, Status,
 };
 pub use codes::{InseeCode, Siren, Username};
-pub use collectivite::{Collectivite, CollectiviteKind, CollectivitePatch, Label, NewCollectivite};
+pub use collectivite::{
+    Collectivite, CollectiviteKind, CollectivitePatch, Label, NewCollectivite, VerifiedBy,
+    WebsiteCheck,
+};
 pub use fields::{FieldError, FieldErrors, InvalidFields};
 pub use geo::{GeoPoint, Place, PostalAddress};
 pub use groups::GroupKind;

@@ -48,7 +48,7 @@ pub async fn create_collectivite(
     }
     let keys = generate_keypair().await?;
     let urls = ActorUrls::local(state, &username);
-    state
+    let created = state
         .store
         .insert_local_collectivite(
             NewLocalActor {
@@ -62,7 +62,11 @@ pub async fn create_collectivite(
             &profile,
         )
         .await
-        .map_err(|e| username_taken(e, &username))
+        .map_err(|e| username_taken(e, &username))?;
+    if created.profile.website.is_some() {
+        super::verification::spawn_check(state, created.id);
+    }
+    Ok(created)
 }
 
 /// Replaces the profile of a local collectivité (the username cannot change: it is part
@@ -81,10 +85,15 @@ pub async fn update_collectivite(
             "l'identifiant ne peut pas changer : il fait partie de l'adresse fédérée de la collectivité",
         )]));
     }
-    Ok(state
+    let updated = state
         .store
         .update_collectivite_profile(collectivite.id, &profile)
-        .await?)
+        .await?;
+    // A new website is checked again (its verification was cleared).
+    if updated.profile.website.is_some() && updated.website_check.checked_at.is_none() {
+        super::verification::spawn_check(state, updated.id);
+    }
+    Ok(updated)
 }
 
 /// What deleting a collectivité did.

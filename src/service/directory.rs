@@ -17,17 +17,21 @@ use crate::state::AppState;
 /// Entries kept at most (the cache is emptied when full).
 const CAPACITY: usize = 512;
 
-/// `query key → (generation, total, facets)`.
+/// `query key → (generation, total, facets)`, and whether some collectivité is
+/// outranked (`db::search::outranked`) at a generation.
 #[derive(Debug, Default)]
-pub struct SearchCache(Mutex<HashMap<String, (i64, i64, Facets)>>);
+pub struct SearchCache(
+    Mutex<HashMap<String, (i64, i64, Facets)>>,
+    Mutex<Option<(i64, bool)>>,
+);
 
 /// Searches the directory (SPEC §4), with cached totals and facets when still valid.
 ///
 /// # Errors
 /// Storage failures.
 pub async fn search(state: &AppState, query: &SearchQuery) -> AppResult<SearchPage> {
-    let query = &configured(state, query);
     let generation = state.store.directory_generation().await?;
+    let query = &configured(state, query, generation).await?;
     let key = query.cache_key();
     let known = {
         let cache = state
@@ -63,10 +67,9 @@ pub async fn search(state: &AppState, query: &SearchQuery) -> AppResult<SearchPa
 /// # Errors
 /// Storage failures.
 pub async fn all(state: &AppState, query: &SearchQuery, cap: i64) -> AppResult<Vec<Action>> {
-    Ok(state
-        .store
-        .search_all(&configured(state, query), cap)
-        .await?)
+    let generation = state.store.directory_generation().await?;
+    let query = configured(state, query, generation).await?;
+    Ok(state.store.search_all(&query, cap).await?)
 }
 
 /// The cost of a text search: its words ([`crate::directory::text::cost`]), plus 1
@@ -119,10 +122,34 @@ pub fn charge(state: &AppState, client: &ClientAddress, query: &SearchQuery) -> 
 
 /// `query` with the node's settings: its relevance window and its admission policy
 /// (`aggregator.admission`, `open` when not an aggregator).
-pub fn configured(state: &AppState, query: &SearchQuery) -> SearchQuery {
+pub fn with_settings(state: &AppState, query: &SearchQuery) -> SearchQuery {
     SearchQuery {
         relevance_window: state.settings.directory.relevance_window,
         admission: Some(state.settings.aggregator.effective_admission()),
         ..query.clone()
     }
+}
+
+/// [`with_settings`]; when no collectivité is outranked at `generation`, the default
+/// leaving-out is dropped (same results, one condition less).
+async fn configured(
+    state: &AppState,
+    query: &SearchQuery,
+    generation: i64,
+) -> AppResult<SearchQuery> {
+    let mut query = with_settings(state, query);
+    if !query.unverified {
+        let known = *state.search_cache.1.lock().expect("BUG: poisoned cache");
+        let outranked = match known {
+            Some((at, outranked)) if at == generation => outranked,
+            _ => {
+                let outranked = state.store.any_outranked().await?;
+                *state.search_cache.1.lock().expect("BUG: poisoned cache") =
+                    Some((generation, outranked));
+                outranked
+            }
+        };
+        query.unverified = !outranked;
+    }
+    Ok(query)
 }

@@ -27,7 +27,7 @@ pub fn chunks(
     state: AppState,
     query: &SearchQuery,
 ) -> impl Stream<Item = AppResult<Vec<Action>>> + Send + 'static {
-    let query = super::directory::configured(&state, query);
+    let query = super::directory::with_settings(&state, query);
     // `None`: done; `Some(None)`: from the newest; `Some(Some(id))`: below `id`.
     futures_util::stream::try_unfold(Some(None), move |cursor: Option<Option<i64>>| {
         let (state, query) = (state.clone(), query.clone());

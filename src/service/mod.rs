@@ -21,6 +21,7 @@ pub mod passwords;
 pub mod permissions;
 pub mod tokens;
 pub mod users;
+pub mod verification;
 
 /// Opens a write transaction on behalf of the local actor `actor_id` (a collectivité,
 /// the instance actor or a group) and locks its row, so that a deletion of it waits for

@@ -58,6 +58,9 @@ pub struct ActionCard {
     pub(crate) themes: Vec<(String, String)>,
     /// The owner invites other collectivités to join (shown as a badge).
     pub(crate) open_to_partners: bool,
+    /// When the owner's official website was verified ("7 décembre 2026"); `None`:
+    /// marked "non vérifiée".
+    pub(crate) owner_verified: Option<String>,
 }
 
 fn theme_pairs(action: &Action) -> Vec<(String, String)> {
@@ -87,6 +90,7 @@ impl From<&Action> for ActionCard {
             updated: french_date(action.updated),
             themes: theme_pairs(action),
             open_to_partners: action.data.open_to_partners && action.deleted.is_none(),
+            owner_verified: action.owner.website_verified_at.map(french_date),
         }
     }
 }
@@ -124,6 +128,7 @@ struct HomePage {
     regions: Vec<FilterOption>,
     partnered: bool,
     open_to_partners: bool,
+    unverified: bool,
     total: i64,
     /// "45 actions".
     total_text: String,
@@ -175,6 +180,7 @@ fn active_filters(query: &SearchQuery) -> usize {
         query.collectivite.is_some(),
         query.partnered,
         query.open_to_partners,
+        query.unverified,
         query.bbox.is_some(),
         query.updated_since.is_some(),
         query.software.is_some(),
@@ -318,6 +324,7 @@ pub async fn home_page(
             ),
             partnered: query.partnered,
             open_to_partners: query.open_to_partners,
+            unverified: query.unverified,
             total: page.total,
             total_text: if page.total == 0 {
                 "Aucune action trouvée".into()
@@ -368,6 +375,8 @@ struct CollectiviteView {
     /// "230 890 habitants".
     population: Option<String>,
     website: Option<String>,
+    /// When the official website was verified; `None`: "non vérifiée".
+    verified: Option<String>,
     labels: Vec<String>,
 }
 
@@ -430,6 +439,7 @@ pub async fn collectivite_page(
             .population
             .map(|n| words::count(n, "habitant", "habitants")),
         website: p.website.as_ref().map(|u| u.to_string()),
+        verified: collectivite.website_check.verified_at.map(french_date),
         labels: p
             .labels
             .iter()
@@ -466,6 +476,8 @@ struct ActionView {
     owner_name: String,
     owner_url: String,
     owner_handle: String,
+    /// When the owner's official website was verified; `None`: "non vérifiée".
+    owner_verified: Option<String>,
     phase: &'static str,
     status: &'static str,
     published: String,
@@ -681,6 +693,7 @@ pub async fn action_page(state: &AppState, action: &Action) -> AppResult<Respons
         owner_name: action.owner.name.clone(),
         owner_url: action.owner.ap_id.to_string(),
         owner_handle: format!("{}@{}", action.owner.username, action.owner.domain),
+        owner_verified: action.owner.website_verified_at.map(french_date),
         phase: d.phase.label(),
         status: d.status.label(),
         published: french_date(action.published),

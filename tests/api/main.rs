@@ -51,4 +51,5 @@ mod scaleout;
 mod sign_ins;
 mod strict_config;
 mod validation;
+mod verification;
 mod wire;

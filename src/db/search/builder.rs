@@ -163,6 +163,18 @@ impl Sql {
     }
 }
 
+/// True for the collectivité `{o}` (an alias of `actors`) that the directory leaves out
+/// by default (issue 19, point 3): it is not verified, and another collectivité
+/// claiming its INSEE code or SIREN is. The one rule for both engines, used by
+/// searches (pages, facets, feeds, map, exports) and the collectivités' listing.
+pub(crate) fn outranked(o: &str) -> String {
+    format!(
+        "({o}.website_verified_at IS NULL AND EXISTS (SELECT 1 FROM actors v \
+         WHERE v.actor_type = 'Organization' AND v.website_verified_at IS NOT NULL \
+         AND v.id <> {o}.id AND (v.insee = {o}.insee OR v.siren = {o}.siren)))"
+    )
+}
+
 /// The query of `query` on `engine`, or `None` when it matches nothing.
 pub(super) fn build(engine: Engine, query: &SearchQuery) -> Option<Sql> {
     let mut sql = Sql::new(engine);
@@ -273,6 +285,12 @@ pub(super) fn build(engine: Engine, query: &SearchQuery) -> Option<Sql> {
         sql.conditions
             .push(crate::db::admission::unlisted_owners(admission).into());
         sql.needs_action = true;
+    }
+    if !query.unverified {
+        sql.conditions.push(format!(
+            "a.actor_id NOT IN (SELECT o2.id FROM actors o2 WHERE {})",
+            outranked("o2")
+        ));
     }
     if let Some(since) = query.updated_since {
         let p = sql.arg(Arg::Time(since));

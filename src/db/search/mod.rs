@@ -7,6 +7,8 @@
 //! listings and counts.
 
 mod builder;
+
+pub(crate) use builder::outranked;
 mod facets;
 mod fulltext;
 mod pages;
@@ -39,17 +41,25 @@ impl Store {
     }
 
     /// Collectivités (local and remote `Organization` actors) with their live action
-    /// counts, filtered by territory and kind, by name.
+    /// counts, filtered by territory and kind, by name; without those another,
+    /// verified, collectivité outranks ([`outranked`]) unless `unverified`.
     pub async fn directory_collectivites(
         &self,
         departement: Option<&str>,
         region: Option<&str>,
         kind: Option<&str>,
+        unverified: bool,
     ) -> StoreResult<Vec<(crate::domain::Collectivite, i64)>> {
-        const SQL: &str = "SELECT o.*, (SELECT COUNT(*) FROM actions a WHERE a.actor_id = o.id \
-             AND a.deleted_at IS NULL) AS action_count FROM actors o \
-             WHERE o.actor_type = 'Organization' AND ($1 = '' OR o.departement = $1) \
-             AND ($2 = '' OR o.region = $2) AND ($3 = '' OR o.kind = $3) ORDER BY o.name, o.id";
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT o.*, (SELECT COUNT(*) FROM actions a WHERE a.actor_id = o.id \
+                 AND a.deleted_at IS NULL) AS action_count FROM actors o \
+                 WHERE o.actor_type = 'Organization' AND ($1 = '' OR o.departement = $1) \
+                 AND ($2 = '' OR o.region = $2) AND ($3 = '' OR o.kind = $3) \
+                 AND ($4 OR NOT {}) ORDER BY o.name, o.id",
+                outranked("o")
+            )
+        });
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -57,10 +67,11 @@ impl Store {
             action_count: i64,
         }
         let rows: Vec<Row> = on_pool!(self, pool => {
-            sqlx::query_as(SQL)
+            sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
                 .bind(departement.unwrap_or(""))
                 .bind(region.unwrap_or(""))
                 .bind(kind.unwrap_or(""))
+                .bind(unverified)
                 .fetch_all(pool)
                 .await?
         });

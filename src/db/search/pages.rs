@@ -277,7 +277,8 @@ impl Store {
             .join(", ");
         let text = format!(
             "SELECT a.*, o.ap_id AS owner_ap_id, o.username AS owner_username, \
-             o.domain AS owner_domain, o.name AS owner_name, o.local AS owner_local \
+             o.domain AS owner_domain, o.name AS owner_name, o.local AS owner_local, o.website AS owner_website, \
+         o.website_verified_at AS owner_website_verified_at \
              FROM actions a JOIN actors o ON o.id = a.actor_id WHERE a.id IN ({list})"
         );
         let rows: Vec<ActionRow> = on_pool!(self, pool => {

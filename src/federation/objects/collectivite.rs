@@ -187,6 +187,53 @@ impl ActorUrls {
     }
 }
 
+/// The name of the official website's profile field (SPEC §11 "Trust on aggregators").
+pub const WEBSITE_FIELD: &str = "Site officiel";
+
+/// Names of the website field read from other nodes: ours, and the one Maillage
+/// 0.2 sent.
+const WEBSITE_FIELDS: [&str; 2] = [WEBSITE_FIELD, "Site web"];
+
+/// The value of the website field, an HTML link as Mastodon writes one (scheme and
+/// the part past 30 characters in `invisible` spans, `rel="me"`): Mastodon then shows
+/// it, and marks it verified when the website links back with `rel="me"`.
+pub fn website_value(website: &Url) -> String {
+    let full = website.as_str();
+    let (scheme, rest) = full.split_once("://").unwrap_or(("", full));
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let cut = rest.char_indices().nth(30).map_or(rest.len(), |(i, _)| i);
+    let (shown, hidden) = rest.split_at(cut);
+    format!(
+        r#"<a href="{}" target="_blank" rel="nofollow noopener noreferrer me" translate="no"><span class="invisible">{}://</span><span class="">{}</span><span class="invisible">{}</span></a>"#,
+        escape(full),
+        escape(scheme),
+        escape(shown),
+        escape(hidden)
+    )
+}
+
+/// The official website a remote actor publishes: the first link of its
+/// `Site officiel` field (or the older `Site web`), an http(s) address.
+pub fn website_of(json: &ActorJson) -> Option<Url> {
+    json.attachment
+        .iter()
+        .filter(|field| field.kind == "PropertyValue")
+        .find(|field| {
+            WEBSITE_FIELDS
+                .iter()
+                .any(|name| field.name.trim().eq_ignore_ascii_case(name))
+        })
+        .and_then(|field| {
+            let href = crate::service::verification::links(&field.value)
+                .into_iter()
+                .map(|(_, href)| href)
+                .next()
+                .unwrap_or_else(|| field.value.clone());
+            crate::domain::drafts::parse_web_url(&href).ok()
+        })
+        .filter(|url| url.as_str().len() <= crate::activitypub::ids::MAX_ID_LEN)
+}
+
 fn property(name: &str, value: String) -> PropertyValueJson {
     PropertyValueJson {
         kind: "PropertyValue".into(),
@@ -215,15 +262,7 @@ pub fn collectivite_to_as(collectivite: &Collectivite, state: &AppState) -> Acto
         attachment.push(property("Département", escape(&name)));
     }
     if let Some(website) = &profile.website {
-        let shown = website.host_str().unwrap_or(website.as_str());
-        attachment.push(property(
-            "Site web",
-            format!(
-                r#"<a href="{}" rel="me nofollow noopener noreferrer" target="_blank">{}</a>"#,
-                escape(website.as_str()),
-                escape(shown)
-            ),
-        ));
+        attachment.push(property(WEBSITE_FIELD, website_value(website)));
     }
     let location = profile.location.map(|point| PlaceJson {
         kind: "Place".into(),
@@ -353,7 +392,7 @@ pub fn as_to_profile(json: &ActorJson) -> Result<NewCollectivite, FederationErro
             .as_ref()
             .and_then(|p| p.address.clone())
             .map(Into::into),
-        website: None,
+        website: website_of(json),
         icon: json.icon.as_ref().map(|i| i.url.clone()),
         labels: json
             .labels
@@ -397,7 +436,7 @@ pub async fn store_remote_actor(
         .and_then(|e| e.shared_inbox.clone())
         .filter(|inbox| domain_of(inbox).as_deref() == Some(domain.as_str()))
         .filter(|inbox| check_inbox(inbox, debug).is_ok());
-    Ok(state
+    let record = state
         .store
         .upsert_remote_actor(
             RemoteActor {
@@ -410,7 +449,13 @@ pub async fn store_remote_actor(
             },
             &profile,
         )
-        .await?)
+        .await?;
+    // A new collectivité, or a new website: checked in the background, as the
+    // publishing node checks it (the inbox does not wait).
+    if record.website_unchecked {
+        crate::service::verification::spawn_check(state, record.id);
+    }
+    Ok(record)
 }
 
 /// Longest `publicKeyPem` accepted: an RSA key of 8 192 bits is under 1 600 bytes.

@@ -248,6 +248,9 @@ struct DashboardPage {
     smtp: bool,
     /// Node admins: "1 collectivité en attente d'admission, 2 activités retenues".
     admission_text: String,
+    /// For node admins: codes several collectivités claim, none verified
+    /// ("INSEE 59378 : 2 collectivités").
+    unsettled: Vec<String>,
 }
 
 /// `?notifications=enregistrees` after the settings form was saved.
@@ -352,6 +355,24 @@ pub async fn render_dashboard(
     } else {
         String::new()
     };
+    let unsettled = if editor.session.user.admin {
+        state
+            .store
+            .unsettled_codes()
+            .await?
+            .into_iter()
+            .map(|u| {
+                format!(
+                    "{} {} : {}",
+                    u.kind,
+                    u.code,
+                    words::count(u.actors, "collectivité", "collectivités")
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     html(
         status,
         &DashboardPage {
@@ -380,6 +401,7 @@ pub async fn render_dashboard(
                 .collect(),
             smtp: state.settings.smtp.enabled(),
             admission_text,
+            unsettled,
         },
     )
 }

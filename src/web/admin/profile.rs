@@ -25,10 +25,65 @@ use super::forms::*;
 
 /// The routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/admin/c/{username}/profil",
-        get(profile_form).post(save_profile),
-    )
+    Router::new()
+        .route(
+            "/admin/c/{username}/profil",
+            get(profile_form).post(save_profile),
+        )
+        .route(
+            "/admin/c/{username}/profil/verifier",
+            axum::routing::post(check_website),
+        )
+}
+
+/// Where the official website's check stands, and what to put on the website.
+pub(super) struct WebsiteBox {
+    /// The official website, if any.
+    website: Option<String>,
+    /// "7 décembre 2026", when verified.
+    verified: Option<String>,
+    /// "lien rel=me" or "domaine officiel".
+    by: &'static str,
+    /// The last check, "7 décembre 2026 à 14 h 05".
+    checked: Option<String>,
+    /// Why it failed.
+    error: Option<String>,
+    /// `<a rel="me" …>` to copy.
+    link: String,
+    /// `<link rel="me" …>` to copy.
+    head_link: String,
+}
+
+impl WebsiteBox {
+    fn of(owner: &Collectivite) -> Self {
+        let check = &owner.website_check;
+        Self {
+            website: owner.profile.website.as_ref().map(|w| w.to_string()),
+            verified: check.verified_at.map(crate::web::words::date),
+            by: match check.verified_by {
+                Some(crate::domain::VerifiedBy::Domain) => "le nœud est sur le domaine du site",
+                _ => "le site renvoie vers cette collectivité (lien rel=\"me\")",
+            },
+            checked: check.checked_at.map(crate::web::words::date_time),
+            error: check.error.clone(),
+            link: service::verification::link_to_copy(&owner.ap_id),
+            head_link: service::verification::head_link_to_copy(&owner.ap_id),
+        }
+    }
+}
+
+/// `POST /admin/c/{username}/profil/verifier`: "Vérifier maintenant".
+pub async fn check_website(
+    State(state): State<AppState>,
+    editor: Editor,
+    Path(username): Path<String>,
+    body: Bytes,
+) -> AppResult<Response> {
+    let form = FormData::parse(&body);
+    editor.check_csrf(&form.get("csrf"))?;
+    let owner = editor.collectivite(&username)?;
+    service::verification::check_now(&state, owner.id).await?;
+    Ok(Redirect::to(&format!("/admin/c/{username}/profil#site-officiel")).into_response())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -177,6 +232,7 @@ pub(super) struct ProfilePage {
     collectivite: String,
     saved: bool,
     facts: ProfileFacts,
+    site: WebsiteBox,
     summary: Vec<SummaryItem>,
     name: Field,
     description: Field,
@@ -233,6 +289,7 @@ impl ProfilePage {
             collectivite: p.name.clone(),
             saved,
             facts,
+            site: WebsiteBox::of(owner),
             summary: e.summary(&PROFILE_INPUTS),
             name: Field::new(
                 "name",
