@@ -3,9 +3,14 @@
 //! communes of the referential and the sample actions of `data/demo/actions.json`
 //! (written for the project, in French). Federation does the rest: each town joins the
 //! aggregator (which follows back and backfills), partnerships are published as
-//! `Update`s, the aggregator's groups announce. Prints the URLs to open.
+//! `Update`s, the aggregator's groups announce. Each town's official website is a
+//! small page the demo serves on another loopback port, linking back to the town's
+//! actor with `rel="me"`: the aggregator (whose default admission policy lists only
+//! verified collectivités) verifies them as it would a real town's site. Prints the
+//! URLs to open.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -97,15 +102,60 @@ async fn start_node(
 /// The sample's collectivités by username, with the node that hosts each.
 type Towns = HashMap<String, (AppState, crate::domain::Collectivite)>;
 
+/// The towns' official websites: a page per town (`/{username}`) linking back to its
+/// actor with `rel="me"`, as a town would put on its own site.
+type Sites = Arc<RwLock<HashMap<String, url::Url>>>;
+
+/// Serves [`Sites`] on a loopback port; returns the sites' base URL.
+async fn serve_sites(sites: Sites) -> anyhow::Result<String> {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::{Html, IntoResponse};
+    async fn page(State(sites): State<Sites>, Path(username): Path<String>) -> impl IntoResponse {
+        let actor = sites
+            .read()
+            .expect("BUG: poisoned demo sites")
+            .get(&username)
+            .cloned();
+        match actor {
+            Some(actor) => Html(format!(
+                "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Mairie : {username}</title></head>\
+                 <body><h1>Site officiel de la mairie (démonstration)</h1>\
+                 <p><a rel=\"me\" href=\"{}\">Nos actions numériques sur Maillage</a></p></body></html>",
+                crate::domain::html::escape(actor.as_str())
+            ))
+            .into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let app = axum::Router::new()
+        .route("/{username}", axum::routing::get(page))
+        .with_state(sites);
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "demo websites stopped");
+        }
+    });
+    Ok(format!("http://localhost:{port}"))
+}
+
 /// Creates the sample's towns, each on the node `node_of` gives for its sample node
-/// key (`a` or `b`), their actions, and the sample partnerships.
-async fn seed(sample: Sample, node_of: impl Fn(&str) -> AppState) -> Result<Towns, CliError> {
+/// key (`a` or `b`) and with the official website `website_of` gives, their actions,
+/// and the sample partnerships.
+async fn seed(
+    sample: Sample,
+    node_of: impl Fn(&str) -> AppState,
+    website_of: impl Fn(&str) -> Option<String>,
+) -> Result<Towns, CliError> {
     let mut towns = HashMap::new();
     for town in &sample.towns {
         let state = node_of(&town.node);
         let body = CollectiviteBody {
             username: Some(town.username.clone()),
             insee: Some(town.insee.clone()),
+            website: website_of(&town.username),
             ..Default::default()
         };
         let collectivite =
@@ -152,7 +202,7 @@ async fn seed(sample: Sample, node_of: impl Fn(&str) -> AppState) -> Result<Town
 pub async fn seed_one_node(state: &AppState) -> Result<Vec<String>, CliError> {
     let sample: Sample =
         serde_json::from_str(SAMPLE).context("BUG: data/demo/actions.json is checked by a test")?;
-    let towns = seed(sample, |_| state.clone()).await?;
+    let towns = seed(sample, |_| state.clone(), |_| None).await?;
     let mut names: Vec<String> = towns.into_keys().collect();
     names.sort();
     Ok(names)
@@ -189,14 +239,30 @@ pub async fn run(base_port: u16) -> CliResult {
     )
     .await?;
 
-    let towns = seed(sample, |node| {
-        if node == "a" {
-            a.state.clone()
-        } else {
-            b.state.clone()
-        }
-    })
+    let sites: Sites = Arc::default();
+    let sites_base = serve_sites(sites.clone()).await?;
+    let towns = seed(
+        sample,
+        |node| {
+            if node == "a" {
+                a.state.clone()
+            } else {
+                b.state.clone()
+            }
+        },
+        |username| Some(format!("{sites_base}/{username}")),
+    )
     .await?;
+    {
+        let mut sites = sites.write().expect("BUG: poisoned demo sites");
+        for (username, (_, town)) in &towns {
+            sites.insert(username.clone(), town.ap_id.clone());
+        }
+    }
+    // Each town's node checks its site now that the page links back.
+    for (state, town) in towns.values() {
+        service::verification::check_now(state, town.id).await?;
+    }
 
     // Every town joins the network by following the aggregator's instance actor.
     let aggregator_actor = annuaire.state.url("/actor").to_string();
@@ -237,6 +303,21 @@ pub async fn run(base_port: u16) -> CliResult {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // The aggregator checks each town's site when it learns of the town; checked here
+    // again so that the directory lists them all before the URLs are printed.
+    let mut verified = 0;
+    for (_, town) in towns.values() {
+        if let Some(actor) = annuaire.state.store.actor_by_ap_id(&town.ap_id).await? {
+            let check = service::verification::check_now(&annuaire.state, actor.id).await?;
+            if check.is_some_and(|c| c.verified_at.is_some()) {
+                verified += 1;
+            }
+        }
+    }
+    eprintln!(
+        "Sites officiels vérifiés par l'agrégateur : {verified} sur {}.",
+        towns.len()
+    );
     println!();
     println!("Maillage — démonstration locale");
     println!("  Annuaire (agrégateur) : {}/", annuaire.base);

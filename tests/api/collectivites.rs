@@ -94,7 +94,7 @@ async fn list_show_and_edit(app: TestApp) {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert!(fields.contains(&"Site web"), "{fields:?}");
+    assert!(fields.contains(&"Site officiel"), "{fields:?}");
     assert_eq!(actor["mai:labels"][0]["year"], 2024);
 
     // The username cannot change: it is part of the actor id.

@@ -22,6 +22,7 @@ mod collectivites;
 mod concurrency;
 mod crash;
 mod db_copy;
+mod demo;
 mod directory;
 mod directory_bounds;
 mod domains;

@@ -49,7 +49,7 @@ async fn town_site() -> Site {
             "/huge",
             axum::routing::get(|| async {
                 let mut body = "<!-- padding -->".repeat(2 * 1024 * 1024 / 16);
-                body.push_str(&*HUGE_LINK.lock().unwrap());
+                body.push_str(&HUGE_LINK.lock().unwrap());
                 axum::response::Html(body)
             }),
         );
