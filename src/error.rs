@@ -150,8 +150,12 @@ impl AppError {
         };
         let detail = match self {
             AppError::Validation(errors) => format!(
-                "{} champ(s) invalide(s) : {}",
-                errors.len(),
+                "{} : {}",
+                crate::domain::french::count(
+                    errors.len() as i64,
+                    "champ invalide",
+                    "champs invalides"
+                ),
                 errors
                     .iter()
                     .map(|e| e.field.as_str())

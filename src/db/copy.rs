@@ -682,7 +682,8 @@ async fn check_unused(target: &mut Tx) -> StoreResult<()> {
         };
         if rows > 0 {
             return Err(refused(format!(
-                "la base cible n'est pas vide (table « {table} » : {rows} ligne(s)) : la copie n'écrit que dans une base vide, ou seulement migrée (maillage migrate)"
+                "la base cible n'est pas vide (table « {table} » : {}) : la copie n'écrit que dans une base vide, ou seulement migrée (maillage migrate)",
+                crate::domain::french::count(rows, "ligne", "lignes")
             )));
         }
     }
@@ -762,8 +763,8 @@ impl Store {
             to = Tx::write(target).await?;
         } else if !existing.contains("_sqlx_migrations") {
             return Err(refused(format!(
-                "la base cible n'est pas vide ({} table(s), dont {}) et n'est pas une base Maillage : la copie n'écrit que dans une base vide",
-                existing.len(),
+                "la base cible n'est pas vide ({}, dont {}) et n'est pas une base Maillage : la copie n'écrit que dans une base vide",
+                crate::domain::french::count(existing.len() as i64, "table", "tables"),
                 existing
                     .iter()
                     .next()

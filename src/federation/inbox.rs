@@ -511,15 +511,21 @@ pub async fn verify_signature(
         verify(&actor).map_err(|e| InboxError::Unauthorized(format!("signature refusée : {e}")))?;
     }
     if signature.is_rfc9421() && !actor.local {
-        // The host speaks RFC 9421: sign to it that way from now on.
-        data.signature_styles
+        // The host speaks RFC 9421: sign to it that way from now on. A failure to
+        // record it (a busy database) costs a draft-cavage signature later, never the
+        // verified request.
+        if let Err(error) = data
+            .signature_styles
             .remember(
                 &data.store,
                 &actor.domain,
                 super::signing::Style::Rfc9421,
                 super::signing::REASON_RECEIVED,
             )
-            .await?;
+            .await
+        {
+            tracing::warn!(domain = %actor.domain, %error, "signature style not recorded");
+        }
     }
     Ok(actor)
 }
@@ -653,7 +659,7 @@ async fn handle(
         Ok(false) => {}
         Err(error) => return AppError::from(error).into_response(),
     }
-    let gate = match receive::gate(data, &activity, &actor).await {
+    let gate = match receive::gate(data, &activity, &envelope, &actor).await {
         Ok(gate) => gate,
         Err(error) => return AppError::from(error).into_response(),
     };

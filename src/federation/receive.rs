@@ -122,8 +122,17 @@ pub enum Gate {
 pub async fn gate(
     data: &Data<AppState>,
     activity: &InboundActivity,
+    envelope: &Envelope,
     actor: &ActorRecord,
 ) -> Result<Gate, InboxError> {
+    // Checked before anything is held or marked received: a sender past a bound must
+    // not claim (and so block) the id of another server's activity.
+    if !same_origin(&envelope.id, &actor.ap_id) {
+        return Err(InboxError::Forbidden(format!(
+            "l'activité {} n'est pas du domaine de {}",
+            envelope.id, actor.ap_id
+        )));
+    }
     let settings = &data.settings.aggregator;
     if !settings.enabled || actor.local {
         return Ok(Gate::Pass);

@@ -49,13 +49,15 @@ async fn check_pending_caps(state: &AppState, author: &ActorRecord) -> AppResult
     let over = |count: i64, cap: u32| cap > 0 && count >= i64::from(cap);
     let reason = if over(mine, settings.max_pending_per_actor) {
         format!(
-            "{} a déjà {mine} commentaire(s) en attente de modération",
-            author.ap_id
+            "{} a déjà {} en attente de modération",
+            author.ap_id,
+            crate::domain::french::count(mine, "commentaire", "commentaires")
         )
     } else if over(domain, settings.max_pending_per_domain) {
         format!(
-            "{} a déjà {domain} commentaire(s) en attente de modération",
-            author.domain
+            "{} a déjà {} en attente de modération",
+            author.domain,
+            crate::domain::french::count(domain, "commentaire", "commentaires")
         )
     } else {
         return Ok(());

@@ -293,8 +293,12 @@ pub async fn login(
             .reserve(&username, ip)
             .map_err(|wait| AppError::RateLimited {
                 message: format!(
-                    "trop d'essais : réessayez dans {} minute(s)",
-                    wait.as_secs().div_ceil(60).max(1)
+                    "trop d'essais : réessayez dans {}",
+                    crate::domain::french::count(
+                        wait.as_secs().div_ceil(60).max(1) as i64,
+                        "minute",
+                        "minutes"
+                    )
                 ),
                 retry_after: wait.as_secs().max(1),
             })?;

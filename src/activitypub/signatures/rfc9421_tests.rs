@@ -295,6 +295,23 @@ fn expired_or_stale_or_undated_is_refused() {
         expired.check_coverage_and_date(&POST_POLICY, at(KAT_CREATED)),
         Err(SignatureError::DateOutOfWindow)
     );
+    // A short `expires` is the sender's bound on replay: past it (and a few seconds of
+    // slack), refused, though within the hour allowed for `created`.
+    let short = MessageSignature::parse(
+        &format!(
+            r#"sig1=("@method" "@target-uri" "content-digest");created={KAT_CREATED};expires={};keyid="{KAT_KEY_ID}""#,
+            KAT_CREATED + 60
+        ),
+        "sig1=:AAAA:",
+    )
+    .unwrap();
+    short
+        .check_coverage_and_date(&POST_POLICY, at(KAT_CREATED + 30))
+        .expect("before its expiry");
+    assert_eq!(
+        short.check_coverage_and_date(&POST_POLICY, at(KAT_CREATED + 120)),
+        Err(SignatureError::DateOutOfWindow)
+    );
     let undated = MessageSignature::parse(
         &format!(r#"sig1=("@method" "@target-uri" "content-digest");keyid="{KAT_KEY_ID}""#),
         "sig1=:AAAA:",
@@ -433,6 +450,21 @@ fn both_kinds_read_as_rfc9421() {
         RequestSignature::from_request_headers(&mixed),
         Err(SignatureError::Malformed(_))
     ));
+}
+
+#[test]
+fn oversized_inputs_are_refused_before_parsing() {
+    // Thousands of distinct components: refused at once, not parsed and compared.
+    let names: Vec<String> = (0..10_000).map(|i| format!("\"c{i:x}\"")).collect();
+    let input = format!(r#"sig1=({});created=1;keyid="k""#, names.join(" "));
+    assert!(MessageSignature::parse(&input, "sig1=:AAAA:").is_err());
+    let few: Vec<String> = (0..40).map(|i| format!("\"c{i}\"")).collect();
+    let input = format!(r#"sig1=({});created=1;keyid="k""#, few.join(" "));
+    let error = MessageSignature::parse(&input, "sig1=:AAAA:").unwrap_err();
+    assert!(
+        format!("{error:?}").contains("covered components"),
+        "{error:?}"
+    );
 }
 
 #[test]

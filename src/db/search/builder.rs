@@ -165,12 +165,14 @@ impl Sql {
 
 /// True for the collectivité `{o}` (an alias of `actors`) that the directory leaves out
 /// by default (issue 19, point 3): it is not verified, and another collectivité
-/// claiming its INSEE code or SIREN is. The one rule for both engines, used by
+/// claiming its INSEE code or SIREN is, and is neither suspended nor refused by an
+/// admin (an impostor the admin set aside hides nobody). The one rule for both engines, used by
 /// searches (pages, facets, feeds, map, exports) and the collectivités' listing.
 pub(crate) fn outranked(o: &str) -> String {
     format!(
         "({o}.website_verified_at IS NULL AND EXISTS (SELECT 1 FROM actors v \
          WHERE v.actor_type = 'Organization' AND v.website_verified_at IS NOT NULL \
+         AND v.suspended_at IS NULL AND (v.admission IS NULL OR v.admission <> 'refused') \
          AND v.id <> {o}.id AND (v.insee = {o}.insee OR v.siren = {o}.siren)))"
     )
 }

@@ -326,7 +326,12 @@ pub fn parse(bytes: &[u8]) -> AppResult<Sheet> {
         .collect();
     if !missing.is_empty() {
         return Err(AppError::BadRequest(format!(
-            "ligne 1 : colonne(s) obligatoire(s) absente(s) : {} (séparateur lu : « {} »)",
+            "ligne 1 : {} : {} (séparateur lu : « {} »)",
+            if missing.len() == 1 {
+                "colonne obligatoire absente"
+            } else {
+                "colonnes obligatoires absentes"
+            },
             missing.join(", "),
             separator as char
         )));
