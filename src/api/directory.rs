@@ -327,6 +327,7 @@ pub async fn list_collectivites(
             params.region.as_deref(),
             params.kind.as_deref(),
             params.unverified.unwrap_or(false),
+            state.settings.aggregator.effective_admission(),
         )
         .await?;
     let label_matches = |c: &crate::domain::Collectivite| match params.label.as_deref() {

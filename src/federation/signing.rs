@@ -103,6 +103,11 @@ impl HostSignatures {
         let mut styles = self.0.lock().expect("BUG: poisoned signature styles");
         if styles.len() >= 10_000 {
             styles.retain(|_, (_, at)| at.elapsed() < Self::FOR);
+            // Still full of fresh entries (many domains named within a minute): start
+            // again rather than grow; each is read from the database once more.
+            if styles.len() >= 10_000 {
+                styles.clear();
+            }
         }
         styles.insert(domain.to_string(), (style, Instant::now()));
     }

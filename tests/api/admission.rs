@@ -158,6 +158,7 @@ async fn verified_by_default(engine: Engine) {
     )
     .await;
     assert_eq!(listed(&g).await, vec![action]);
+    assert!(collectivite_names(&g).await.contains(&"marcq".to_string()));
     assert_eq!(admission_of(&g, &marcq).await["state"], "listed");
 }
 
@@ -225,6 +226,9 @@ async fn suspension(engine: Engine) {
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["state"], "suspended");
     assert!(listed(&g).await.is_empty(), "gone at once");
+    // Nor listed among the directory's collectivités (review of issue 19).
+    let names = collectivite_names(&g).await;
+    assert!(!names.contains(&"marcq".to_string()), "{names:?}");
     assert_eq!(g.drain().await, 2, "Undo{{Follow}} and Reject to the town");
     let followers = a.state.store.followers_of(marcq.id).await.unwrap();
     assert!(
@@ -533,3 +537,21 @@ on_both_engines!(
     quotas,
     citizen_report
 );
+
+/// The usernames `/api/v1/directory/collectivites` lists on `node`.
+async fn collectivite_names(node: &TestApp) -> Vec<String> {
+    let list: serde_json::Value = node
+        .client
+        .get(node.url("/api/v1/directory/collectivites"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["username"].as_str().map(str::to_string))
+        .collect()
+}

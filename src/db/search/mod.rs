@@ -41,25 +41,28 @@ impl Store {
     }
 
     /// Collectivités (local and remote `Organization` actors) with their live action
-    /// counts, filtered by territory and kind, by name; without those another,
-    /// verified, collectivité outranks ([`outranked`]) unless `unverified`.
+    /// counts, filtered by territory and kind, by name; without those the `admission`
+    /// policy does not list (suspended, refused, pending: as the directory's actions,
+    /// [`crate::db::admission::unlisted_owners`]), and without those another, verified,
+    /// collectivité outranks ([`outranked`]) unless `unverified`.
     pub async fn directory_collectivites(
         &self,
         departement: Option<&str>,
         region: Option<&str>,
         kind: Option<&str>,
         unverified: bool,
+        admission: crate::config::Admission,
     ) -> StoreResult<Vec<(crate::domain::Collectivite, i64)>> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "SELECT o.*, (SELECT COUNT(*) FROM actions a WHERE a.actor_id = o.id \
-                 AND a.deleted_at IS NULL) AS action_count FROM actors o \
-                 WHERE o.actor_type = 'Organization' AND ($1 = '' OR o.departement = $1) \
-                 AND ($2 = '' OR o.region = $2) AND ($3 = '' OR o.kind = $3) \
-                 AND ($4 OR NOT {}) ORDER BY o.name, o.id",
-                outranked("o")
-            )
-        });
+        let listed =
+            crate::db::admission::unlisted_owners(admission).replacen("a.actor_id", "o.id", 1);
+        let sql = format!(
+            "SELECT o.*, (SELECT COUNT(*) FROM actions a WHERE a.actor_id = o.id \
+             AND a.deleted_at IS NULL) AS action_count FROM actors o \
+             WHERE o.actor_type = 'Organization' AND ($1 = '' OR o.departement = $1) \
+             AND ($2 = '' OR o.region = $2) AND ($3 = '' OR o.kind = $3) \
+             AND {listed} AND ($4 OR NOT {}) ORDER BY o.name, o.id",
+            outranked("o")
+        );
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -67,7 +70,7 @@ impl Store {
             action_count: i64,
         }
         let rows: Vec<Row> = on_pool!(self, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str()))
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(departement.unwrap_or(""))
                 .bind(region.unwrap_or(""))
                 .bind(kind.unwrap_or(""))
